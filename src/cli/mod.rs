@@ -1,0 +1,385 @@
+//! The command line: clap definitions, dispatch, output. Glue only.
+//!
+//! Data goes to stdout (a table for people, or one JSON object with `--json`);
+//! logs and progress go to stderr (`RUST_LOG`, `-v`, `-q`). Errors become exit
+//! codes in [`exit`], nowhere else.
+
+pub mod exit;
+mod output;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+
+use crate::lake::Lake;
+use crate::model::Flavor;
+use crate::registry::uri::Stage;
+use crate::registry::{RegisterRequest, Registry, default_actor};
+use crate::runner::{RunOptions, Trigger};
+use exit::UsageError;
+
+/// Batch scoring and drift detection on Delta Lake.
+#[derive(Debug, Parser)]
+#[command(name = "lakescore", version, about, long_about = None)]
+pub struct Cli {
+    /// Lake root: a local path or an s3://, az://, gs://, file:// URI.
+    #[arg(long, global = true, env = "LAKESCORE_LAKE", default_value = "./lake")]
+    pub lake: String,
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Score one logical date of a job into its Delta table.
+    Run(RunArgs),
+    /// Check job specs (and, unless --no-environment, their model and input).
+    Validate(ValidateArgs),
+    /// The model registry.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// Print the JSON Schema of job specs.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The job spec (TOML).
+    pub job: PathBuf,
+    /// Logical date to score (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: NaiveDate,
+    /// Resolve the model and check the input, but write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Job spec files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Only check the spec files, not the registry or the input.
+    #[arg(long)]
+    pub no_environment: bool,
+    /// Check the input of this logical date too (default: only when the path has no {{ ds }}).
+    #[arg(long)]
+    pub date: Option<NaiveDate>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Register a new version of a model.
+    Register {
+        name: String,
+        #[arg(long)]
+        flavor: Flavor,
+        /// The model file (XGBoost JSON, lakescore linear JSON).
+        #[arg(long)]
+        artifact: PathBuf,
+        #[arg(long)]
+        description: Option<String>,
+        /// KEY=VALUE, repeatable.
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Move a version to a stage.
+    Promote {
+        name: String,
+        version: i64,
+        #[arg(long)]
+        stage: Stage,
+        /// Move other versions in that stage to Archived.
+        #[arg(long)]
+        archive_existing: bool,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Point an alias at a version.
+    Alias {
+        name: String,
+        version: i64,
+        alias: String,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// List models and versions with their stage and aliases.
+    List {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log of one model.
+    History {
+        name: String,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl clap::ValueEnum for Stage {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Stage::ALL
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        let name = match self {
+            Stage::None => "none",
+            Stage::Staging => "staging",
+            Stage::Production => "production",
+            Stage::Archived => "archived",
+        };
+        Some(clap::builder::PossibleValue::new(name))
+    }
+    fn from_str(input: &str, _ignore_case: bool) -> Result<Self, String> {
+        input.parse()
+    }
+}
+
+impl clap::ValueEnum for Flavor {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Flavor::Xgboost, Flavor::Linear]
+    }
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(self.as_str()))
+    }
+}
+
+/// Parse, run, and return the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", render_error(&e));
+            exit::exit_code(&e)
+        }
+    }
+}
+
+/// The error and its causes, each once (thiserror messages often repeat their source).
+fn render_error(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(&format!("\n  caused by: {text}"));
+        }
+    }
+    out
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let default = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lakescore={default}")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+async fn dispatch(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Schema => {
+            print!("{}", crate::spec::json_schema());
+            Ok(exit::SUCCESS)
+        }
+        Command::Run(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            run(lake, args, cli.quiet).await
+        }
+        Command::Validate(args) => validate(&cli.lake, args).await,
+        Command::Registry(cmd) => {
+            let lake = Lake::open(&cli.lake)?;
+            registry(lake, cmd).await
+        }
+    }
+}
+
+async fn run(lake: Lake, args: RunArgs, quiet: bool) -> Result<i32> {
+    let spec = crate::spec::load(&args.job)?;
+    let bar = output::progress_bar(quiet);
+    let progress = bar.clone().map(|b| {
+        Arc::new(move |rows: usize| b.set_position(rows as u64)) as crate::runner::Progress
+    });
+    let opts = RunOptions {
+        date: args.date,
+        dry_run: args.dry_run,
+        trigger: Trigger::Manual,
+        progress,
+    };
+    let result = crate::runner::run(&lake, &spec, &opts).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = result?;
+    if args.json {
+        output::print_json(&report);
+    } else {
+        output::print_run(&report, &lake);
+    }
+    Ok(exit::SUCCESS)
+}
+
+async fn validate(lake: &str, args: ValidateArgs) -> Result<i32> {
+    let mut results = Vec::new();
+    let registry = if args.no_environment {
+        None
+    } else {
+        Some(Registry::new(Lake::open(lake)?))
+    };
+    for path in &args.paths {
+        results.push(output::validate_one(path, registry.as_ref(), args.date).await);
+    }
+    let ok = results.iter().all(|r| r.valid);
+    if args.json {
+        output::print_json(&serde_json::json!({ "valid": ok, "specs": results }));
+    } else {
+        output::print_validation(&results);
+    }
+    Ok(if ok { exit::SUCCESS } else { exit::BAD_INPUT })
+}
+
+fn parse_tags(tags: &[String]) -> Result<BTreeMap<String, String>> {
+    tags.iter()
+        .map(|t| {
+            t.split_once('=')
+                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| UsageError(format!("--tag {t:?} must be KEY=VALUE")).into())
+        })
+        .collect()
+}
+
+async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
+    let registry = Registry::new(lake);
+    match cmd {
+        RegistryCommand::Register {
+            name,
+            flavor,
+            artifact,
+            description,
+            tags,
+            actor,
+            json,
+        } => {
+            let req = RegisterRequest {
+                name,
+                flavor,
+                artifact,
+                description,
+                tags: parse_tags(&tags)?,
+                actor: actor.unwrap_or_else(default_actor),
+            };
+            let row = registry.register(&req).await?;
+            if json {
+                output::print_json(&row);
+            } else {
+                println!(
+                    "registered {} version {} ({})",
+                    row.name, row.version, row.summary
+                );
+                println!(
+                    "  artifact {} sha256 {}",
+                    row.artifact_path, row.artifact_sha256
+                );
+            }
+        }
+        RegistryCommand::Promote {
+            name,
+            version,
+            stage,
+            archive_existing,
+            comment,
+            actor,
+        } => {
+            let actor = actor.unwrap_or_else(default_actor);
+            registry
+                .promote(&name, version, stage, archive_existing, comment, &actor)
+                .await?;
+            println!("{name} version {version} is now in stage {stage}");
+        }
+        RegistryCommand::Alias {
+            name,
+            version,
+            alias,
+            comment,
+            actor,
+        } => {
+            let actor = actor.unwrap_or_else(default_actor);
+            registry
+                .set_alias(&name, version, &alias, comment, &actor)
+                .await?;
+            println!("{name}@{alias} now points at version {version}");
+        }
+        RegistryCommand::List { name, json } => {
+            let state = registry.state().await?;
+            if let Some(n) = &name
+                && !state.models.contains_key(n)
+            {
+                return Err(crate::registry::RegistryError::UnknownModel { name: n.clone() })
+                    .context("registry list");
+            }
+            let versions: Vec<_> = state
+                .models
+                .iter()
+                .filter(|(n, _)| name.as_ref().is_none_or(|want| want == *n))
+                .flat_map(|(_, m)| m.versions.values())
+                .collect();
+            if json {
+                output::print_json(&serde_json::json!({ "versions": versions }));
+            } else {
+                output::print_versions(&versions);
+            }
+        }
+        RegistryCommand::History { name, json } => {
+            let events = registry.history(&name).await?;
+            if json {
+                output::print_json(&serde_json::json!({ "model": name, "events": events }));
+            } else {
+                output::print_history(&events);
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}

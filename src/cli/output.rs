@@ -1,0 +1,278 @@
+//! What the CLI prints: tables for people, JSON for machines, progress on stderr.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDate};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use crate::lake::Lake;
+use crate::registry::Registry;
+use crate::registry::records::ModelEventRow;
+use crate::registry::state::VersionState;
+use crate::runner::RunReport;
+use crate::spec::InputFormat;
+
+pub fn print_json<T: Serialize>(value: &T) {
+    println!(
+        "{}",
+        serde_json::to_string(value).expect("serializable output")
+    );
+}
+
+/// A spinner with a row count, only when stderr is a terminal and not `--quiet`.
+pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} scoring {human_pos} rows ({per_sec}) {elapsed}")
+            .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(bar)
+}
+
+fn micros_to_string(us: i64) -> String {
+    DateTime::from_timestamp_micros(us)
+        .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| us.to_string())
+}
+
+pub fn print_run(r: &RunReport, lake: &Lake) {
+    if r.dry_run {
+        println!(
+            "dry run of {} for {}: would score {} input file(s) from {} with {} version {} into {}",
+            r.job_name,
+            r.logical_date,
+            r.input_files,
+            r.input,
+            r.model_name,
+            r.model_version,
+            r.output_table
+        );
+        return;
+    }
+    println!(
+        "{} {} for {}: scored {} rows with {} version {} (run {})",
+        r.job_name, r.status, r.logical_date, r.rows, r.model_name, r.model_version, r.run_id
+    );
+    println!(
+        "  wrote {} (Delta version {}, {} file(s) added, {} replaced) in {} ms",
+        r.output_table,
+        r.output_version
+            .map(|v| v.to_string())
+            .unwrap_or_else(|| "-".into()),
+        r.files_added,
+        r.files_removed,
+        r.duration_ms
+    );
+    println!("  run recorded in {}runs", lake.root());
+}
+
+pub fn print_versions(versions: &[&VersionState]) {
+    println!(
+        "{:<20} {:>7}  {:<10} {:<20} {:<8} {:<23} SUMMARY",
+        "NAME", "VERSION", "STAGE", "ALIASES", "FLAVOR", "CREATED"
+    );
+    for v in versions {
+        let r = &v.record;
+        println!(
+            "{:<20} {:>7}  {:<10} {:<20} {:<8} {:<23} {}",
+            r.name,
+            r.version,
+            v.stage.as_str(),
+            if v.aliases.is_empty() {
+                "-".to_string()
+            } else {
+                v.aliases.join(",")
+            },
+            r.flavor,
+            micros_to_string(r.created_at),
+            r.summary
+        );
+    }
+}
+
+pub fn print_history(events: &[ModelEventRow]) {
+    for e in events {
+        let what = match e.event_type.as_str() {
+            "registered" => format!("registered version {}", e.version.unwrap_or_default()),
+            "stage_transition" => format!(
+                "moved version {} from {} to {}",
+                e.version.unwrap_or_default(),
+                e.from_stage.as_deref().unwrap_or("?"),
+                e.to_stage.as_deref().unwrap_or("?")
+            ),
+            "alias_set" => format!(
+                "set alias @{} -> version {}",
+                e.alias.as_deref().unwrap_or("?"),
+                e.version.unwrap_or_default()
+            ),
+            "alias_removed" => format!("removed alias @{}", e.alias.as_deref().unwrap_or("?")),
+            other => other.to_string(),
+        };
+        let comment = e
+            .comment
+            .as_deref()
+            .map(|c| format!(" — {c}"))
+            .unwrap_or_default();
+        println!(
+            "{}  {:<12} {what}{comment}",
+            micros_to_string(e.created_at),
+            e.actor
+        );
+    }
+}
+
+/// The outcome of validating one spec.
+#[derive(Debug, Serialize)]
+pub struct Validation {
+    pub path: String,
+    pub valid: bool,
+    pub job: Option<String>,
+    pub model_version: Option<i64>,
+    pub errors: Vec<ValidationError>,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ValidationError {
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub key: Option<String>,
+    pub message: String,
+}
+
+fn plain_error(message: String) -> ValidationError {
+    ValidationError {
+        line: None,
+        column: None,
+        key: None,
+        message,
+    }
+}
+
+pub async fn validate_one(
+    path: &Path,
+    registry: Option<&Registry>,
+    date: Option<NaiveDate>,
+) -> Validation {
+    let mut v = Validation {
+        path: path.display().to_string(),
+        valid: false,
+        job: None,
+        model_version: None,
+        errors: Vec::new(),
+        notes: Vec::new(),
+    };
+    let spec = match crate::spec::load(path) {
+        Ok(s) => s,
+        Err(crate::spec::SpecError::Invalid { diagnostics, .. }) => {
+            v.errors = diagnostics
+                .into_iter()
+                .map(|d| ValidationError {
+                    line: Some(d.line),
+                    column: Some(d.column),
+                    key: (!d.key.is_empty()).then_some(d.key),
+                    message: d.message,
+                })
+                .collect();
+            return v;
+        }
+        Err(e) => {
+            v.errors.push(plain_error(e.to_string()));
+            return v;
+        }
+    };
+    v.job = Some(spec.job.name.clone());
+    if let Some(registry) = registry {
+        match registry.load(&spec.job.model).await {
+            Err(e) => v.errors.push(ValidationError {
+                key: Some("model.uri".into()),
+                ..plain_error(e.to_string())
+            }),
+            Ok(resolved) => {
+                v.model_version = Some(resolved.version.record.version);
+                let templated = spec.job.input.path.contains("{{");
+                match (spec.job.input.format.clone(), date) {
+                    (InputFormat::Parquet, Some(_)) | (InputFormat::Parquet, None)
+                        if date.is_some() || !templated =>
+                    {
+                        let d = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+                        let pattern = spec.job.input.path_for(d);
+                        let checked = crate::score::expand_glob(&pattern).and_then(|files| {
+                            crate::score::InputPlan::inspect(
+                                &pattern,
+                                files,
+                                &spec.job.input.keys,
+                                resolved.model.as_ref(),
+                                spec.job.input.batch_rows,
+                            )
+                        });
+                        if let Err(e) = checked {
+                            v.errors.push(ValidationError {
+                                key: Some("input.path".into()),
+                                ..plain_error(e.to_string())
+                            });
+                        }
+                    }
+                    (InputFormat::Parquet, _) => v.notes.push(
+                        "input not checked: the path depends on {{ ds }}; pass --date to check it"
+                            .into(),
+                    ),
+                    (InputFormat::Delta, _) => v
+                        .notes
+                        .push("Delta input columns are checked when the job runs".into()),
+                }
+            }
+        }
+    }
+    v.valid = v.errors.is_empty();
+    v
+}
+
+pub fn print_validation(results: &[Validation]) {
+    for r in results {
+        if r.valid {
+            let model = r
+                .model_version
+                .map(|m| format!(", model version {m}"))
+                .unwrap_or_default();
+            println!(
+                "ok      {} (job {}{model})",
+                r.path,
+                r.job.as_deref().unwrap_or("?")
+            );
+        } else {
+            println!("invalid {}", r.path);
+            for e in &r.errors {
+                match (e.line, e.column) {
+                    (Some(l), Some(c)) => println!(
+                        "  {}:{l}:{c}: {}{}",
+                        r.path,
+                        e.key
+                            .as_deref()
+                            .map(|k| format!("{k}: "))
+                            .unwrap_or_default(),
+                        e.message
+                    ),
+                    _ => println!(
+                        "  {}: {}{}",
+                        r.path,
+                        e.key
+                            .as_deref()
+                            .map(|k| format!("{k}: "))
+                            .unwrap_or_default(),
+                        e.message
+                    ),
+                }
+            }
+        }
+        for n in &r.notes {
+            println!("  note: {n}");
+        }
+    }
+}

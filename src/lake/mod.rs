@@ -1,0 +1,239 @@
+//! The lake: the only layer that talks to Delta Lake and object storage.
+//!
+//! A [`Lake`] is a root URI (`./lake` by default, or `s3://`, `az://`, `gs://`,
+//! `file://`) under which every lakescore table lives. This module opens and
+//! creates Delta tables, appends rows in single commits with optimistic
+//! concurrency ([`table`]), streams scored batches into one atomic
+//! replace-a-date commit ([`writer`]), stores model artifacts as objects, and
+//! converts between polars and arrow ([`bridge`]). Nothing above this layer
+//! imports `deltalake`.
+
+pub mod bridge;
+pub mod table;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use deltalake::ObjectStore;
+use deltalake::arrow::datatypes::Schema as ArrowSchema;
+use deltalake::logstore::object_store::ObjectStoreExt as _;
+use deltalake::logstore::object_store::path::Path as ObjectPath;
+use url::Url;
+
+pub use table::{ReadTable, Table};
+pub use writer::{DateReplaceWriter, ReplaceOutcome};
+
+/// Errors from the lake layer. Each variant names the table or object it concerns.
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("invalid lake or table location {location:?}: {reason}")]
+    InvalidLocation { location: String, reason: String },
+    #[error("Delta table {table}: {source}")]
+    Delta {
+        table: String,
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
+    #[error("Delta table {table} has schema {found}, but lakescore expects {expected}")]
+    SchemaMismatch {
+        table: String,
+        expected: String,
+        found: String,
+    },
+    #[error("Delta table {table} uses unsupported feature: {feature}")]
+    Unsupported { table: String, feature: String },
+    #[error("Delta table {table}: {message}")]
+    Conflict { table: String, message: String },
+    #[error("object {path} in lake {lake}: {source}")]
+    Object {
+        lake: String,
+        path: String,
+        #[source]
+        source: Box<deltalake::ObjectStoreError>,
+    },
+    #[error("table {table}: cannot convert rows: {message}")]
+    Encode { table: String, message: String },
+    #[error("arrow/polars conversion: {0}")]
+    Bridge(String),
+}
+
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+/// A lake root. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    root: Url,
+}
+
+impl Lake {
+    /// Open the lake at `location`: a local path (created when missing) or a URI.
+    pub fn open(location: &str) -> Result<Self> {
+        let root = location_to_url(location, None)?;
+        if root.scheme() == "file" {
+            let path = root
+                .to_file_path()
+                .map_err(|_| LakeError::InvalidLocation {
+                    location: location.to_string(),
+                    reason: "not a local path".into(),
+                })?;
+            std::fs::create_dir_all(&path).map_err(|e| LakeError::InvalidLocation {
+                location: location.to_string(),
+                reason: format!("cannot create directory: {e}"),
+            })?;
+        }
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    /// The URI of a table: `rel` relative to the lake root, or a full URI / absolute path.
+    pub fn table_url(&self, rel: &str) -> Result<Url> {
+        location_to_url(rel, Some(&self.root))
+    }
+
+    /// Open a table that may not exist yet (no IO beyond reading the log).
+    pub async fn open_table(&self, rel: &str) -> Result<Option<Table>> {
+        Table::open(self.table_url(rel)?, None).await
+    }
+
+    /// Open a table at a given version.
+    pub async fn open_table_at(&self, rel: &str, version: i64) -> Result<Option<Table>> {
+        Table::open(self.table_url(rel)?, Some(version)).await
+    }
+
+    /// Open `rel`, creating it with `schema` and `partitions` when it does not
+    /// exist. An existing table must have exactly `schema`'s columns.
+    pub async fn ensure_table(
+        &self,
+        rel: &str,
+        schema: &ArrowSchema,
+        partitions: &[&str],
+        description: &str,
+    ) -> Result<Table> {
+        Table::ensure(self.table_url(rel)?, schema, partitions, description).await
+    }
+
+    /// An object store rooted at the lake (paths are relative to the root).
+    fn object_store(&self) -> Result<Arc<dyn ObjectStore>> {
+        let log_store = deltalake::logstore::logstore_for(
+            &self.root,
+            deltalake::logstore::StorageConfig::default(),
+        )
+        .map_err(|e| LakeError::InvalidLocation {
+            location: self.root.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(log_store.object_store(None))
+    }
+
+    /// Write an object (a model artifact) at `rel` under the lake root.
+    pub async fn put_object(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        let store = self.object_store()?;
+        store
+            .put(&ObjectPath::from(rel), bytes.into())
+            .await
+            .map(|_| ())
+            .map_err(|source| self.object_err(rel, source))
+    }
+
+    /// Read an object at `rel` under the lake root.
+    pub async fn get_object(&self, rel: &str) -> Result<Vec<u8>> {
+        let store = self.object_store()?;
+        let got = store
+            .get(&ObjectPath::from(rel))
+            .await
+            .map_err(|source| self.object_err(rel, source))?;
+        let bytes = got
+            .bytes()
+            .await
+            .map_err(|source| self.object_err(rel, source))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn object_err(&self, rel: &str, source: deltalake::ObjectStoreError) -> LakeError {
+        LakeError::Object {
+            lake: self.root.to_string(),
+            path: rel.to_string(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// Turn a path or URI into a URL; relative paths are taken against `base`
+/// (the lake root) or, without a base, against the current directory.
+pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {
+    let invalid = |reason: String| LakeError::InvalidLocation {
+        location: location.to_string(),
+        reason,
+    };
+    if location.trim().is_empty() {
+        return Err(invalid("empty location".into()));
+    }
+    if let Ok(url) = Url::parse(location)
+        && url.scheme().len() > 1
+    {
+        return Ok(url);
+    }
+    let path = Path::new(location);
+    let abs: PathBuf = if path.is_absolute() {
+        path.to_path_buf()
+    } else if let Some(base) = base {
+        let mut joined = base.clone();
+        let base_path = joined.path().trim_end_matches('/').to_string();
+        joined.set_path(&format!(
+            "{base_path}/{}",
+            location.trim_start_matches("./")
+        ));
+        return Ok(joined);
+    } else {
+        std::env::current_dir()
+            .map_err(|e| invalid(format!("no current directory: {e}")))?
+            .join(path)
+    };
+    Url::from_directory_path(normalize(&abs)).map_err(|_| invalid("not an absolute path".into()))
+}
+
+/// Lexically normalize `a/./b/../c` to `a/c` (the lake may not exist yet, so no canonicalize).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The local filesystem path of a `file://` URL, for readers (polars) that take paths.
+pub fn local_path(url: &Url) -> Option<PathBuf> {
+    (url.scheme() == "file")
+        .then(|| url.to_file_path().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_tables_live_under_the_lake() {
+        let root = Url::parse("file:///tmp/lake/").unwrap();
+        let url = location_to_url("predictions/churn", Some(&root)).unwrap();
+        assert_eq!(url.as_str(), "file:///tmp/lake/predictions/churn");
+        let s3 = location_to_url("s3://bucket/x", Some(&root)).unwrap();
+        assert_eq!(s3.as_str(), "s3://bucket/x");
+    }
+
+    #[test]
+    fn local_paths_are_normalized() {
+        let url = location_to_url("/tmp/a/./b/../lake", None).unwrap();
+        assert_eq!(url.as_str(), "file:///tmp/a/lake/");
+    }
+}

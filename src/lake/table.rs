@@ -1,0 +1,454 @@
+//! One Delta table: open, create, read back as arrow, append with optimistic concurrency.
+//!
+//! Small tables (registry, runs, drift metrics) are appended to in one commit per
+//! call. [`Table::append`] can pin the snapshot version it read ("expected
+//! version"): the commit then fails instead of being rebased when another writer
+//! committed in between, which is how the registry hands out version numbers
+//! without duplicates. Reads go through the parquet crate's object-store reader,
+//! so they work on every store delta-rs supports.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::arrow::array::{ArrayRef, RecordBatch, StringArray, new_null_array};
+use deltalake::arrow::compute::cast;
+use deltalake::arrow::datatypes::{Schema as ArrowSchema, SchemaRef};
+use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
+use deltalake::kernel::transaction::{CommitBuilder, CommitProperties, TransactionError};
+use deltalake::kernel::{Action, StructField, StructType, Transaction};
+#[allow(deprecated)] // no non-deprecated object-store reader in parquet 59 yet
+use deltalake::parquet::arrow::async_reader::{
+    ParquetObjectReader, ParquetRecordBatchStreamBuilder,
+};
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use deltalake::{DeltaTable, DeltaTableError};
+use futures::TryStreamExt;
+use url::Url;
+
+use super::{LakeError, Result};
+
+/// An open Delta table at a loaded snapshot.
+pub struct Table {
+    pub(crate) inner: DeltaTable,
+    pub(crate) uri: String,
+}
+
+/// What a read returns: the rows and the version they were read at.
+pub struct ReadTable {
+    pub version: i64,
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// A data file of the current snapshot, for readers that scan files themselves.
+#[derive(Debug, Clone)]
+pub struct DataFile {
+    /// Full URI of the file.
+    pub uri: String,
+    /// Partition column -> value (Delta's string form; `None` for null).
+    pub partition_values: HashMap<String, Option<String>>,
+}
+
+impl Table {
+    pub(crate) fn delta_err(&self, source: DeltaTableError) -> LakeError {
+        LakeError::Delta {
+            table: self.uri.clone(),
+            source: Box::new(source),
+        }
+    }
+
+    /// Open the table at `url` (latest, or `version`); `None` when there is no table there.
+    pub async fn open(url: Url, version: Option<i64>) -> Result<Option<Table>> {
+        let uri = url.to_string();
+        let err = |source| LakeError::Delta {
+            table: uri.clone(),
+            source: Box::new(source),
+        };
+        if let Some(path) = super::local_path(&url)
+            && !path.join("_delta_log").is_dir()
+        {
+            return Ok(None);
+        }
+        let mut table = match DeltaTable::try_from_url(url.clone()).await {
+            Ok(t) => t,
+            Err(DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_)) => {
+                return Ok(None);
+            }
+            Err(e) => return Err(err(e)),
+        };
+        let loaded = match version {
+            None => table.load().await,
+            Some(v) => table.load_version(v.max(0) as u64).await,
+        };
+        match loaded {
+            Ok(()) => {}
+            Err(DeltaTableError::NotATable(_)) if version.is_none() => return Ok(None),
+            Err(e) => return Err(err(e)),
+        }
+        let t = Table { inner: table, uri };
+        t.check_supported()?;
+        Ok(Some(t))
+    }
+
+    /// Open the table or create it with `schema`; an existing table must match `schema`.
+    pub async fn ensure(
+        url: Url,
+        schema: &ArrowSchema,
+        partitions: &[&str],
+        description: &str,
+    ) -> Result<Table> {
+        if let Some(t) = Table::open(url.clone(), None).await? {
+            t.check_schema(schema)?;
+            return Ok(t);
+        }
+        let uri = url.to_string();
+        let err = |source| LakeError::Delta {
+            table: uri.clone(),
+            source: Box::new(source),
+        };
+        let kernel_schema: StructType = schema
+            .try_into_kernel()
+            .map_err(|e| err(DeltaTableError::from(e)))?;
+        let columns: Vec<StructField> = kernel_schema.fields().cloned().collect();
+        if let Some(path) = super::local_path(&url) {
+            std::fs::create_dir_all(&path).map_err(|e| LakeError::InvalidLocation {
+                location: uri.clone(),
+                reason: format!("cannot create directory: {e}"),
+            })?;
+        }
+        let table = DeltaTable::try_from_url(url.clone()).await.map_err(err)?;
+        let created = table
+            .create()
+            .with_columns(columns)
+            .with_partition_columns(partitions.iter().map(|p| p.to_string()))
+            .with_comment(description)
+            .with_save_mode(SaveMode::Ignore)
+            .await;
+        match created {
+            Ok(table) => Ok(Table { inner: table, uri }),
+            // Another process created it at the same moment: use theirs.
+            Err(_) => match Table::open(url, None).await? {
+                Some(t) => {
+                    t.check_schema(schema)?;
+                    Ok(t)
+                }
+                None => Err(LakeError::Conflict {
+                    table: uri,
+                    message: "table could not be created".into(),
+                }),
+            },
+        }
+    }
+
+    pub fn uri(&self) -> &str {
+        &self.uri
+    }
+
+    /// The loaded snapshot version.
+    pub fn version(&self) -> i64 {
+        self.inner.version().map(|v| v as i64).unwrap_or(-1)
+    }
+
+    /// The table's arrow schema at the loaded snapshot.
+    pub fn arrow_schema(&self) -> Result<SchemaRef> {
+        Ok(self
+            .inner
+            .snapshot()
+            .map_err(|e| self.delta_err(e))?
+            .snapshot()
+            .arrow_schema())
+    }
+
+    pub fn partition_columns(&self) -> Result<Vec<String>> {
+        Ok(self
+            .inner
+            .snapshot()
+            .map_err(|e| self.delta_err(e))?
+            .metadata()
+            .partition_columns()
+            .to_vec())
+    }
+
+    fn check_supported(&self) -> Result<()> {
+        let Ok(snapshot) = self.inner.snapshot() else {
+            return Ok(());
+        };
+        let protocol = snapshot.protocol();
+        let features = protocol
+            .reader_features()
+            .map(|f| f.iter().map(|x| x.to_string()).collect::<Vec<_>>())
+            .unwrap_or_default();
+        for unsupported in ["columnMapping", "deletionVectors"] {
+            if features.iter().any(|f| f == unsupported) {
+                return Err(LakeError::Unsupported {
+                    table: self.uri.clone(),
+                    feature: unsupported.to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Fail unless the table has exactly the columns (names and types) of `expected`.
+    pub fn check_schema(&self, expected: &ArrowSchema) -> Result<()> {
+        let found = self.arrow_schema()?;
+        let describe = |s: &ArrowSchema| {
+            s.fields()
+                .iter()
+                .map(|f| format!("{}: {}", f.name(), f.data_type()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let same = found.fields().len() == expected.fields().len()
+            && found
+                .fields()
+                .iter()
+                .zip(expected.fields())
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type());
+        if same {
+            Ok(())
+        } else {
+            Err(LakeError::SchemaMismatch {
+                table: self.uri.clone(),
+                expected: describe(expected),
+                found: describe(&found),
+            })
+        }
+    }
+
+    /// The active data files of the loaded snapshot.
+    pub async fn data_files(&self) -> Result<Vec<DataFile>> {
+        let views: Vec<_> = self
+            .inner
+            .get_active_add_actions_by_partitions(&[])
+            .try_collect()
+            .await
+            .map_err(|e| self.delta_err(e))?;
+        let log_store = self.inner.log_store();
+        Ok(views
+            .iter()
+            .map(|v| DataFile {
+                uri: log_store.to_uri(&v.object_store_path()),
+                partition_values: v.partition_values_map(),
+            })
+            .collect())
+    }
+
+    /// The last version recorded for application transaction `app_id`.
+    pub async fn transaction_version(&self, app_id: &str) -> Result<Option<i64>> {
+        let snapshot = self.inner.snapshot().map_err(|e| self.delta_err(e))?;
+        snapshot
+            .transaction_version(self.inner.log_store().as_ref(), app_id)
+            .await
+            .map_err(|e| self.delta_err(e))
+    }
+
+    /// Reload the latest snapshot.
+    pub async fn refresh(&mut self) -> Result<()> {
+        let uri = self.uri.clone();
+        self.inner
+            .update_state()
+            .await
+            .map_err(|source| LakeError::Delta {
+                table: uri,
+                source: Box::new(source),
+            })
+    }
+
+    /// Read every row of the loaded snapshot (meant for small tables).
+    #[allow(deprecated)]
+    pub async fn read_all(&self) -> Result<ReadTable> {
+        let schema = self.arrow_schema()?;
+        let partitions = self.partition_columns()?;
+        let store = self.inner.object_store();
+        let views: Vec<_> = self
+            .inner
+            .get_active_add_actions_by_partitions(&[])
+            .try_collect()
+            .await
+            .map_err(|e| self.delta_err(e))?;
+        let mut batches = Vec::new();
+        for view in views {
+            let reader = ParquetObjectReader::new(store.clone(), view.object_store_path())
+                .with_file_size(view.size() as u64);
+            let parquet_err = |e: deltalake::parquet::errors::ParquetError| LakeError::Encode {
+                table: self.uri.clone(),
+                message: format!("reading {}: {e}", view.path()),
+            };
+            let stream = ParquetRecordBatchStreamBuilder::new(reader)
+                .await
+                .map_err(parquet_err)?
+                .build()
+                .map_err(parquet_err)?;
+            let file_batches: Vec<RecordBatch> = stream.try_collect().await.map_err(parquet_err)?;
+            let values = view.partition_values_map();
+            for batch in file_batches {
+                batches.push(self.to_logical(&schema, &partitions, &values, batch)?);
+            }
+        }
+        Ok(ReadTable {
+            version: self.version(),
+            schema,
+            batches,
+        })
+    }
+
+    /// Reorder a physical batch into the table's logical schema, adding partition
+    /// columns and null columns for fields the file predates.
+    fn to_logical(
+        &self,
+        schema: &SchemaRef,
+        partitions: &[String],
+        values: &HashMap<String, Option<String>>,
+        batch: RecordBatch,
+    ) -> Result<RecordBatch> {
+        let rows = batch.num_rows();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(schema.fields().len());
+        for field in schema.fields() {
+            let column = if partitions.contains(field.name()) {
+                let value = values.get(field.name()).cloned().flatten();
+                let strings: ArrayRef = Arc::new(StringArray::from(vec![value; rows]));
+                cast(&strings, field.data_type()).map_err(|e| LakeError::Encode {
+                    table: self.uri.clone(),
+                    message: format!("partition column {}: {e}", field.name()),
+                })?
+            } else if let Some(col) = batch.column_by_name(field.name()) {
+                if col.data_type() == field.data_type() {
+                    col.clone()
+                } else {
+                    cast(col, field.data_type()).map_err(|e| LakeError::Encode {
+                        table: self.uri.clone(),
+                        message: format!("column {}: {e}", field.name()),
+                    })?
+                }
+            } else {
+                new_null_array(field.data_type(), rows)
+            };
+            columns.push(column);
+        }
+        RecordBatch::try_new(schema.clone(), columns).map_err(|e| LakeError::Encode {
+            table: self.uri.clone(),
+            message: e.to_string(),
+        })
+    }
+
+    /// Append `batches` in one commit.
+    ///
+    /// With `expected_version`, the commit is made only if the table is still at
+    /// that version (no retry, no rebase): the caller re-reads and tries again on
+    /// [`LakeError::Conflict`]. `app_txn` records a Delta application transaction.
+    pub async fn append(
+        &mut self,
+        batches: Vec<RecordBatch>,
+        metadata: HashMap<String, serde_json::Value>,
+        expected_version: Option<i64>,
+        app_txn: Option<(String, i64)>,
+    ) -> Result<i64> {
+        let mut writer =
+            RecordBatchWriter::for_table(&self.inner).map_err(|e| self.delta_err(e))?;
+        for batch in batches {
+            writer.write(batch).await.map_err(|e| self.delta_err(e))?;
+        }
+        let adds = writer.flush().await.map_err(|e| self.delta_err(e))?;
+        let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: None,
+            predicate: None,
+        };
+        self.commit(actions, operation, metadata, expected_version, app_txn)
+            .await
+    }
+
+    /// Commit `actions` (one Delta commit) and reload the snapshot.
+    pub(crate) async fn commit(
+        &mut self,
+        actions: Vec<Action>,
+        operation: DeltaOperation,
+        metadata: HashMap<String, serde_json::Value>,
+        expected_version: Option<i64>,
+        app_txn: Option<(String, i64)>,
+    ) -> Result<i64> {
+        if let Some(expected) = expected_version
+            && expected != self.version()
+        {
+            return Err(LakeError::Conflict {
+                table: self.uri.clone(),
+                message: format!(
+                    "expected version {expected}, snapshot is at {}",
+                    self.version()
+                ),
+            });
+        }
+        let mut props = CommitProperties::default().with_metadata(metadata);
+        if let Some((app_id, v)) = app_txn {
+            props = props.with_application_transaction(Transaction::new(app_id, v));
+        }
+        let mut builder = CommitBuilder::from(props).with_actions(actions);
+        if expected_version.is_some() {
+            builder = builder.with_max_retries(0);
+        }
+        let snapshot = self.inner.snapshot().map_err(|e| self.delta_err(e))?;
+        let result = builder
+            .build(Some(snapshot), self.inner.log_store(), operation)
+            .await;
+        let version = match result {
+            Ok(done) => done.version() as i64,
+            Err(DeltaTableError::Transaction { source }) if is_conflict(&source) => {
+                return Err(LakeError::Conflict {
+                    table: self.uri.clone(),
+                    message: source.to_string(),
+                });
+            }
+            Err(e) => return Err(self.delta_err(e)),
+        };
+        self.refresh().await?;
+        Ok(version)
+    }
+}
+
+fn is_conflict(e: &TransactionError) -> bool {
+    matches!(
+        e,
+        TransactionError::VersionAlreadyExists(_)
+            | TransactionError::MaxCommitAttempts(_)
+            | TransactionError::CommitConflict(_)
+    )
+}
+
+/// Typed rows <-> arrow, through serde (for the small tables lakescore owns).
+impl Table {
+    /// Read every row of the loaded snapshot as `T`.
+    pub async fn read_rows<T: serde::de::DeserializeOwned>(&self) -> Result<(i64, Vec<T>)> {
+        let read = self.read_all().await?;
+        let mut rows = Vec::new();
+        for batch in &read.batches {
+            let mut part: Vec<T> =
+                serde_arrow::from_record_batch(batch).map_err(|e| LakeError::Encode {
+                    table: self.uri.clone(),
+                    message: e.to_string(),
+                })?;
+            rows.append(&mut part);
+        }
+        Ok((read.version, rows))
+    }
+
+    /// Append `rows` in one commit (see [`Table::append`] for `expected_version`).
+    pub async fn append_rows<T: serde::Serialize>(
+        &mut self,
+        rows: &[T],
+        metadata: HashMap<String, serde_json::Value>,
+        expected_version: Option<i64>,
+    ) -> Result<i64> {
+        let schema = self.arrow_schema()?;
+        let batch = serde_arrow::to_record_batch(schema.fields(), &rows).map_err(|e| {
+            LakeError::Encode {
+                table: self.uri.clone(),
+                message: e.to_string(),
+            }
+        })?;
+        self.append(vec![batch], metadata, expected_version, None)
+            .await
+    }
+}

@@ -1,0 +1,189 @@
+//! Streaming writer that replaces one partition (one logical date) in one commit.
+//!
+//! Batches stream to Parquet files as they come (delta-rs' `RecordBatchWriter`
+//! uploads as it goes, so memory follows the batch, not the input). Nothing is
+//! visible until [`DateReplaceWriter::commit`], which writes a single Delta
+//! commit holding the new files' `add` actions, `remove` actions for every file
+//! the date held before, and an application transaction (`txn`) for the
+//! `(job, date)` pair. A crash before that commit leaves only unreferenced files
+//! (removed by `VACUUM`); a rerun replaces the date again, so there is never a
+//! duplicate and never a gap. When another writer commits meanwhile, the
+//! replacement is re-planned on the new snapshot; when that writer was another
+//! run of the same job and date (its `txn` moved), this one gives up instead.
+
+use std::collections::HashMap;
+
+use deltalake::arrow::array::RecordBatch;
+use deltalake::arrow::datatypes::SchemaRef;
+use deltalake::kernel::Action;
+use deltalake::protocol::{DeltaOperation, SaveMode};
+use deltalake::writer::{DeltaWriter, RecordBatchWriter};
+use futures::TryStreamExt;
+
+use super::{LakeError, Result, Table};
+
+/// Target size of one output Parquet file.
+const TARGET_FILE_BYTES: u64 = 128 * 1024 * 1024;
+/// How often a commit is re-planned when other writers keep committing.
+const MAX_REPLANS: usize = 20;
+
+/// Streams batches for one partition value and commits them as a replacement.
+pub struct DateReplaceWriter {
+    table: Table,
+    writer: RecordBatchWriter,
+    partition_column: String,
+    partition_value: String,
+    app_id: String,
+    base_txn: Option<i64>,
+    rows: usize,
+}
+
+/// What a committed replacement did.
+#[derive(Debug, Clone)]
+pub struct ReplaceOutcome {
+    pub version: i64,
+    pub rows: usize,
+    pub files_added: usize,
+    pub files_removed: usize,
+}
+
+impl DateReplaceWriter {
+    /// Start replacing `partition_column = partition_value` in `table`;
+    /// `app_id` identifies the `(job, date)` pair for the Delta `txn` action.
+    pub async fn start(
+        table: Table,
+        partition_column: &str,
+        partition_value: &str,
+        app_id: String,
+    ) -> Result<Self> {
+        let writer = RecordBatchWriter::for_table(&table.inner)
+            .map_err(|e| table.delta_err(e))?
+            .with_target_file_size(TARGET_FILE_BYTES);
+        let base_txn = table.transaction_version(&app_id).await?;
+        Ok(Self {
+            table,
+            writer,
+            partition_column: partition_column.to_string(),
+            partition_value: partition_value.to_string(),
+            app_id,
+            base_txn,
+            rows: 0,
+        })
+    }
+
+    /// The schema every written batch must have.
+    pub fn schema(&self) -> SchemaRef {
+        self.writer.arrow_schema()
+    }
+
+    pub fn table_uri(&self) -> &str {
+        self.table.uri()
+    }
+
+    /// Stream one batch into uncommitted Parquet files.
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<()> {
+        self.rows += batch.num_rows();
+        self.writer
+            .write(batch)
+            .await
+            .map_err(|e| self.table.delta_err(e))
+    }
+
+    /// Drop what was written (files already uploaded stay unreferenced).
+    pub fn abort(mut self) {
+        self.writer.reset();
+    }
+
+    /// Commit the replacement: one Delta commit, or nothing.
+    pub async fn commit(
+        mut self,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<(ReplaceOutcome, Table)> {
+        let adds = self
+            .writer
+            .flush()
+            .await
+            .map_err(|e| self.table.delta_err(e))?;
+        let files_added = adds.len();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Overwrite,
+            partition_by: Some(vec![self.partition_column.clone()]),
+            predicate: Some(format!(
+                "{} = '{}'",
+                self.partition_column, self.partition_value
+            )),
+        };
+        let mut last_conflict = String::new();
+        for _ in 0..MAX_REPLANS {
+            let txn_now = self.table.transaction_version(&self.app_id).await?;
+            if txn_now != self.base_txn {
+                return Err(LakeError::Conflict {
+                    table: self.table.uri.clone(),
+                    message: format!(
+                        "another run of the same job and date ({}) committed while this one ran; \
+                         its predictions stand and this run wrote nothing",
+                        self.app_id
+                    ),
+                });
+            }
+            let removes = self.removes_for_partition().await?;
+            let files_removed = removes.len();
+            let mut actions: Vec<Action> = removes;
+            actions.extend(adds.iter().cloned().map(Action::Add));
+            let next_txn = self.base_txn.unwrap_or(0) + 1;
+            let expected = self.table.version();
+            match self
+                .table
+                .commit(
+                    actions,
+                    operation.clone(),
+                    metadata.clone(),
+                    Some(expected),
+                    Some((self.app_id.clone(), next_txn)),
+                )
+                .await
+            {
+                Ok(version) => {
+                    let outcome = ReplaceOutcome {
+                        version,
+                        rows: self.rows,
+                        files_added,
+                        files_removed,
+                    };
+                    return Ok((outcome, self.table));
+                }
+                Err(LakeError::Conflict { message, .. }) => {
+                    tracing::debug!(table = %self.table.uri, %message, "commit raced; re-planning");
+                    last_conflict = message;
+                    self.table.refresh().await?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(LakeError::Conflict {
+            table: self.table.uri.clone(),
+            message: format!("gave up after {MAX_REPLANS} concurrent commits: {last_conflict}"),
+        })
+    }
+
+    async fn removes_for_partition(&self) -> Result<Vec<Action>> {
+        let views: Vec<_> = self
+            .table
+            .inner
+            .get_active_add_actions_by_partitions(&[])
+            .try_collect()
+            .await
+            .map_err(|e| self.table.delta_err(e))?;
+        Ok(views
+            .iter()
+            .filter(|v| {
+                v.partition_values_map()
+                    .get(&self.partition_column)
+                    .cloned()
+                    .flatten()
+                    == Some(self.partition_value.clone())
+            })
+            .map(|v| Action::Remove(v.remove_action(true)))
+            .collect())
+    }
+}

@@ -1,0 +1,453 @@
+//! The model registry: two Delta tables in the lake, MLflow-compatible semantics.
+//!
+//! Versions are immutable rows in `registry/model_versions`; every change is an
+//! event row in `registry/model_events`; the current state (stages, aliases) is
+//! the fold in [`state`]. Writes are optimistic: read the table at version N,
+//! decide (the next version number, the next event `seq`), commit only if the
+//! table is still at N, else re-read and decide again. Two processes
+//! registering at once therefore never get the same version number.
+//! Artifacts are stored content-addressed under `registry/artifacts/` and
+//! checked against their SHA-256 on every load.
+
+pub mod records;
+pub mod state;
+pub mod uri;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::lake::{Lake, LakeError, Table};
+use crate::model::{self, Flavor, Model, ModelError};
+use records::{EVENTS_TABLE, ModelEventRow, ModelVersionRow, VERSIONS_TABLE};
+use state::{EV_ALIAS_SET, EV_REGISTERED, EV_STAGE, RegistryState, ResolveError, VersionState};
+use uri::{ModelRef, Stage};
+
+/// How often an optimistic registry write is retried against concurrent writers.
+const MAX_ATTEMPTS: usize = 50;
+
+/// Registry errors; each names the model, version or alias concerned.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("bad model reference: {0}")]
+    BadReference(String),
+    #[error("model {name:?} is not registered (see `lakescore registry list`)")]
+    UnknownModel { name: String },
+    #[error("model {name:?} has no version {version}")]
+    UnknownVersion { name: String, version: i64 },
+    #[error("model {name:?} has no version in stage {stage}")]
+    NoVersionInStage { name: String, stage: Stage },
+    #[error("model {name:?} has no alias {alias:?}")]
+    UnknownAlias { name: String, alias: String },
+    #[error("model {name:?} has no versions")]
+    NoVersions { name: String },
+    #[error("invalid {what}: {message}")]
+    Invalid { what: String, message: String },
+    #[error("cannot read artifact {path}: {source}")]
+    ReadArtifact {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "artifact of {name} version {version} at {path} has SHA-256 {found}, but {expected} was registered: \
+         the artifact was modified or corrupted"
+    )]
+    ArtifactTampered {
+        name: String,
+        version: i64,
+        path: String,
+        expected: String,
+        found: String,
+    },
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    #[error(transparent)]
+    Lake(#[from] LakeError),
+    #[error("registry write for {name:?} lost {attempts} races with concurrent writers")]
+    Contended { name: String, attempts: usize },
+}
+
+pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
+
+/// What `register` needs.
+#[derive(Debug, Clone)]
+pub struct RegisterRequest {
+    pub name: String,
+    pub flavor: Flavor,
+    pub artifact: std::path::PathBuf,
+    pub description: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub actor: String,
+}
+
+/// A resolved model: its version row, state and the loaded model.
+pub struct ResolvedModel {
+    pub version: VersionState,
+    pub model: Box<dyn Model>,
+}
+
+/// The registry in one lake.
+pub struct Registry {
+    lake: Lake,
+}
+
+fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
+
+impl Registry {
+    pub fn new(lake: Lake) -> Self {
+        Self { lake }
+    }
+
+    async fn versions_table(&self) -> Result<Table> {
+        Ok(self
+            .lake
+            .ensure_table(
+                VERSIONS_TABLE,
+                &records::versions_schema(),
+                &[],
+                "lakescore model versions",
+            )
+            .await?)
+    }
+
+    async fn events_table(&self) -> Result<Table> {
+        Ok(self
+            .lake
+            .ensure_table(
+                EVENTS_TABLE,
+                &records::events_schema(),
+                &[],
+                "lakescore registry events",
+            )
+            .await?)
+    }
+
+    /// The current registry state (or an empty one when nothing is registered).
+    pub async fn state(&self) -> Result<RegistryState> {
+        let versions = match self.lake.open_table(VERSIONS_TABLE).await? {
+            Some(t) => t.read_rows::<ModelVersionRow>().await?.1,
+            None => Vec::new(),
+        };
+        let events = match self.lake.open_table(EVENTS_TABLE).await? {
+            Some(t) => t.read_rows::<ModelEventRow>().await?.1,
+            None => Vec::new(),
+        };
+        Ok(RegistryState::fold(versions, events))
+    }
+
+    /// All events of `name`, oldest first.
+    pub async fn history(&self, name: &str) -> Result<Vec<ModelEventRow>> {
+        let mut events = match self.lake.open_table(EVENTS_TABLE).await? {
+            Some(t) => t.read_rows::<ModelEventRow>().await?.1,
+            None => Vec::new(),
+        };
+        events.retain(|e| e.model_name == name);
+        if events.is_empty() {
+            return Err(RegistryError::UnknownModel { name: name.into() });
+        }
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+
+    /// Register a new version of `req.name`; returns its row.
+    pub async fn register(&self, req: &RegisterRequest) -> Result<ModelVersionRow> {
+        uri::check_model_name(&req.name).map_err(|message| RegistryError::Invalid {
+            what: "model name".into(),
+            message,
+        })?;
+        let source = req.artifact.display().to_string();
+        let bytes = std::fs::read(&req.artifact).map_err(|e| RegistryError::ReadArtifact {
+            path: source.clone(),
+            source: e,
+        })?;
+        // Refuse what lakescore could not score, now rather than at the first run.
+        let loaded = model::load(req.flavor, &bytes, &source)?;
+        let sha = crate::spec::sha256_hex(&bytes);
+        let file_name = Path::new(&req.artifact)
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "model".into());
+        // Content-addressed: a writer that loses the version race never
+        // overwrites the winner's artifact.
+        let artifact_path = format!("registry/artifacts/{}/{sha}/{file_name}", req.name);
+        self.lake.put_object(&artifact_path, bytes.clone()).await?;
+
+        let mut table = self.versions_table().await?;
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+                table.refresh().await?;
+            }
+            let (read_version, rows) = table.read_rows::<ModelVersionRow>().await?;
+            let next = rows
+                .iter()
+                .filter(|r| r.name == req.name)
+                .map(|r| r.version)
+                .max()
+                .unwrap_or(0)
+                + 1;
+            let row = ModelVersionRow {
+                name: req.name.clone(),
+                version: next,
+                flavor: req.flavor.to_string(),
+                artifact_path: artifact_path.clone(),
+                artifact_sha256: sha.clone(),
+                artifact_bytes: bytes.len() as i64,
+                source: source.clone(),
+                features: loaded.features().to_vec(),
+                summary: loaded.describe(),
+                description: req.description.clone(),
+                tags: serde_json::to_string(&req.tags).expect("tags serialize"),
+                created_at: now_micros(),
+                created_by: req.actor.clone(),
+                lakescore_version: env!("CARGO_PKG_VERSION").into(),
+            };
+            let meta = HashMap::from([
+                ("lakescore.operation".to_string(), "register".into()),
+                ("lakescore.model".to_string(), req.name.clone().into()),
+                ("lakescore.version".to_string(), next.into()),
+            ]);
+            match table
+                .append_rows(std::slice::from_ref(&row), meta, Some(read_version))
+                .await
+            {
+                Ok(_) => {
+                    self.append_events(&req.name, |_| {
+                        Ok(vec![new_event(
+                            &req.name,
+                            Some(next),
+                            EV_REGISTERED,
+                            &req.actor,
+                            None,
+                        )])
+                    })
+                    .await?;
+                    return Ok(row);
+                }
+                Err(LakeError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RegistryError::Contended {
+            name: req.name.clone(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Move `name` version `version` to `stage`; with `archive_existing`, other
+    /// versions in that stage move to Archived in the same commit.
+    pub async fn promote(
+        &self,
+        name: &str,
+        version: i64,
+        stage: Stage,
+        archive_existing: bool,
+        comment: Option<String>,
+        actor: &str,
+    ) -> Result<()> {
+        self.append_events(name, |state| {
+            let model = state
+                .models
+                .get(name)
+                .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })?;
+            let current = model
+                .versions
+                .get(&version)
+                .ok_or(RegistryError::UnknownVersion {
+                    name: name.into(),
+                    version,
+                })?;
+            let mut ev = new_event(name, Some(version), EV_STAGE, actor, comment.clone());
+            ev.from_stage = Some(current.stage.to_string());
+            ev.to_stage = Some(stage.to_string());
+            let mut events = vec![ev];
+            if archive_existing && matches!(stage, Stage::Staging | Stage::Production) {
+                for other in model.versions.values() {
+                    if other.record.version != version && other.stage == stage {
+                        let mut ev = new_event(
+                            name,
+                            Some(other.record.version),
+                            EV_STAGE,
+                            actor,
+                            Some(format!(
+                                "archived by the promotion of version {version} to {stage}"
+                            )),
+                        );
+                        ev.from_stage = Some(stage.to_string());
+                        ev.to_stage = Some(Stage::Archived.to_string());
+                        events.push(ev);
+                    }
+                }
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    /// Point `alias` of `name` at `version` (moving it if it pointed elsewhere).
+    pub async fn set_alias(
+        &self,
+        name: &str,
+        version: i64,
+        alias: &str,
+        comment: Option<String>,
+        actor: &str,
+    ) -> Result<()> {
+        uri::check_alias(alias).map_err(|message| RegistryError::Invalid {
+            what: "alias".into(),
+            message,
+        })?;
+        self.append_events(name, |state| {
+            let model = state
+                .models
+                .get(name)
+                .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })?;
+            if !model.versions.contains_key(&version) {
+                return Err(RegistryError::UnknownVersion {
+                    name: name.into(),
+                    version,
+                });
+            }
+            let mut ev = new_event(name, Some(version), EV_ALIAS_SET, actor, comment.clone());
+            ev.alias = Some(alias.to_string());
+            Ok(vec![ev])
+        })
+        .await
+    }
+
+    /// Decide events against the latest state and commit them, retrying on races.
+    async fn append_events<F>(&self, name: &str, decide: F) -> Result<()>
+    where
+        F: Fn(&RegistryState) -> Result<Vec<ModelEventRow>>,
+    {
+        let mut events_table = self.events_table().await?;
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                backoff(attempt).await;
+                events_table.refresh().await?;
+            }
+            let (read_version, existing) = events_table.read_rows::<ModelEventRow>().await?;
+            let versions = match self.lake.open_table(VERSIONS_TABLE).await? {
+                Some(t) => t.read_rows::<ModelVersionRow>().await?.1,
+                None => Vec::new(),
+            };
+            let next_seq = existing.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
+            let state = RegistryState::fold(versions, existing);
+            let mut events = decide(&state)?;
+            for (i, ev) in events.iter_mut().enumerate() {
+                ev.seq = next_seq + i as i64;
+            }
+            let meta = HashMap::from([
+                ("lakescore.operation".to_string(), "registry_event".into()),
+                ("lakescore.model".to_string(), name.into()),
+            ]);
+            match events_table
+                .append_rows(&events, meta, Some(read_version))
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(LakeError::Conflict { .. }) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RegistryError::Contended {
+            name: name.into(),
+            attempts: MAX_ATTEMPTS,
+        })
+    }
+
+    /// Resolve a reference against the current registry.
+    pub async fn resolve(&self, r: &ModelRef) -> Result<VersionState> {
+        let state = self.state().await?;
+        resolve_in(&state, r).cloned()
+    }
+
+    /// Resolve and load: the artifact's SHA-256 is checked before parsing.
+    pub async fn load(&self, r: &ModelRef) -> Result<ResolvedModel> {
+        let version = self.resolve(r).await?;
+        let model = self.load_version(&version.record).await?;
+        Ok(ResolvedModel { version, model })
+    }
+
+    /// Load the artifact of a version row, checking its hash.
+    pub async fn load_version(&self, row: &ModelVersionRow) -> Result<Box<dyn Model>> {
+        let bytes = self.lake.get_object(&row.artifact_path).await?;
+        let found = crate::spec::sha256_hex(&bytes);
+        if found != row.artifact_sha256 {
+            return Err(RegistryError::ArtifactTampered {
+                name: row.name.clone(),
+                version: row.version,
+                path: format!("{}{}", self.lake.root(), row.artifact_path),
+                expected: row.artifact_sha256.clone(),
+                found,
+            });
+        }
+        let flavor: Flavor = row
+            .flavor
+            .parse()
+            .map_err(|message| RegistryError::Invalid {
+                what: format!("flavor of {} version {}", row.name, row.version),
+                message,
+            })?;
+        let source = format!("{}{}", self.lake.root(), row.artifact_path);
+        Ok(model::load(flavor, &bytes, &source)?)
+    }
+}
+
+/// Resolve `r` in `state`, with errors that name the model.
+pub fn resolve_in<'a>(state: &'a RegistryState, r: &ModelRef) -> Result<&'a VersionState> {
+    state.resolve(r).map_err(|e| {
+        let name = r.name.clone();
+        match e {
+            ResolveError::UnknownModel => RegistryError::UnknownModel { name },
+            ResolveError::UnknownVersion(version) => {
+                RegistryError::UnknownVersion { name, version }
+            }
+            ResolveError::NoVersionInStage(stage) => {
+                RegistryError::NoVersionInStage { name, stage }
+            }
+            ResolveError::UnknownAlias(alias) => RegistryError::UnknownAlias { name, alias },
+            ResolveError::NoVersions => RegistryError::NoVersions { name },
+        }
+    })
+}
+
+fn new_event(
+    name: &str,
+    version: Option<i64>,
+    kind: &str,
+    actor: &str,
+    comment: Option<String>,
+) -> ModelEventRow {
+    ModelEventRow {
+        seq: 0,
+        event_id: uuid::Uuid::new_v4().to_string(),
+        model_name: name.into(),
+        version,
+        event_type: kind.into(),
+        from_stage: None,
+        to_stage: None,
+        alias: None,
+        actor: actor.into(),
+        comment,
+        created_at: now_micros(),
+    }
+}
+
+/// Jittered exponential backoff for optimistic retries (at most ~0.5 s).
+async fn backoff(attempt: usize) {
+    let base = 5u64 << attempt.min(6);
+    let jitter = (uuid::Uuid::new_v4().as_u128() % base as u128) as u64;
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+/// The acting user: explicit, else `$LAKESCORE_ACTOR`, `$USER`, `$LOGNAME`.
+pub fn default_actor() -> String {
+    ["LAKESCORE_ACTOR", "USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .unwrap_or_else(|| "unknown".into())
+}

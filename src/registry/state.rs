@@ -1,0 +1,251 @@
+//! Registry state as a fold over events: each version's stage, each alias's
+//! version. Pure: the same fold over a Delta time-travel version of the events
+//! table gives the registry as it stood then.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::records::{ModelEventRow, ModelVersionRow};
+use super::uri::{ModelRef, ModelSelector, Stage};
+
+pub const EV_REGISTERED: &str = "registered";
+pub const EV_STAGE: &str = "stage_transition";
+pub const EV_ALIAS_SET: &str = "alias_set";
+pub const EV_ALIAS_REMOVED: &str = "alias_removed";
+
+/// One version with its current stage and aliases.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VersionState {
+    #[serde(flatten)]
+    pub record: ModelVersionRow,
+    pub stage: Stage,
+    pub aliases: Vec<String>,
+}
+
+/// One registered model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ModelState {
+    pub versions: BTreeMap<i64, VersionState>,
+    pub aliases: BTreeMap<String, i64>,
+}
+
+/// Every model, by name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RegistryState {
+    pub models: BTreeMap<String, ModelState>,
+}
+
+/// Why a reference does not resolve.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResolveError {
+    UnknownModel,
+    UnknownVersion(i64),
+    NoVersionInStage(Stage),
+    UnknownAlias(String),
+    NoVersions,
+}
+
+impl RegistryState {
+    /// Fold `versions` and `events` (any order; events are applied by `seq`).
+    pub fn fold(versions: Vec<ModelVersionRow>, mut events: Vec<ModelEventRow>) -> Self {
+        let mut models: BTreeMap<String, ModelState> = BTreeMap::new();
+        for record in versions {
+            models
+                .entry(record.name.clone())
+                .or_default()
+                .versions
+                .insert(
+                    record.version,
+                    VersionState {
+                        record,
+                        stage: Stage::None,
+                        aliases: Vec::new(),
+                    },
+                );
+        }
+        events.sort_by_key(|e| e.seq);
+        for ev in &events {
+            let Some(model) = models.get_mut(&ev.model_name) else {
+                continue;
+            };
+            match ev.event_type.as_str() {
+                EV_STAGE => {
+                    if let (Some(v), Some(stage)) = (ev.version, ev.to_stage.as_deref())
+                        && let (Some(vs), Ok(stage)) = (model.versions.get_mut(&v), stage.parse())
+                    {
+                        vs.stage = stage;
+                    }
+                }
+                EV_ALIAS_SET => {
+                    if let (Some(v), Some(alias)) = (ev.version, ev.alias.clone())
+                        && model.versions.contains_key(&v)
+                    {
+                        model.aliases.insert(alias, v);
+                    }
+                }
+                EV_ALIAS_REMOVED => {
+                    if let Some(alias) = &ev.alias {
+                        model.aliases.remove(alias);
+                    }
+                }
+                _ => {}
+            }
+        }
+        for model in models.values_mut() {
+            for (alias, v) in &model.aliases {
+                if let Some(vs) = model.versions.get_mut(v) {
+                    vs.aliases.push(alias.clone());
+                }
+            }
+        }
+        RegistryState { models }
+    }
+
+    /// Resolve a reference to one version.
+    pub fn resolve(&self, r: &ModelRef) -> Result<&VersionState, ResolveError> {
+        let model = self.models.get(&r.name).ok_or(ResolveError::UnknownModel)?;
+        match &r.selector {
+            ModelSelector::Version(v) => model
+                .versions
+                .get(v)
+                .ok_or(ResolveError::UnknownVersion(*v)),
+            // MLflow: the highest version number currently in that stage.
+            ModelSelector::Stage(s) => model
+                .versions
+                .values()
+                .rev()
+                .find(|vs| vs.stage == *s)
+                .ok_or(ResolveError::NoVersionInStage(*s)),
+            ModelSelector::Alias(a) => model
+                .aliases
+                .get(a)
+                .and_then(|v| model.versions.get(v))
+                .ok_or_else(|| ResolveError::UnknownAlias(a.clone())),
+            ModelSelector::Latest => model
+                .versions
+                .values()
+                .next_back()
+                .ok_or(ResolveError::NoVersions),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(name: &str, v: i64) -> ModelVersionRow {
+        ModelVersionRow {
+            name: name.into(),
+            version: v,
+            flavor: "linear".into(),
+            artifact_path: String::new(),
+            artifact_sha256: String::new(),
+            artifact_bytes: 0,
+            source: String::new(),
+            features: vec![],
+            summary: String::new(),
+            description: None,
+            tags: "{}".into(),
+            created_at: 0,
+            created_by: "t".into(),
+            lakescore_version: "0".into(),
+        }
+    }
+
+    fn event(
+        seq: i64,
+        kind: &str,
+        v: i64,
+        stage: Option<&str>,
+        alias: Option<&str>,
+    ) -> ModelEventRow {
+        ModelEventRow {
+            seq,
+            event_id: seq.to_string(),
+            model_name: "m".into(),
+            version: Some(v),
+            event_type: kind.into(),
+            from_stage: None,
+            to_stage: stage.map(Into::into),
+            alias: alias.map(Into::into),
+            actor: "t".into(),
+            comment: None,
+            created_at: seq,
+        }
+    }
+
+    fn r(s: &str) -> ModelRef {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn fold_applies_events_in_seq_order() {
+        let versions = vec![version("m", 1), version("m", 2), version("m", 3)];
+        // Deliberately shuffled: the fold sorts by seq.
+        let events = vec![
+            event(3, EV_STAGE, 2, Some("Production"), None),
+            event(1, EV_STAGE, 1, Some("Production"), None),
+            event(4, EV_STAGE, 1, Some("Archived"), None),
+            event(2, EV_ALIAS_SET, 1, None, Some("champion")),
+            event(5, EV_ALIAS_SET, 3, None, Some("champion")),
+        ];
+        let s = RegistryState::fold(versions, events);
+        assert_eq!(
+            s.resolve(&r("models:/m/Production"))
+                .unwrap()
+                .record
+                .version,
+            2
+        );
+        assert_eq!(
+            s.resolve(&r("models:/m/archived")).unwrap().record.version,
+            1
+        );
+        assert_eq!(
+            s.resolve(&r("models:/m@champion")).unwrap().record.version,
+            3
+        );
+        assert_eq!(s.resolve(&r("models:/m/latest")).unwrap().record.version, 3);
+        assert_eq!(s.resolve(&r("models:/m/2")).unwrap().record.version, 2);
+        assert_eq!(
+            s.models["m"].versions[&3].aliases,
+            vec!["champion".to_string()]
+        );
+        assert!(s.models["m"].versions[&1].aliases.is_empty());
+    }
+
+    #[test]
+    fn unresolvable_references_say_why() {
+        let s = RegistryState::fold(vec![version("m", 1)], vec![]);
+        assert_eq!(
+            s.resolve(&r("models:/x/1")).unwrap_err(),
+            ResolveError::UnknownModel
+        );
+        assert_eq!(
+            s.resolve(&r("models:/m/7")).unwrap_err(),
+            ResolveError::UnknownVersion(7)
+        );
+        assert_eq!(
+            s.resolve(&r("models:/m/Production")).unwrap_err(),
+            ResolveError::NoVersionInStage(Stage::Production)
+        );
+        assert_eq!(
+            s.resolve(&r("models:/m@gone")).unwrap_err(),
+            ResolveError::UnknownAlias("gone".into())
+        );
+    }
+
+    #[test]
+    fn removed_alias_no_longer_resolves() {
+        let s = RegistryState::fold(
+            vec![version("m", 1)],
+            vec![
+                event(1, EV_ALIAS_SET, 1, None, Some("a")),
+                event(2, EV_ALIAS_REMOVED, 1, None, Some("a")),
+            ],
+        );
+        assert!(s.resolve(&r("models:/m@a")).is_err());
+    }
+}

@@ -1,0 +1,421 @@
+//! Running a job for one logical date, and recording it in the `runs` table.
+//!
+//! A run resolves its model reference once, at the start; checks the input
+//! (files, columns, types) before writing anything; streams scored batches into
+//! uncommitted files; and publishes them with one Delta commit that replaces
+//! the date's previous predictions. Success or failure, the attempt is then
+//! recorded in `runs`.
+
+pub mod runs;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::lake::{DateReplaceWriter, Lake, LakeError};
+use crate::registry::{Registry, RegistryError};
+use crate::score::{InputPlan, Lineage, ScoreError, ScoreStream};
+use crate::spec::{InputFormat, LoadedSpec};
+use runs::{RUNS_TABLE, RunRow, runs_schema};
+
+/// Errors of a run; the variant tells the CLI which exit code applies.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("job {job}: {source}")]
+    Registry {
+        job: String,
+        #[source]
+        source: RegistryError,
+    },
+    #[error("job {job}: {source}")]
+    Score {
+        job: String,
+        #[source]
+        source: ScoreError,
+    },
+    #[error("job {job}: {source}")]
+    Lake {
+        job: String,
+        #[source]
+        source: LakeError,
+    },
+    #[error("job {job}: input {input}: {message}")]
+    Input {
+        job: String,
+        input: String,
+        message: String,
+    },
+}
+
+/// How a run was triggered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Trigger {
+    Manual,
+    Schedule,
+    Backfill,
+    Rerun,
+}
+
+impl Trigger {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Trigger::Manual => "manual",
+            Trigger::Schedule => "schedule",
+            Trigger::Backfill => "backfill",
+            Trigger::Rerun => "rerun",
+        }
+    }
+}
+
+/// Called after each written batch with the rows written so far.
+pub type Progress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct RunOptions {
+    pub date: NaiveDate,
+    pub dry_run: bool,
+    pub trigger: Trigger,
+    /// Called after each written batch with the rows so far (progress display).
+    pub progress: Option<Progress>,
+}
+
+/// What a run did (printed as `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub status: String,
+    pub job_name: String,
+    pub logical_date: String,
+    pub dry_run: bool,
+    pub model_uri: String,
+    pub model_name: String,
+    pub model_version: i64,
+    pub input: String,
+    pub input_files: usize,
+    pub input_version: Option<i64>,
+    pub rows_in: usize,
+    pub rows: usize,
+    pub output_table: String,
+    pub output_version: Option<i64>,
+    pub files_added: usize,
+    pub files_removed: usize,
+    pub duration_ms: i64,
+}
+
+struct Resolved {
+    plan: InputPlan,
+    input_version: Option<i64>,
+}
+
+/// Run `spec` for `opts.date` in `lake`.
+pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<RunReport, RunError> {
+    let job = &spec.job;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let started = Utc::now();
+    let clock = Instant::now();
+    let mut report = RunReport {
+        run_id: run_id.clone(),
+        status: "failed".into(),
+        job_name: job.name.clone(),
+        logical_date: opts.date.to_string(),
+        dry_run: opts.dry_run,
+        model_uri: job.model.to_string(),
+        model_name: job.model.name.clone(),
+        model_version: 0,
+        input: job.input.path_for(opts.date),
+        input_files: 0,
+        input_version: None,
+        rows_in: 0,
+        rows: 0,
+        output_table: lake
+            .table_url(&job.output_table)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|_| job.output_table.clone()),
+        output_version: None,
+        files_added: 0,
+        files_removed: 0,
+        duration_ms: 0,
+    };
+    let result = execute(lake, spec, opts, &mut report).await;
+    report.duration_ms = clock.elapsed().as_millis() as i64;
+    if opts.dry_run {
+        return result.map(|_| report);
+    }
+    report.status = if result.is_ok() {
+        "succeeded"
+    } else {
+        "failed"
+    }
+    .into();
+    let row = RunRow {
+        run_id,
+        job_name: job.name.clone(),
+        trigger: opts.trigger.as_str().into(),
+        logical_date: days_since_epoch(opts.date),
+        status: report.status.clone(),
+        started_at: started.timestamp_micros(),
+        finished_at: Utc::now().timestamp_micros(),
+        duration_ms: report.duration_ms,
+        rows_in: report.rows_in as i64,
+        rows_out: report.rows as i64,
+        model_uri: report.model_uri.clone(),
+        model_name: (report.model_version > 0).then(|| report.model_name.clone()),
+        model_version: (report.model_version > 0).then_some(report.model_version),
+        input: report.input.clone(),
+        input_version: report.input_version,
+        output_table: report.output_table.clone(),
+        output_version: report.output_version,
+        spec_path: spec.path.display().to_string(),
+        spec_sha256: spec.sha256.clone(),
+        spec_toml: spec.text.clone(),
+        lakescore_version: env!("CARGO_PKG_VERSION").into(),
+        error: result.as_ref().err().map(|e| e.to_string()),
+        exit_code: 0,
+    };
+    let recorded = record_run(lake, row).await;
+    match (result, recorded) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(RunError::Lake {
+            job: job.name.clone(),
+            source: e,
+        }),
+        (Ok(()), Ok(())) => Ok(report),
+    }
+}
+
+/// Append one row to the runs table.
+pub async fn record_run(lake: &Lake, row: RunRow) -> Result<(), LakeError> {
+    let mut table = lake
+        .ensure_table(RUNS_TABLE, &runs_schema(), &[], "lakescore runs")
+        .await?;
+    let meta = HashMap::from([
+        ("lakescore.operation".to_string(), "run".into()),
+        ("lakescore.run_id".to_string(), row.run_id.clone().into()),
+    ]);
+    table.append_rows(&[row], meta, None).await.map(|_| ())
+}
+
+/// Read every recorded run.
+pub async fn read_runs(lake: &Lake) -> Result<Vec<RunRow>, LakeError> {
+    match lake.open_table(RUNS_TABLE).await? {
+        Some(t) => Ok(t.read_rows::<RunRow>().await?.1),
+        None => Ok(Vec::new()),
+    }
+}
+
+pub fn days_since_epoch(date: NaiveDate) -> i32 {
+    (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
+}
+
+async fn execute(
+    lake: &Lake,
+    spec: &LoadedSpec,
+    opts: &RunOptions,
+    report: &mut RunReport,
+) -> Result<(), RunError> {
+    let job = &spec.job;
+    let jname = || job.name.clone();
+    let registry = Registry::new(lake.clone());
+    let resolved = registry
+        .load(&job.model)
+        .await
+        .map_err(|source| RunError::Registry {
+            job: jname(),
+            source,
+        })?;
+    report.model_version = resolved.version.record.version;
+    tracing::info!(
+        job = %job.name,
+        model = %job.model,
+        version = resolved.version.record.version,
+        "resolved model"
+    );
+    let model = resolved.model.as_ref();
+
+    let Resolved {
+        plan,
+        input_version,
+    } = resolve_input(spec, opts.date, model).await?;
+    report.input_files = plan.files.len();
+    report.input_version = input_version;
+    if opts.dry_run {
+        report.status = "dry_run".into();
+        return Ok(());
+    }
+
+    let table = lake
+        .ensure_table(
+            &job.output_table,
+            &plan.output_schema,
+            &["logical_date"],
+            "lakescore predictions",
+        )
+        .await
+        .map_err(|source| RunError::Lake {
+            job: jname(),
+            source,
+        })?;
+    let date = opts.date.to_string();
+    let app_id = format!("lakescore/{}/{}", job.name, date);
+    let mut writer = DateReplaceWriter::start(table, "logical_date", &date, app_id)
+        .await
+        .map_err(|source| RunError::Lake {
+            job: jname(),
+            source,
+        })?;
+
+    let lineage = Lineage {
+        model_name: resolved.version.record.name.clone(),
+        model_version: resolved.version.record.version,
+        run_id: report.run_id.clone(),
+        job_name: job.name.clone(),
+        logical_date: opts.date,
+        scored_at: Utc::now(),
+    };
+    let mut stream = ScoreStream::new(plan, model, lineage).map_err(|source| RunError::Score {
+        job: jname(),
+        source,
+    })?;
+    let mut rows = 0usize;
+    loop {
+        // polars hands batches over a blocking channel; keep the runtime free meanwhile.
+        let next = tokio::task::block_in_place(|| stream.next());
+        let Some(batch) = next else { break };
+        let batch = match batch {
+            Ok(b) => b,
+            Err(source) => {
+                writer.abort();
+                return Err(RunError::Score {
+                    job: jname(),
+                    source,
+                });
+            }
+        };
+        rows += batch.num_rows();
+        if let Err(source) = writer.write(batch).await {
+            writer.abort();
+            return Err(RunError::Lake {
+                job: jname(),
+                source,
+            });
+        }
+        if let Some(progress) = &opts.progress {
+            progress(rows);
+        }
+    }
+    report.rows_in = stream.rows_in;
+    let meta = HashMap::from([
+        ("lakescore.run_id".to_string(), report.run_id.clone().into()),
+        ("lakescore.job".to_string(), job.name.clone().into()),
+        ("lakescore.logical_date".to_string(), date.clone().into()),
+        (
+            "lakescore.model_name".to_string(),
+            report.model_name.clone().into(),
+        ),
+        (
+            "lakescore.model_version".to_string(),
+            report.model_version.into(),
+        ),
+    ]);
+    let (outcome, _) = writer.commit(meta).await.map_err(|source| RunError::Lake {
+        job: jname(),
+        source,
+    })?;
+    report.rows = outcome.rows;
+    report.output_version = Some(outcome.version);
+    report.files_added = outcome.files_added;
+    report.files_removed = outcome.files_removed;
+    tracing::info!(
+        job = %job.name,
+        date = %date,
+        rows = outcome.rows,
+        version = outcome.version,
+        "committed predictions"
+    );
+    Ok(())
+}
+
+async fn resolve_input(
+    spec: &LoadedSpec,
+    date: NaiveDate,
+    model: &dyn crate::model::Model,
+) -> Result<Resolved, RunError> {
+    let job = &spec.job;
+    let input = job.input.path_for(date);
+    let score_err = |source| RunError::Score {
+        job: job.name.clone(),
+        source,
+    };
+    let (files, input_version): (Vec<PathBuf>, Option<i64>) = match job.input.format {
+        InputFormat::Parquet => (crate::score::expand_glob(&input).map_err(score_err)?, None),
+        InputFormat::Delta => {
+            let url =
+                crate::lake::location_to_url(&input, None).map_err(|source| RunError::Lake {
+                    job: job.name.clone(),
+                    source,
+                })?;
+            let table = match job.input.version {
+                None => crate::lake::Table::open(url, None).await,
+                Some(v) => crate::lake::Table::open(url, Some(v)).await,
+            }
+            .map_err(|source| RunError::Lake {
+                job: job.name.clone(),
+                source,
+            })?
+            .ok_or_else(|| RunError::Input {
+                job: job.name.clone(),
+                input: input.clone(),
+                message: "no Delta table there".into(),
+            })?;
+            let partitions = table.partition_columns().map_err(|source| RunError::Lake {
+                job: job.name.clone(),
+                source,
+            })?;
+            let needed: Vec<&String> = model.features().iter().chain(&job.input.keys).collect();
+            if let Some(p) = partitions.iter().find(|p| needed.contains(p)) {
+                return Err(RunError::Input {
+                    job: job.name.clone(),
+                    input,
+                    message: format!(
+                        "column {p:?} is a partition column; scoring partition columns is not supported yet"
+                    ),
+                });
+            }
+            let files = table.data_files().await.map_err(|source| RunError::Lake {
+                job: job.name.clone(),
+                source,
+            })?;
+            let mut paths = Vec::with_capacity(files.len());
+            for f in files {
+                let url = url::Url::parse(&f.uri).ok();
+                match url.as_ref().and_then(crate::lake::local_path) {
+                    Some(p) => paths.push(p),
+                    None => {
+                        return Err(RunError::Input {
+                            job: job.name.clone(),
+                            input,
+                            message: format!(
+                                "file {} is not on the local filesystem; remote Delta inputs are not supported yet",
+                                f.uri
+                            ),
+                        });
+                    }
+                }
+            }
+            if paths.is_empty() {
+                return Err(score_err(ScoreError::NoInput { pattern: input }));
+            }
+            (paths, Some(table.version()))
+        }
+    };
+    let plan = InputPlan::inspect(&input, files, &job.input.keys, model, job.input.batch_rows)
+        .map_err(score_err)?;
+    Ok(Resolved {
+        plan,
+        input_version,
+    })
+}

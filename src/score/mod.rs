@@ -1,0 +1,384 @@
+//! The batch scoring pipeline: read input lazily, score in bounded batches, add lineage.
+//!
+//! [`InputPlan::inspect`] checks the input before anything is written: every
+//! file exists and is readable Parquet, every model feature and key column is
+//! there with a usable type. [`ScoreStream`] then scans the files with polars'
+//! streaming engine, projecting only the needed columns, and yields arrow
+//! batches of at most `batch_rows` rows holding the key columns, `prediction`
+//! and the lineage columns. Memory follows the batch size, not the input size.
+//! This module reads Parquet files; it never writes, and it knows nothing of Delta.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use deltalake::arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use deltalake::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
+use polars::prelude::*;
+
+use crate::lake::bridge;
+use crate::model::{FeatureMatrix, Model};
+
+/// Errors from reading and scoring input; each names the file or column.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("no input files match {pattern}")]
+    NoInput { pattern: String },
+    #[error("invalid input pattern {pattern}: {message}")]
+    BadPattern { pattern: String, message: String },
+    #[error("input file {path} is not readable Parquet: {message}")]
+    Corrupt { path: String, message: String },
+    #[error(
+        "input {path} has no column {column:?}, which the model needs (the file has: {available})"
+    )]
+    MissingFeature {
+        path: String,
+        column: String,
+        available: String,
+    },
+    #[error("input {path} has no key column {column:?} (the file has: {available})")]
+    MissingKey {
+        path: String,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "input {path}: feature column {column:?} has type {dtype}, but the model needs numbers (integer, float or boolean)"
+    )]
+    BadFeatureType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
+    #[error(
+        "input {path}: key column {column:?} has type {dtype}, which a Delta table cannot store"
+    )]
+    BadKeyType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
+    #[error("reading input {pattern}: {message}")]
+    Read { pattern: String, message: String },
+    #[error("building output batch: {0}")]
+    Output(String),
+}
+
+pub type Result<T, E = ScoreError> = std::result::Result<T, E>;
+
+/// Lineage written on every prediction row.
+#[derive(Debug, Clone)]
+pub struct Lineage {
+    pub model_name: String,
+    pub model_version: i64,
+    pub run_id: String,
+    pub job_name: String,
+    pub logical_date: NaiveDate,
+    pub scored_at: DateTime<Utc>,
+}
+
+/// A checked input: the files to read and the output schema they produce.
+#[derive(Debug, Clone)]
+pub struct InputPlan {
+    /// Human-readable description (the glob or table) for messages.
+    pub pattern: String,
+    pub files: Vec<PathBuf>,
+    pub keys: Vec<String>,
+    pub features: Vec<String>,
+    pub batch_rows: usize,
+    /// Schema of the output rows: keys, prediction, lineage.
+    pub output_schema: SchemaRef,
+}
+
+/// Expand a glob into the sorted list of matching files.
+pub fn expand_glob(pattern: &str) -> Result<Vec<PathBuf>> {
+    let paths = glob::glob(pattern).map_err(|e| ScoreError::BadPattern {
+        pattern: pattern.into(),
+        message: e.to_string(),
+    })?;
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(|p| p.ok())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ScoreError::NoInput {
+            pattern: pattern.into(),
+        });
+    }
+    Ok(files)
+}
+
+fn scan(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    let paths: Vec<PlRefPath> = files
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect();
+    let args = ScanArgsParquet {
+        glob: false,
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+}
+
+fn is_numeric(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean) || dtype.is_decimal()
+}
+
+/// The lineage + prediction part of the output schema.
+pub fn output_tail_fields() -> Vec<Field> {
+    vec![
+        Field::new("prediction", ArrowType::Float64, true),
+        Field::new("model_name", ArrowType::Utf8, false),
+        Field::new("model_version", ArrowType::Int64, false),
+        Field::new("run_id", ArrowType::Utf8, false),
+        Field::new("job_name", ArrowType::Utf8, false),
+        Field::new("logical_date", ArrowType::Date32, false),
+        Field::new(
+            "scored_at",
+            ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]
+}
+
+impl InputPlan {
+    /// Check every file and column; nothing is read beyond Parquet footers.
+    pub fn inspect(
+        pattern: &str,
+        files: Vec<PathBuf>,
+        keys: &[String],
+        model: &dyn Model,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        if files.is_empty() {
+            return Err(ScoreError::NoInput {
+                pattern: pattern.into(),
+            });
+        }
+        let mut key_schema: Option<Schema> = None;
+        for file in &files {
+            let path = file.display().to_string();
+            let schema = scan(std::slice::from_ref(file))
+                .and_then(|mut lf| lf.collect_schema())
+                .map_err(|e| ScoreError::Corrupt {
+                    path: path.clone(),
+                    message: first_line(&e.to_string()),
+                })?;
+            let available = || {
+                schema
+                    .iter_names()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            for feature in model.features() {
+                match schema.get(feature) {
+                    None => {
+                        return Err(ScoreError::MissingFeature {
+                            path,
+                            column: feature.clone(),
+                            available: available(),
+                        });
+                    }
+                    Some(dt) if !is_numeric(dt) => {
+                        return Err(ScoreError::BadFeatureType {
+                            path,
+                            column: feature.clone(),
+                            dtype: dt.to_string(),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            let mut fields = Vec::new();
+            for key in keys {
+                let Some(dt) = schema.get(key) else {
+                    return Err(ScoreError::MissingKey {
+                        path,
+                        column: key.clone(),
+                        available: available(),
+                    });
+                };
+                fields.push(key_field(&path, key, dt)?);
+            }
+            if key_schema.is_none() {
+                key_schema = Some(Schema::new(fields));
+            }
+        }
+        let mut fields: Vec<Field> = key_schema
+            .map(|s| s.fields().iter().map(|f| f.as_ref().clone()).collect())
+            .unwrap_or_default();
+        fields.extend(output_tail_fields());
+        Ok(InputPlan {
+            pattern: pattern.into(),
+            files,
+            keys: keys.to_vec(),
+            features: model.features().to_vec(),
+            batch_rows,
+            output_schema: Arc::new(Schema::new(fields)),
+        })
+    }
+}
+
+/// The Delta-compatible arrow field for a key column of polars type `dt`.
+fn key_field(path: &str, key: &str, dt: &DataType) -> Result<Field> {
+    let empty =
+        DataFrame::empty_with_schema(&polars::prelude::Schema::from_iter([Field_(key, dt)]));
+    let batches = bridge::polars_to_arrow(&empty).map_err(|e| ScoreError::Output(e.to_string()))?;
+    let arrow_type = batches[0].schema().field(0).data_type().clone();
+    let delta = bridge::delta_type(&arrow_type).ok_or_else(|| ScoreError::BadKeyType {
+        path: path.into(),
+        column: key.into(),
+        dtype: dt.to_string(),
+    })?;
+    Ok(Field::new(key, delta, true))
+}
+
+#[allow(non_snake_case)]
+fn Field_(name: &str, dt: &DataType) -> polars::prelude::Field {
+    polars::prelude::Field::new(name.into(), dt.clone())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+/// Scored batches, one per input batch of at most `batch_rows` rows.
+pub struct ScoreStream<'m> {
+    batches: CollectBatches,
+    plan: InputPlan,
+    model: &'m dyn Model,
+    lineage: Lineage,
+    pub rows_in: usize,
+}
+
+impl<'m> ScoreStream<'m> {
+    pub fn new(plan: InputPlan, model: &'m dyn Model, lineage: Lineage) -> Result<Self> {
+        let columns: Vec<Expr> = plan
+            .keys
+            .iter()
+            .chain(plan.features.iter().filter(|f| !plan.keys.contains(f)))
+            .map(|c| col(c.as_str()))
+            .collect();
+        let read_err = |e: PolarsError| ScoreError::Read {
+            pattern: plan.pattern.clone(),
+            message: first_line(&e.to_string()),
+        };
+        let lf = scan(&plan.files).map_err(read_err)?.select(columns);
+        let batches = lf
+            .collect_batches(
+                Engine::Streaming,
+                true,
+                NonZeroUsize::new(plan.batch_rows),
+                false,
+            )
+            .map_err(read_err)?;
+        Ok(Self {
+            batches,
+            plan,
+            model,
+            lineage,
+            rows_in: 0,
+        })
+    }
+
+    /// Score one polars batch into an output arrow batch.
+    fn score(&self, df: &DataFrame) -> Result<RecordBatch> {
+        let rows = df.height();
+        let x = feature_matrix(df, &self.plan.features)?;
+        let predictions = self.model.predict(&x);
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len());
+        if !self.plan.keys.is_empty() {
+            let keys = df
+                .select(self.plan.keys.iter().map(|k| k.as_str()))
+                .map_err(|e| ScoreError::Output(e.to_string()))?;
+            let key_batches =
+                bridge::polars_to_arrow(&keys).map_err(|e| ScoreError::Output(e.to_string()))?;
+            let key_schema = Arc::new(Schema::new(
+                self.plan.output_schema.fields()[..self.plan.keys.len()].to_vec(),
+            ));
+            let mut parts = Vec::new();
+            for b in &key_batches {
+                parts.push(
+                    bridge::conform(b, &key_schema)
+                        .map_err(|e| ScoreError::Output(e.to_string()))?,
+                );
+            }
+            let merged = deltalake::arrow::compute::concat_batches(&key_schema, &parts)
+                .map_err(|e| ScoreError::Output(e.to_string()))?;
+            columns.extend(merged.columns().iter().cloned());
+        }
+        let l = &self.lineage;
+        let days = (l.logical_date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+            as i32;
+        columns.push(Arc::new(Float64Array::from_iter(
+            predictions.iter().map(|p| (!p.is_nan()).then_some(*p)),
+        )));
+        columns.push(Arc::new(StringArray::from(vec![
+            l.model_name.as_str();
+            rows
+        ])));
+        columns.push(Arc::new(Int64Array::from(vec![l.model_version; rows])));
+        columns.push(Arc::new(StringArray::from(vec![l.run_id.as_str(); rows])));
+        columns.push(Arc::new(StringArray::from(vec![l.job_name.as_str(); rows])));
+        columns.push(Arc::new(Date32Array::from(vec![days; rows])));
+        columns.push(Arc::new(
+            TimestampMicrosecondArray::from(vec![l.scored_at.timestamp_micros(); rows])
+                .with_timezone("UTC"),
+        ));
+        RecordBatch::try_new(self.plan.output_schema.clone(), columns)
+            .map_err(|e| ScoreError::Output(e.to_string()))
+    }
+}
+
+impl Iterator for ScoreStream<'_> {
+    type Item = Result<RecordBatch>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let df = match self.batches.next()? {
+            Ok(df) => df,
+            Err(e) => {
+                return Some(Err(ScoreError::Read {
+                    pattern: self.plan.pattern.clone(),
+                    message: first_line(&e.to_string()),
+                }));
+            }
+        };
+        self.rows_in += df.height();
+        Some(self.score(&df))
+    }
+}
+
+/// Extract the model's features from `df` as `f64` columns; nulls become NaN.
+pub fn feature_matrix(df: &DataFrame, features: &[String]) -> Result<FeatureMatrix> {
+    let rows = df.height();
+    let mut columns = Vec::with_capacity(features.len());
+    for name in features {
+        let column = df
+            .column(name)
+            .and_then(|c| c.cast(&DataType::Float64))
+            .map_err(|e| ScoreError::Output(format!("feature {name}: {e}")))?;
+        let ca = column
+            .f64()
+            .map_err(|e| ScoreError::Output(format!("feature {name}: {e}")))?;
+        let mut values = Vec::with_capacity(rows);
+        values.extend(ca.iter().map(|v| v.unwrap_or(f64::NAN)));
+        columns.push(values);
+    }
+    Ok(FeatureMatrix { rows, columns })
+}
+
+/// Read a whole (small) Parquet file into polars, for tests and tools.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    scan(&[path.to_path_buf()])
+        .and_then(|lf| lf.collect())
+        .map_err(|e| ScoreError::Corrupt {
+            path: path.display().to_string(),
+            message: first_line(&e.to_string()),
+        })
+}

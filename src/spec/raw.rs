@@ -1,0 +1,100 @@
+//! Stage one: the spec exactly as written, unknown keys rejected.
+//!
+//! Values that stage two checks keep their byte span (`toml::Spanned`) so that
+//! every diagnostic can point at a line and column. These types are also the
+//! source of the JSON Schema; doc comments become schema descriptions.
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A lakescore job: score one input per logical date with one model, into one Delta table.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawJobSpec {
+    /// Job name: letters, digits, `_` and `-`. Recorded on every prediction and run.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// Free text shown by `validate` and `runs`.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// When `schedule` runs the job: a 5-field Unix cron expression
+    /// (`minute hour day-of-month month day-of-week`) or `@daily`, `@hourly`, ...
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub schedule: Option<Spanned<String>>,
+    /// IANA time zone of the schedule (default `UTC`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub timezone: Option<Spanned<String>>,
+    /// Which model scores the input.
+    pub model: RawModel,
+    /// What is scored.
+    pub input: RawInput,
+    /// Where predictions go (default table `predictions/<name>`).
+    #[serde(default)]
+    pub output: Option<RawOutput>,
+    /// Drift checks run after scoring.
+    #[serde(default)]
+    pub drift: Option<RawDrift>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawModel {
+    /// MLflow-style model URI: `models:/NAME/VERSION`, `models:/NAME/STAGE`,
+    /// `models:/NAME@ALIAS` or `models:/NAME/latest`. Resolved once, at run start.
+    #[schemars(with = "String")]
+    pub uri: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    /// `parquet` (files matched by a glob) or `delta` (a Delta table).
+    #[schemars(with = "String")]
+    pub format: Spanned<String>,
+    /// Parquet: a path or glob, `{{ ds }}` replaced by the logical date
+    /// (YYYY-MM-DD). Delta: the table's path or URI. Relative paths are taken
+    /// from the current directory.
+    #[schemars(with = "String")]
+    pub path: Spanned<String>,
+    /// Delta only: read this table version instead of the latest.
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub version: Option<Spanned<i64>>,
+    /// Columns copied from the input to every prediction row (e.g. the entity id).
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub keys: Option<Spanned<Vec<String>>>,
+    /// Rows scored per batch; memory is bounded by this, not by the input size (default 65536).
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub batch_rows: Option<Spanned<i64>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOutput {
+    /// Output Delta table, relative to the lake or a full URI.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub table: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDrift {
+    /// Metrics to compute: any of `psi`, `ks`, `wasserstein`, `chi2`, `js`, `null_rate`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub metrics: Option<Spanned<Vec<String>>>,
+    /// Alert when PSI exceeds this (default 0.2).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub psi_alert: Option<Spanned<f64>>,
+    /// Alert when the KS p-value falls below this (default 0.01).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub ks_pvalue_alert: Option<Spanned<f64>>,
+}

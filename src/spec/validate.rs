@@ -1,0 +1,435 @@
+//! Stage two: turn a [`RawJobSpec`] into a typed [`Job`], reporting every problem.
+
+use std::ops::Range;
+
+use chrono::NaiveDate;
+use toml::Spanned;
+
+use super::raw::{RawDrift, RawJobSpec};
+use super::{Diagnostic, line_col};
+use crate::registry::uri::ModelRef;
+
+/// Default rows per scoring batch.
+pub const DEFAULT_BATCH_ROWS: usize = 65_536;
+/// Columns every prediction row carries; keys may not reuse these names.
+pub const RESERVED_COLUMNS: [&str; 7] = [
+    "prediction",
+    "model_name",
+    "model_version",
+    "run_id",
+    "job_name",
+    "logical_date",
+    "scored_at",
+];
+/// Drift metrics a spec may name.
+pub const DRIFT_METRICS: [&str; 6] = ["psi", "ks", "wasserstein", "chi2", "js", "null_rate"];
+
+/// A validated job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub name: String,
+    pub description: Option<String>,
+    pub schedule: Option<String>,
+    pub timezone: chrono_tz::Tz,
+    pub model: ModelRef,
+    pub input: InputSpec,
+    pub output_table: String,
+    pub drift: Option<DriftConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputFormat {
+    Parquet,
+    Delta,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    pub format: InputFormat,
+    pub path: String,
+    pub version: Option<i64>,
+    pub keys: Vec<String>,
+    pub batch_rows: usize,
+}
+
+impl InputSpec {
+    /// The input path for a logical date (`{{ ds }}` substituted).
+    pub fn path_for(&self, date: NaiveDate) -> String {
+        render_ds(&self.path, date)
+    }
+}
+
+/// Replace `{{ ds }}` (any inner spacing) with the date as YYYY-MM-DD.
+pub fn render_ds(template: &str, date: NaiveDate) -> String {
+    let ds = date.format("%Y-%m-%d").to_string();
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            break;
+        };
+        let inner = rest[start + 2..start + end].trim();
+        out.push_str(&rest[..start]);
+        if inner == "ds" {
+            out.push_str(&ds);
+        } else {
+            out.push_str(&rest[start..start + end + 2]);
+        }
+        rest = &rest[start + end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftConfig {
+    pub metrics: Vec<String>,
+    pub psi_alert: f64,
+    pub ks_pvalue_alert: f64,
+}
+
+struct Collector<'a> {
+    text: &'a str,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Collector<'_> {
+    fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
+        let (line, column) = line_col(self.text, span.start);
+        self.diagnostics.push(Diagnostic {
+            line,
+            column,
+            key: key.to_string(),
+            message: message.into(),
+        });
+    }
+}
+
+/// Parse a 5-field Unix cron expression (Vixie semantics: day-of-month OR
+/// day-of-week; 0 or 7 = Sunday; names; `@daily` and friends).
+pub fn parse_cron(expr: &str) -> Result<croner::Cron, String> {
+    let fields = expr.split_whitespace().count();
+    if !expr.trim_start().starts_with('@') && fields != 5 {
+        return Err(format!(
+            "cron expression {expr:?} has {fields} fields; expected 5 (minute hour day-of-month month day-of-week)"
+        ));
+    }
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Disallowed)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(expr)
+        .map_err(|e| format!("invalid cron expression {expr:?}: {e}"))
+}
+
+pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnostic>> {
+    let mut c = Collector {
+        text,
+        diagnostics: Vec::new(),
+    };
+
+    let name = raw.name.get_ref().clone();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+    {
+        c.error(
+            raw.name.span(),
+            "name",
+            format!("job name {name:?} must be non-empty letters, digits, '_' or '-'"),
+        );
+    }
+
+    if let Some(s) = &raw.schedule
+        && let Err(e) = parse_cron(s.get_ref())
+    {
+        c.error(s.span(), "schedule", e);
+    }
+
+    let timezone = match &raw.timezone {
+        None => chrono_tz::UTC,
+        Some(tz) => tz.get_ref().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+            c.error(
+                tz.span(),
+                "timezone",
+                format!("unknown time zone {:?} (expected an IANA name such as \"UTC\" or \"Europe/Paris\")", tz.get_ref()),
+            );
+            chrono_tz::UTC
+        }),
+    };
+
+    let model = match raw.model.uri.get_ref().parse::<ModelRef>() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            c.error(raw.model.uri.span(), "model.uri", e);
+            None
+        }
+    };
+
+    let format = match raw.input.format.get_ref().as_str() {
+        "parquet" => Some(InputFormat::Parquet),
+        "delta" => Some(InputFormat::Delta),
+        other => {
+            c.error(
+                raw.input.format.span(),
+                "input.format",
+                format!("unknown input format {other:?} (expected \"parquet\" or \"delta\")"),
+            );
+            None
+        }
+    };
+    let path = raw.input.path.get_ref().clone();
+    if path.trim().is_empty() {
+        c.error(raw.input.path.span(), "input.path", "input path is empty");
+    }
+    if let Err(e) = check_template(&path) {
+        c.error(raw.input.path.span(), "input.path", e);
+    }
+    if let Some(v) = &raw.input.version {
+        if format == Some(InputFormat::Parquet) {
+            c.error(
+                v.span(),
+                "input.version",
+                "a version applies only to format = \"delta\"",
+            );
+        } else if *v.get_ref() < 0 {
+            c.error(v.span(), "input.version", "a Delta version is 0 or more");
+        }
+    }
+    let keys = raw
+        .input
+        .keys
+        .as_ref()
+        .map(|k| k.get_ref().clone())
+        .unwrap_or_default();
+    if let Some(spanned) = &raw.input.keys {
+        check_keys(&mut c, spanned);
+    }
+    let batch_rows = match &raw.input.batch_rows {
+        None => DEFAULT_BATCH_ROWS,
+        Some(b) => {
+            let v = *b.get_ref();
+            if !(1..=10_000_000).contains(&v) {
+                c.error(
+                    b.span(),
+                    "input.batch_rows",
+                    format!("batch_rows {v} must be between 1 and 10000000"),
+                );
+            }
+            v.clamp(1, 10_000_000) as usize
+        }
+    };
+
+    let output_table = match raw.output.as_ref().and_then(|o| o.table.as_ref()) {
+        Some(t) if t.get_ref().trim().is_empty() => {
+            c.error(t.span(), "output.table", "output table is empty");
+            String::new()
+        }
+        Some(t) => t.get_ref().clone(),
+        None => format!("predictions/{name}"),
+    };
+
+    let drift = raw.drift.as_ref().map(|d| validate_drift(&mut c, d));
+
+    if !c.diagnostics.is_empty() {
+        c.diagnostics.sort_by_key(|d| (d.line, d.column));
+        return Err(c.diagnostics);
+    }
+    Ok(Job {
+        name,
+        description: raw.description,
+        schedule: raw.schedule.map(|s| s.into_inner()),
+        timezone,
+        model: model.expect("checked above"),
+        input: InputSpec {
+            format: format.expect("checked above"),
+            path,
+            version: raw.input.version.map(|v| v.into_inner()),
+            keys,
+            batch_rows,
+        },
+        output_table,
+        drift,
+    })
+}
+
+fn check_template(path: &str) -> Result<(), String> {
+    let mut rest = path;
+    while let Some(start) = rest.find("{{") {
+        let Some(end) = rest[start..].find("}}") else {
+            return Err("unclosed \"{{\" in input path".into());
+        };
+        let inner = rest[start + 2..start + end].trim();
+        if inner != "ds" {
+            return Err(format!(
+                "unknown template variable {{{{ {inner} }}}} (only {{{{ ds }}}} is defined)"
+            ));
+        }
+        rest = &rest[start + end + 2..];
+    }
+    Ok(())
+}
+
+fn check_keys(c: &mut Collector<'_>, keys: &Spanned<Vec<String>>) {
+    let mut seen = std::collections::HashSet::new();
+    for key in keys.get_ref() {
+        if key.is_empty() {
+            c.error(keys.span(), "input.keys", "a key column name is empty");
+        } else if RESERVED_COLUMNS.contains(&key.as_str()) {
+            c.error(
+                keys.span(),
+                "input.keys",
+                format!("key column {key:?} collides with the output column of the same name"),
+            );
+        } else if !seen.insert(key.as_str()) {
+            c.error(
+                keys.span(),
+                "input.keys",
+                format!("key column {key:?} is listed twice"),
+            );
+        }
+    }
+}
+
+fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
+    let metrics = match &d.metrics {
+        None => vec!["psi".to_string(), "ks".to_string()],
+        Some(m) => {
+            for metric in m.get_ref() {
+                if !DRIFT_METRICS.contains(&metric.as_str()) {
+                    c.error(
+                        m.span(),
+                        "drift.metrics",
+                        format!(
+                            "unknown drift metric {metric:?} (expected one of {})",
+                            DRIFT_METRICS.join(", ")
+                        ),
+                    );
+                }
+            }
+            m.get_ref().clone()
+        }
+    };
+    let psi_alert = match &d.psi_alert {
+        None => 0.2,
+        Some(v) => {
+            if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
+                c.error(
+                    v.span(),
+                    "drift.psi_alert",
+                    "psi_alert must be a positive number",
+                );
+            }
+            *v.get_ref()
+        }
+    };
+    let ks_pvalue_alert = match &d.ks_pvalue_alert {
+        None => 0.01,
+        Some(v) => {
+            if !(*v.get_ref() > 0.0 && *v.get_ref() < 1.0) {
+                c.error(
+                    v.span(),
+                    "drift.ks_pvalue_alert",
+                    "ks_pvalue_alert must be between 0 and 1",
+                );
+            }
+            *v.get_ref()
+        }
+    };
+    DriftConfig {
+        metrics,
+        psi_alert,
+        ks_pvalue_alert,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::parse;
+    use super::*;
+
+    const GOOD: &str = r#"
+name = "churn_daily"
+schedule = "0 2 * * *"
+
+[model]
+uri = "models:/churn@champion"
+
+[input]
+format = "parquet"
+path = "data/{{ ds }}/*.parquet"
+keys = ["customer_id"]
+"#;
+
+    #[test]
+    fn a_good_spec_validates_with_defaults() {
+        let job = parse(GOOD).unwrap();
+        assert_eq!(job.name, "churn_daily");
+        assert_eq!(job.output_table, "predictions/churn_daily");
+        assert_eq!(job.input.batch_rows, DEFAULT_BATCH_ROWS);
+        assert_eq!(job.timezone, chrono_tz::UTC);
+        let date = NaiveDate::from_ymd_opt(2024, 1, 2).unwrap();
+        assert_eq!(job.input.path_for(date), "data/2024-01-02/*.parquet");
+    }
+
+    #[test]
+    fn every_error_is_reported_with_its_position() {
+        let text = r#"name = "bad name"
+schedule = "0 2 * *"
+timezone = "Mars/Olympus"
+
+[model]
+uri = "churn@champion"
+
+[input]
+format = "csv"
+path = "x/{{ dt }}"
+keys = ["prediction", "id", "id"]
+batch_rows = 0
+"#;
+        let errs = parse(text).unwrap_err();
+        let rendered: Vec<String> = errs
+            .iter()
+            .map(|d| format!("{}:{}: {d}", d.line, d.column))
+            .collect();
+        insta::assert_snapshot!(rendered.join("\n"));
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_position() {
+        let text = GOOD.replace("[input]", "[input]\nformt = \"parquet\"");
+        let errs = parse(&text).unwrap_err();
+        assert_eq!(errs.len(), 1);
+        assert!(
+            errs[0].message.contains("unknown field `formt`"),
+            "{}",
+            errs[0].message
+        );
+        assert_eq!((errs[0].line, errs[0].column), (9, 1));
+    }
+
+    #[test]
+    fn malformed_toml_is_located() {
+        let errs = parse("name = \"x\"\n[model\nuri = 1\n").unwrap_err();
+        assert_eq!(errs[0].line, 2);
+    }
+
+    #[test]
+    fn cron_takes_unix_five_fields() {
+        assert!(parse_cron("0 2 * * *").is_ok());
+        assert!(parse_cron("*/15 9-17 * * MON-FRI").is_ok());
+        assert!(parse_cron("@daily").is_ok());
+        assert!(parse_cron("0 0 2 * * *").is_err());
+        assert!(parse_cron("61 * * * *").is_err());
+    }
+
+    #[test]
+    fn ds_template_renders_with_any_spacing() {
+        let d = NaiveDate::from_ymd_opt(2024, 3, 9).unwrap();
+        assert_eq!(
+            render_ds("a/{{ds}}/{{  ds }}.parquet", d),
+            "a/2024-03-09/2024-03-09.parquet"
+        );
+    }
+}
