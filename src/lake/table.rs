@@ -44,10 +44,23 @@ pub struct ReadTable {
 /// A data file of the current snapshot, for readers that scan files themselves.
 #[derive(Debug, Clone)]
 pub struct DataFile {
-    /// Full URI of the file.
+    /// Full URI of the file (a plain absolute path for local tables).
     pub uri: String,
     /// Partition column -> value (Delta's string form; `None` for null).
     pub partition_values: HashMap<String, Option<String>>,
+}
+
+impl DataFile {
+    /// The file's path when it is on the local filesystem.
+    pub fn local_path(&self) -> Option<std::path::PathBuf> {
+        if self.uri.starts_with('/') {
+            return Some(std::path::PathBuf::from(&self.uri));
+        }
+        Url::parse(&self.uri)
+            .ok()
+            .as_ref()
+            .and_then(super::local_path)
+    }
 }
 
 impl Table {

@@ -5,6 +5,8 @@
 //! `f64` per row. Each flavor reproduces its training library's arithmetic
 //! (XGBoost compares and sums in `f32`; linear models work in `f64`). No IO here.
 
+#[cfg(test)]
+mod conformance;
 pub mod linear;
 pub mod xgboost;
 

@@ -199,12 +199,14 @@ pub async fn record_run(lake: &Lake, row: RunRow) -> Result<(), LakeError> {
     table.append_rows(&[row], meta, None).await.map(|_| ())
 }
 
-/// Read every recorded run.
+/// Read every recorded run, oldest first.
 pub async fn read_runs(lake: &Lake) -> Result<Vec<RunRow>, LakeError> {
-    match lake.open_table(RUNS_TABLE).await? {
-        Some(t) => Ok(t.read_rows::<RunRow>().await?.1),
-        None => Ok(Vec::new()),
-    }
+    let mut runs = match lake.open_table(RUNS_TABLE).await? {
+        Some(t) => t.read_rows::<RunRow>().await?.1,
+        None => Vec::new(),
+    };
+    runs.sort_by_key(|r| (r.started_at, r.finished_at));
+    Ok(runs)
 }
 
 pub fn days_since_epoch(date: NaiveDate) -> i32 {
@@ -391,8 +393,7 @@ async fn resolve_input(
             })?;
             let mut paths = Vec::with_capacity(files.len());
             for f in files {
-                let url = url::Url::parse(&f.uri).ok();
-                match url.as_ref().and_then(crate::lake::local_path) {
+                match f.local_path() {
                     Some(p) => paths.push(p),
                     None => {
                         return Err(RunError::Input {

@@ -1,0 +1,740 @@
+//! End-to-end tests: the real `lakescore` binary on temporary lakes.
+//!
+//! Every test gets its own lake and working files in a temp dir; outputs are
+//! read back through delta-rs (the same reader other tools use) and compared
+//! with what XGBoost itself predicted (`fixtures/demo/expected.parquet`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use deltalake::arrow::array::{Array, AsArray, RecordBatch};
+use deltalake::arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+use lakescore::lake::Lake;
+use lakescore::runner::runs::RunRow;
+use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, df};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lakescore");
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Run lakescore with this env's lake, from the repository root.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(repo())
+            .env("LAKESCORE_LAKE", self.lake())
+            .env("LAKESCORE_ACTOR", "tester")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("lakescore runs")
+    }
+
+    /// Run and require exit code `code`; returns (stdout, stderr).
+    fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "lakescore {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.expect(0, args).0
+    }
+
+    /// Register the demo model as churn v1 with alias champion, in Production.
+    fn register_demo(&self) {
+        let artifact = repo().join("fixtures/demo/churn_model.json");
+        self.ok(&[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            artifact.to_str().unwrap(),
+        ]);
+        self.ok(&["registry", "alias", "churn", "1", "champion"]);
+        self.ok(&["registry", "promote", "churn", "1", "--stage", "production"]);
+    }
+
+    /// Write a job spec into the temp dir; returns its path.
+    fn spec(&self, name: &str, text: &str) -> String {
+        let p = self.path(&format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+
+    /// A spec scoring `input` (a glob, may hold {{ ds }}) with models:/churn@champion.
+    fn demo_spec(&self, input: &str) -> String {
+        self.spec(
+            "job",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n\
+                 [input]\nformat = \"parquet\"\npath = \"{input}\"\nkeys = [\"customer_id\"]\nbatch_rows = 1000\n"
+            ),
+        )
+    }
+}
+
+fn demo_input() -> String {
+    format!(
+        "{}/fixtures/demo/data/{{{{ ds }}}}/*.parquet",
+        repo().display()
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Read a lake table back through delta-rs: (version, batches); None if absent.
+fn read_table(lake: &Path, rel: &str) -> Option<(i64, Vec<RecordBatch>)> {
+    runtime().block_on(async {
+        let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+        let table = lake.open_table(rel).await.unwrap()?;
+        let read = table.read_all().await.unwrap();
+        Some((read.version, read.batches))
+    })
+}
+
+fn read_runs(lake: &Path) -> Vec<RunRow> {
+    runtime().block_on(async {
+        let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+        lakescore::runner::read_runs(&lake).await.unwrap()
+    })
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(|b| b.num_rows()).sum()
+}
+
+fn write_parquet(path: &Path, mut frame: DataFrame) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(file).finish(&mut frame).unwrap();
+}
+
+/// XGBoost's own predictions for the demo data: customer_id -> probability.
+fn expected_demo(date: &str) -> HashMap<String, f64> {
+    let frame =
+        lakescore::score::read_parquet(&repo().join("fixtures/demo/expected.parquet")).unwrap();
+    let ids = frame.column("customer_id").unwrap().str().unwrap().clone();
+    let dates = frame.column("logical_date").unwrap().str().unwrap().clone();
+    let values = frame.column("expected").unwrap().f64().unwrap().clone();
+    let mut out = HashMap::new();
+    for i in 0..frame.height() {
+        if dates.get(i) == Some(date) {
+            out.insert(ids.get(i).unwrap().to_string(), values.get(i).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn demo_job_scores_like_xgboost_with_lineage_and_reruns_replace() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+
+    let out = env.ok(&["run", &spec, "--date", "2024-01-01", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON object");
+    assert_eq!(report["status"], "succeeded");
+    assert_eq!(report["model_name"], "churn");
+    assert_eq!(report["model_version"], 1);
+    assert_eq!(report["rows"], 5000);
+    let run_id = report["run_id"].as_str().unwrap().to_string();
+
+    let (version, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    assert_eq!(rows(&batches), 5000);
+    assert_eq!(report["output_version"], version);
+    let expected = expected_demo("2024-01-01");
+    let mut max_err = 0f64;
+    for b in &batches {
+        let ids = b.column_by_name("customer_id").unwrap().as_string::<i32>();
+        let pred = b
+            .column_by_name("prediction")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let version = b
+            .column_by_name("model_version")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let date = b
+            .column_by_name("logical_date")
+            .unwrap()
+            .as_primitive::<Date32Type>();
+        let runs = b.column_by_name("run_id").unwrap().as_string::<i32>();
+        let names = b.column_by_name("model_name").unwrap().as_string::<i32>();
+        let jobs = b.column_by_name("job_name").unwrap().as_string::<i32>();
+        assert_eq!(b.column_by_name("scored_at").unwrap().null_count(), 0);
+        for i in 0..b.num_rows() {
+            let want = expected[ids.value(i)];
+            max_err = max_err.max((pred.value(i) - want).abs());
+            assert_eq!(version.value(i), 1);
+            assert_eq!(date.value(i), 19723); // 2024-01-01
+            assert_eq!(runs.value(i), run_id);
+            assert_eq!(names.value(i), "churn");
+            assert_eq!(jobs.value(i), "churn_daily");
+        }
+    }
+    assert!(max_err <= 1e-6, "max |lakescore - xgboost| = {max_err}");
+
+    // A rerun of the same date replaces it; another date adds to it.
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    let (v2, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    assert_eq!(rows(&batches), 5000);
+    assert_eq!(v2, version + 1);
+    env.ok(&["run", &spec, "--date", "2024-01-02"]);
+    let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    assert_eq!(rows(&batches), 10_000);
+
+    let runs = read_runs(&env.lake());
+    assert_eq!(runs.len(), 3);
+    assert!(
+        runs.iter()
+            .all(|r| r.status == "succeeded" && r.model_version == Some(1))
+    );
+    assert!(
+        runs.iter()
+            .all(|r| r.spec_sha256.len() == 64 && r.rows_out == 5000)
+    );
+}
+
+#[test]
+fn dry_run_writes_nothing() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+    let out = env.ok(&["run", &spec, "--date", "2024-01-01", "--dry-run", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["status"], "dry_run");
+    assert_eq!(report["input_files"], 2);
+    assert!(read_table(&env.lake(), "predictions/churn_daily").is_none());
+    assert!(read_runs(&env.lake()).is_empty());
+}
+
+#[test]
+fn delta_input_is_scored_from_its_snapshot() {
+    let env = Env::new();
+    env.register_demo();
+    // First produce a Delta table to use as input: the predictions of one date carry customer_id.
+    let spec = env.demo_spec(&demo_input());
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    // A Delta input made by lakescore has no features; write one with the features via a
+    // parquet-input job whose keys are the features themselves.
+    let features = "[\"customer_id\", \"tenure_months\", \"monthly_charges\", \"support_calls\", \"contract_months\", \"late_payments\"]";
+    let copy = env.spec(
+        "copy",
+        &format!(
+            "name = \"copy\"\n[model]\nuri = \"models:/churn/1\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = {features}\n[output]\ntable = \"{}\"\n",
+            demo_input(),
+            env.path("features_delta").display()
+        ),
+    );
+    env.ok(&["run", &copy, "--date", "2024-01-01"]);
+    let delta_spec = env.spec(
+        "delta",
+        &format!(
+            "name = \"from_delta\"\n[model]\nuri = \"models:/churn/production\"\n[input]\nformat = \"delta\"\npath = \"{}\"\nkeys = [\"customer_id\"]\n",
+            env.path("features_delta").display()
+        ),
+    );
+    let out = env.ok(&["run", &delta_spec, "--date", "2024-01-01", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(report["rows"], 5000);
+    assert_eq!(report["input_version"], 1);
+    let (_, batches) = read_table(&env.lake(), "predictions/from_delta").unwrap();
+    let expected = expected_demo("2024-01-01");
+    for b in &batches {
+        let ids = b.column_by_name("customer_id").unwrap().as_string::<i32>();
+        let pred = b
+            .column_by_name("prediction")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        for i in 0..b.num_rows() {
+            assert!((pred.value(i) - expected[ids.value(i)]).abs() <= 1e-6);
+        }
+    }
+}
+
+#[test]
+fn registry_resolves_every_reference_form_and_keeps_an_audit_log() {
+    let env = Env::new();
+    let artifact = repo().join("fixtures/xgboost/binary_logistic.json");
+    let linear = repo().join("fixtures/linear/logistic.json");
+    let reg = |path: &Path, flavor: &str| {
+        let out = env.ok(&[
+            "registry",
+            "register",
+            "m",
+            "--flavor",
+            flavor,
+            "--artifact",
+            path.to_str().unwrap(),
+            "--tag",
+            "team=risk",
+            "--description",
+            "test model",
+            "--json",
+        ]);
+        serde_json::from_str::<serde_json::Value>(out.trim()).unwrap()
+    };
+    assert_eq!(reg(&artifact, "xgboost")["version"], 1);
+    assert_eq!(reg(&linear, "linear")["version"], 2);
+    assert_eq!(reg(&artifact, "xgboost")["version"], 3);
+    env.ok(&["registry", "promote", "m", "1", "--stage", "production"]);
+    env.ok(&[
+        "registry",
+        "promote",
+        "m",
+        "2",
+        "--stage",
+        "production",
+        "--archive-existing",
+        "--comment",
+        "v2 wins",
+    ]);
+    env.ok(&["registry", "alias", "m", "3", "challenger"]);
+
+    let list: serde_json::Value =
+        serde_json::from_str(env.ok(&["registry", "list", "m", "--json"]).trim()).unwrap();
+    let versions = list["versions"].as_array().unwrap();
+    let stage = |v: usize| versions[v - 1]["stage"].as_str().unwrap().to_string();
+    assert_eq!(stage(1), "Archived");
+    assert_eq!(stage(2), "Production");
+    assert_eq!(stage(3), "None");
+    assert_eq!(versions[2]["aliases"][0], "challenger");
+    assert_eq!(versions[1]["flavor"], "linear");
+    assert_eq!(versions[0]["tags"], "{\"team\":\"risk\"}");
+
+    let history: serde_json::Value =
+        serde_json::from_str(env.ok(&["registry", "history", "m", "--json"]).trim()).unwrap();
+    let events = history["events"].as_array().unwrap();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "registered",
+            "registered",
+            "registered",
+            "stage_transition",
+            "stage_transition",
+            "stage_transition",
+            "alias_set"
+        ]
+    );
+    assert!(events.iter().all(|e| e["actor"] == "tester"));
+    assert_eq!(events[4]["comment"], "v2 wins");
+    let text = env.ok(&["registry", "history", "m"]);
+    assert!(
+        text.contains("moved version 1 from Production to Archived"),
+        "{text}"
+    );
+
+    // Aliases follow MLflow's naming rules.
+    let (_, err) = env.expect(2, &["registry", "alias", "m", "1", "latest"]);
+    assert!(err.contains("reserved"), "{err}");
+    let (_, err) = env.expect(2, &["registry", "alias", "m", "9", "x"]);
+    assert!(err.contains("no version 9"), "{err}");
+}
+
+#[test]
+fn concurrent_registrations_never_share_a_version_number() {
+    let env = Env::new();
+    let artifact = repo().join("fixtures/linear/identity.json");
+    // Create the tables first so that the race is on version numbers, not on table creation.
+    env.ok(&[
+        "registry",
+        "register",
+        "m",
+        "--flavor",
+        "linear",
+        "--artifact",
+        artifact.to_str().unwrap(),
+    ]);
+    let children: Vec<_> = (0..6)
+        .map(|_| {
+            Command::new(BIN)
+                .args([
+                    "registry",
+                    "register",
+                    "m",
+                    "--flavor",
+                    "linear",
+                    "--artifact",
+                ])
+                .arg(&artifact)
+                .arg("--json")
+                .env("LAKESCORE_LAKE", env.lake())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut versions: Vec<i64> = children
+        .into_iter()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            v["version"].as_i64().unwrap()
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(versions, vec![2, 3, 4, 5, 6, 7]);
+    let (_, batches) = read_table(&env.lake(), "registry/model_versions").unwrap();
+    assert_eq!(rows(&batches), 7);
+}
+
+#[test]
+fn specs_in_jobs_are_valid() {
+    let env = Env::new();
+    let specs: Vec<PathBuf> = std::fs::read_dir(repo().join("jobs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    assert!(!specs.is_empty());
+    for spec in specs {
+        env.ok(&["validate", "--no-environment", spec.to_str().unwrap()]);
+    }
+}
+
+#[test]
+fn validate_reports_every_error_with_line_and_column() {
+    let env = Env::new();
+    let bad = env.spec(
+        "bad",
+        "name = \"x\"\nschedule = \"* * *\"\n[model]\nuri = \"models:/m/prod\"\n[input]\nformat = \"parquet\"\npath = \"a\"\n",
+    );
+    let good = repo().join("jobs/demo.toml");
+    let (out, _) = env.expect(
+        2,
+        &[
+            "validate",
+            "--no-environment",
+            good.to_str().unwrap(),
+            &bad,
+            "--json",
+        ],
+    );
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["valid"], false);
+    assert_eq!(v["specs"][0]["valid"], true);
+    let errors = v["specs"][1]["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 2);
+    assert_eq!(
+        (errors[0]["line"].as_u64(), errors[0]["column"].as_u64()),
+        (Some(2), Some(12))
+    );
+    assert_eq!(errors[0]["key"], "schedule");
+    assert_eq!(errors[1]["key"], "model.uri");
+    assert_eq!(errors[1]["line"], 4);
+
+    // With the environment: the model must resolve, and the input columns must fit it.
+    let spec = env.demo_spec(&demo_input());
+    let (out, _) = env.expect(2, &["validate", &spec, "--date", "2024-01-01"]);
+    assert!(out.contains("model \"churn\" is not registered"), "{out}");
+    env.register_demo();
+    let out = env.ok(&["validate", &spec, "--date", "2024-01-01"]);
+    assert!(out.contains("ok"), "{out}");
+}
+
+/// Bad input: exit code 2, a message naming the culprit, nothing written to the output.
+fn assert_bad_run(env: &Env, spec: &str, date: &str, needles: &[&str]) -> String {
+    let (_, err) = env.expect(2, &["run", spec, "--date", date]);
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}:\n{err}");
+    }
+    assert!(
+        read_table(&env.lake(), "predictions/churn_daily").is_none(),
+        "bad input must not create or write the output table"
+    );
+    err
+}
+
+fn assert_recorded_failure(env: &Env, needle: &str) {
+    let runs = read_runs(&env.lake());
+    let last = runs.last().expect("the failed run is recorded");
+    assert_eq!(last.status, "failed");
+    let error = last.error.as_deref().unwrap_or_default();
+    assert!(error.contains(needle), "{error}");
+}
+
+#[test]
+fn bad_specs_exit_2_before_anything_runs() {
+    let env = Env::new();
+    env.register_demo();
+    let cases = [
+        (
+            "malformed",
+            "name = \"x\"\n[model\n",
+            vec!["malformed.toml:2:"],
+        ),
+        (
+            "unknown_key",
+            "name = \"x\"\nmodle = 1\n[model]\nuri = \"models:/churn/1\"\n[input]\nformat = \"parquet\"\npath = \"a\"\n",
+            vec!["unknown_key.toml:2:1", "unknown field `modle`"],
+        ),
+        (
+            "bad_cron",
+            "name = \"x\"\nschedule = \"0 25 * * *\"\n[model]\nuri = \"models:/churn/1\"\n[input]\nformat = \"parquet\"\npath = \"a\"\n",
+            vec!["bad_cron.toml:2:12", "schedule", "0 25 * * *"],
+        ),
+        (
+            "bad_uri",
+            "name = \"x\"\n[model]\nuri = \"s3://bucket/model.json\"\n[input]\nformat = \"parquet\"\npath = \"a\"\n",
+            vec!["bad_uri.toml:3:7", "model.uri", "models:/"],
+        ),
+    ];
+    for (name, text, needles) in cases {
+        let spec = env.spec(name, text);
+        assert_bad_run(&env, &spec, "2024-01-01", &needles);
+    }
+    assert!(
+        read_runs(&env.lake()).is_empty(),
+        "an invalid spec never starts a run"
+    );
+}
+
+#[test]
+fn unknown_model_or_alias_exits_2_and_is_recorded() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.spec(
+        "job",
+        &format!(
+            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@nope\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\n",
+            demo_input()
+        ),
+    );
+    assert_bad_run(&env, &spec, "2024-01-01", &["no alias \"nope\""]);
+    assert_recorded_failure(&env, "no alias \"nope\"");
+    let spec = env.spec(
+        "job",
+        &format!(
+            "name = \"churn_daily\"\n[model]\nuri = \"models:/ghost/1\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\n",
+            demo_input()
+        ),
+    );
+    assert_bad_run(&env, &spec, "2024-01-01", &["\"ghost\" is not registered"]);
+    assert_recorded_failure(&env, "ghost");
+}
+
+#[test]
+fn missing_input_files_exit_2() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+    assert_bad_run(
+        &env,
+        &spec,
+        "2030-01-01",
+        &["no input files match", "2030-01-01"],
+    );
+    assert_recorded_failure(&env, "no input files match");
+}
+
+#[test]
+fn missing_or_non_numeric_feature_columns_exit_2() {
+    let env = Env::new();
+    env.register_demo();
+    let base = || {
+        df! {
+            "customer_id" => ["a", "b"],
+            "tenure_months" => [1.0, 2.0],
+            "monthly_charges" => [10.0, 20.0],
+            "support_calls" => [0i64, 1],
+            "contract_months" => [12.0, 1.0],
+            "late_payments" => [0.0, 3.0],
+        }
+        .unwrap()
+    };
+    let missing = env.path("missing/2024-01-01/part-0.parquet");
+    write_parquet(&missing, base().drop("late_payments").unwrap());
+    let spec = env.demo_spec(&format!(
+        "{}/missing/{{{{ ds }}}}/*.parquet",
+        env.dir.path().display()
+    ));
+    assert_bad_run(
+        &env,
+        &spec,
+        "2024-01-01",
+        &["part-0.parquet", "no column \"late_payments\""],
+    );
+    assert_recorded_failure(&env, "late_payments");
+
+    let mut text = base();
+    text.with_column(polars::prelude::Series::new("monthly_charges".into(), ["10", "20"]).into())
+        .unwrap();
+    let typed = env.path("typed/2024-01-01/part-0.parquet");
+    write_parquet(&typed, text);
+    let spec = env.demo_spec(&format!(
+        "{}/typed/{{{{ ds }}}}/*.parquet",
+        env.dir.path().display()
+    ));
+    assert_bad_run(
+        &env,
+        &spec,
+        "2024-01-01",
+        &["part-0.parquet", "\"monthly_charges\"", "str"],
+    );
+    assert_recorded_failure(&env, "monthly_charges");
+
+    // A missing key column is reported too.
+    let keyless = env.path("keyless/2024-01-01/part-0.parquet");
+    write_parquet(&keyless, base().drop("customer_id").unwrap());
+    let spec = env.demo_spec(&format!(
+        "{}/keyless/{{{{ ds }}}}/*.parquet",
+        env.dir.path().display()
+    ));
+    assert_bad_run(
+        &env,
+        &spec,
+        "2024-01-01",
+        &["no key column \"customer_id\""],
+    );
+}
+
+#[test]
+fn corrupt_parquet_exits_2_naming_the_file() {
+    let env = Env::new();
+    env.register_demo();
+    let dir = env.path("corrupt/2024-01-01");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        repo().join("fixtures/demo/data/2024-01-01/part-0.parquet"),
+        dir.join("a.parquet"),
+    )
+    .unwrap();
+    std::fs::write(dir.join("b.parquet"), b"PAR1 this is not a parquet file").unwrap();
+    let spec = env.demo_spec(&format!(
+        "{}/corrupt/{{{{ ds }}}}/*.parquet",
+        env.dir.path().display()
+    ));
+    assert_bad_run(
+        &env,
+        &spec,
+        "2024-01-01",
+        &["b.parquet", "not readable Parquet"],
+    );
+    assert_recorded_failure(&env, "b.parquet");
+}
+
+#[test]
+fn corrupt_or_tampered_model_artifacts_exit_2() {
+    let env = Env::new();
+    // Corrupt at registration: refused, nothing registered.
+    let truncated = env.path("truncated.json");
+    let full = std::fs::read(repo().join("fixtures/demo/churn_model.json")).unwrap();
+    std::fs::write(&truncated, &full[..full.len() / 3]).unwrap();
+    let (_, err) = env.expect(
+        2,
+        &[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            truncated.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("truncated.json") && err.contains("not a valid xgboost model"),
+        "{err}"
+    );
+    assert!(read_table(&env.lake(), "registry/model_versions").is_none());
+
+    // Tampered after registration: the hash check refuses it at run time.
+    env.register_demo();
+    let artifacts = env.lake().join("registry/artifacts/churn");
+    let sha_dir = std::fs::read_dir(&artifacts)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let file = sha_dir.join("churn_model.json");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let pos = bytes.iter().position(|&b| b == b'5').unwrap();
+    bytes[pos] = b'6';
+    std::fs::write(&file, bytes).unwrap();
+    let spec = env.demo_spec(&demo_input());
+    assert_bad_run(
+        &env,
+        &spec,
+        "2024-01-01",
+        &["SHA-256", "modified or corrupted"],
+    );
+    assert_recorded_failure(&env, "SHA-256");
+}
+
+#[test]
+fn output_table_with_another_schema_is_refused() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    // Same output table, different key columns.
+    let other = env.spec(
+        "other",
+        &format!(
+            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\", \"region\"]\n",
+            demo_input()
+        ),
+    );
+    let (_, err) = env.expect(2, &["run", &other, "--date", "2024-01-02"]);
+    assert!(
+        err.contains("predictions/churn_daily") && err.contains("region"),
+        "{err}"
+    );
+    let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    assert_eq!(rows(&batches), 5000);
+}
+
+#[test]
+fn schema_command_prints_the_checked_in_schema() {
+    let env = Env::new();
+    let out = env.ok(&["schema"]);
+    let checked_in = std::fs::read_to_string(repo().join("schemas/job.schema.json")).unwrap();
+    assert_eq!(out, checked_in);
+}
