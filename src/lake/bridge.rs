@@ -323,6 +323,26 @@ mod tests {
         assert_eq!(again, batch);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_frame_survives_the_round_trip(
+            ints in proptest::collection::vec(proptest::option::of(proptest::num::i64::ANY), 0..50),
+            seed in proptest::num::u64::ANY,
+        ) {
+            let n = ints.len();
+            let strings: Vec<Option<String>> = (0..n)
+                .map(|i| (seed.rotate_left(i as u32) % 3 != 0).then(|| format!("v{}-é-{}", i, seed % 97)))
+                .collect();
+            let floats: Vec<Option<f64>> = (0..n)
+                .map(|i| (i % 4 != 1).then_some((seed as f64).sqrt() * i as f64))
+                .collect();
+            let df = df! { "i" => ints, "s" => strings, "f" => floats }.unwrap();
+            let batches = polars_to_arrow(&df).unwrap();
+            let back = arrow_to_polars(&batches[0].schema(), &batches).unwrap();
+            proptest::prop_assert!(back.equals_missing(&df));
+        }
+    }
+
     #[test]
     fn delta_types_are_what_delta_accepts() {
         assert_eq!(delta_type(&DataType::LargeUtf8), Some(DataType::Utf8));

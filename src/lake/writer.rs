@@ -16,6 +16,8 @@ use std::collections::HashMap;
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::Action;
+use deltalake::parquet::basic::Compression;
+use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use futures::TryStreamExt;
@@ -24,6 +26,8 @@ use super::{LakeError, Result, Table};
 
 /// Target size of one output Parquet file.
 const TARGET_FILE_BYTES: u64 = 128 * 1024 * 1024;
+/// Rows per output row group: bounds what the Parquet encoder holds in memory.
+const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// How often a commit is re-planned when other writers keep committing.
 const MAX_REPLANS: usize = 20;
 
@@ -58,7 +62,14 @@ impl DateReplaceWriter {
     ) -> Result<Self> {
         let writer = RecordBatchWriter::for_table(&table.inner)
             .map_err(|e| table.delta_err(e))?
-            .with_target_file_size(TARGET_FILE_BYTES);
+            .with_target_file_size(TARGET_FILE_BYTES)
+            .with_writer_properties(
+                WriterProperties::builder()
+                    .set_created_by(format!("lakescore {}", env!("CARGO_PKG_VERSION")))
+                    .set_compression(Compression::SNAPPY)
+                    .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
+                    .build(),
+            );
         let base_txn = table.transaction_version(&app_id).await?;
         Ok(Self {
             table,

@@ -249,8 +249,16 @@ fn first_line(s: &str) -> String {
 }
 
 /// Scored batches, one per input batch of at most `batch_rows` rows.
+///
+/// Files are scanned one after another, each with its own streaming query, so
+/// polars never prefetches more than one file's row groups: peak memory follows
+/// the row-group size and `batch_rows`, not the number of files.
 pub struct ScoreStream<'m> {
-    batches: CollectBatches,
+    /// The query over the current file.
+    batches: Option<CollectBatches>,
+    /// Files not yet opened, in order.
+    pending: std::vec::IntoIter<PathBuf>,
+    columns: Vec<Expr>,
     plan: InputPlan,
     model: &'m dyn Model,
     lineage: Lineage,
@@ -265,25 +273,43 @@ impl<'m> ScoreStream<'m> {
             .chain(plan.features.iter().filter(|f| !plan.keys.contains(f)))
             .map(|c| col(c.as_str()))
             .collect();
-        let read_err = |e: PolarsError| ScoreError::Read {
-            pattern: plan.pattern.clone(),
-            message: first_line(&e.to_string()),
-        };
-        let lf = scan(&plan.files).map_err(read_err)?.select(columns);
-        let batches = lf
-            .collect_batches(
-                Engine::Streaming,
-                true,
-                NonZeroUsize::new(plan.batch_rows),
-                false,
-            )
-            .map_err(read_err)?;
         Ok(Self {
-            batches,
+            batches: None,
+            pending: plan.files.clone().into_iter(),
+            columns,
             plan,
             model,
             lineage,
             rows_in: 0,
+        })
+    }
+
+    fn read_err(&self, file: &Path, e: PolarsError) -> ScoreError {
+        ScoreError::Read {
+            pattern: file.display().to_string(),
+            message: first_line(&e.to_string()),
+        }
+    }
+
+    /// Start the streaming query over the next file; `None` when all are read.
+    fn open_next(&mut self) -> Option<Result<()>> {
+        let file = self.pending.next()?;
+        let query = scan(std::slice::from_ref(&file))
+            .map(|lf| lf.select(self.columns.clone()))
+            .and_then(|lf| {
+                lf.collect_batches(
+                    Engine::Streaming,
+                    true,
+                    NonZeroUsize::new(self.plan.batch_rows),
+                    false,
+                )
+            });
+        Some(match query {
+            Ok(b) => {
+                self.batches = Some(b);
+                Ok(())
+            }
+            Err(e) => Err(self.read_err(&file, e)),
         })
     }
 
@@ -340,17 +366,27 @@ impl Iterator for ScoreStream<'_> {
     type Item = Result<RecordBatch>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let df = match self.batches.next()? {
-            Ok(df) => df,
-            Err(e) => {
-                return Some(Err(ScoreError::Read {
-                    pattern: self.plan.pattern.clone(),
-                    message: first_line(&e.to_string()),
-                }));
+        loop {
+            if let Some(batches) = &mut self.batches {
+                match batches.next() {
+                    Some(Ok(df)) if df.height() == 0 => continue,
+                    Some(Ok(df)) => {
+                        self.rows_in += df.height();
+                        return Some(self.score(&df));
+                    }
+                    Some(Err(e)) => {
+                        return Some(Err(ScoreError::Read {
+                            pattern: self.plan.pattern.clone(),
+                            message: first_line(&e.to_string()),
+                        }));
+                    }
+                    None => self.batches = None,
+                }
             }
-        };
-        self.rows_in += df.height();
-        Some(self.score(&df))
+            if let Err(e) = self.open_next()? {
+                return Some(Err(e));
+            }
+        }
     }
 }
 
