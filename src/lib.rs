@@ -7,6 +7,7 @@
 //! of a job and the runs table), [`cli`] (clap, output, exit codes).
 
 pub mod cli;
+pub mod drift;
 pub mod lake;
 pub mod model;
 pub mod registry;

@@ -773,3 +773,141 @@ mod properties {
         }
     }
 }
+
+mod drift {
+    use super::*;
+    use lakescore::runner::drift_table::{self, DriftRow};
+
+    fn register_with_reference(env: &Env) {
+        let artifact = repo().join("fixtures/demo/churn_model.json");
+        let reference = repo().join("fixtures/demo/reference.parquet");
+        env.ok(&[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            artifact.to_str().unwrap(),
+            "--reference",
+            reference.to_str().unwrap(),
+        ]);
+        env.ok(&["registry", "alias", "churn", "1", "champion"]);
+    }
+
+    fn drift_rows(env: &Env) -> Vec<DriftRow> {
+        runtime().block_on(async {
+            let lake = Lake::open(env.lake().to_str().unwrap()).unwrap();
+            drift_table::read(&lake).await.unwrap()
+        })
+    }
+
+    fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs().max(1e-300) || (a - b).abs() <= 1e-15
+    }
+
+    #[test]
+    fn drift_matches_scipy_and_a_shift_exits_3_after_writing() {
+        let env = Env::new();
+        register_with_reference(&env);
+        let shown: serde_json::Value =
+            serde_json::from_str(env.ok(&["registry", "show", "churn", "1", "--json"]).trim())
+                .unwrap();
+        let profile = &shown["reference_profile"];
+        assert_eq!(profile["rows"], 5000);
+        assert_eq!(profile["features"]["monthly_charges"]["count"], 4762);
+        assert!(
+            profile["features"]["__prediction__"]["mean"]
+                .as_f64()
+                .unwrap()
+                > 0.0
+        );
+
+        let spec = env.demo_spec(&demo_input());
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(repo().join("fixtures/demo/drift_expected.json")).unwrap(),
+        )
+        .unwrap();
+
+        let out = env.ok(&["run", &spec, "--date", "2024-01-01", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(report["drift_alerts"].as_array().unwrap().len(), 0);
+        let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-02", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let mut alerts: Vec<String> = report["drift_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["feature"].as_str().unwrap(),
+                    a["metric"].as_str().unwrap()
+                )
+            })
+            .collect();
+        alerts.sort();
+        assert_eq!(
+            alerts,
+            [
+                "__prediction__/ks",
+                "monthly_charges/ks",
+                "support_calls/ks"
+            ]
+        );
+        // The predictions were committed before the drift verdict.
+        let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+        assert_eq!(rows(&batches), 10_000);
+        let runs = read_runs(&env.lake());
+        assert_eq!(runs.last().unwrap().status, "succeeded");
+        assert_eq!(runs.last().unwrap().drift_alerts, 3);
+
+        let rows = drift_rows(&env);
+        // 6 columns (5 features + prediction) x 5 metrics x 2 dates.
+        assert_eq!(rows.len(), 60);
+        for row in &rows {
+            let date = if row.logical_date == 19723 {
+                "2024-01-01"
+            } else {
+                "2024-01-02"
+            };
+            let want = &expected[date][&row.feature];
+            assert_eq!(row.model_version, 1);
+            assert_eq!(
+                row.n_reference,
+                want["n_reference"].as_i64().unwrap(),
+                "{row:?}"
+            );
+            assert_eq!(
+                row.n_current,
+                want["n_current"].as_i64().unwrap(),
+                "{row:?}"
+            );
+            let value = row.value.unwrap();
+            let ok = match row.metric.as_str() {
+                "psi" => close(value, want["psi"].as_f64().unwrap(), 1e-9),
+                "ks" => {
+                    (value - want["ks"].as_f64().unwrap()).abs() <= 1e-12
+                        && (row.p_value.unwrap() - want["ks_pvalue"].as_f64().unwrap()).abs()
+                            <= 1e-9
+                }
+                "wasserstein" => close(value, want["wasserstein"].as_f64().unwrap(), 1e-9),
+                "wasserstein_norm" => value > 0.0,
+                "null_rate" => (value - want["null_rate"].as_f64().unwrap()).abs() <= 1e-12,
+                other => panic!("unexpected metric {other}"),
+            };
+            assert!(ok, "{date} {row:?} vs {want}");
+        }
+    }
+
+    #[test]
+    fn versions_without_a_reference_skip_drift() {
+        let env = Env::new();
+        env.register_demo();
+        let spec = env.demo_spec(&demo_input());
+        let out = env.ok(&["run", &spec, "--date", "2024-01-02", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(report["drift_metrics"], 0);
+        assert!(drift_rows(&env).is_empty());
+    }
+}

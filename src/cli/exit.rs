@@ -6,6 +6,7 @@
 use crate::lake::LakeError;
 use crate::registry::RegistryError;
 use crate::runner::RunError;
+use crate::runner::reference::ReferenceError;
 use crate::score::ScoreError;
 use crate::spec::SpecError;
 
@@ -38,6 +39,12 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
             RunError::Input { .. } => Some(BAD_INPUT),
             // Classified by their source, next in the chain.
             RunError::Registry { .. } | RunError::Score { .. } | RunError::Lake { .. } => None,
+        };
+    }
+    if let Some(e) = cause.downcast_ref::<ReferenceError>() {
+        return match e {
+            ReferenceError::Unsupported { .. } => Some(BAD_INPUT),
+            ReferenceError::Score { .. } | ReferenceError::Lake { .. } => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<RegistryError>() {

@@ -97,8 +97,18 @@ pub enum RegistryCommand {
         /// KEY=VALUE, repeatable.
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Reference data (Parquet file or glob, or a Delta table) to profile for drift.
+        #[arg(long)]
+        reference: Option<String>,
         #[arg(long)]
         actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// One version in full: its row, stage, aliases and reference profile summary.
+    Show {
+        name: String,
+        version: i64,
         #[arg(long)]
         json: bool,
     },
@@ -258,7 +268,11 @@ async fn run(lake: Lake, args: RunArgs, quiet: bool) -> Result<i32> {
     } else {
         output::print_run(&report, &lake);
     }
-    Ok(exit::SUCCESS)
+    Ok(if report.drift_alerts.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::DRIFT_ALERT
+    })
 }
 
 async fn validate(lake: &str, args: ValidateArgs) -> Result<i32> {
@@ -300,16 +314,33 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             artifact,
             description,
             tags,
+            reference,
             actor,
             json,
         } => {
+            let tags = parse_tags(&tags)?;
+            let profile = match &reference {
+                None => None,
+                Some(path) => {
+                    let bytes = std::fs::read(&artifact).map_err(|source| {
+                        crate::registry::RegistryError::ReadArtifact {
+                            path: artifact.display().to_string(),
+                            source,
+                        }
+                    })?;
+                    let model =
+                        crate::model::load(flavor, &bytes, &artifact.display().to_string())?;
+                    Some(crate::runner::reference::build_profile(path, model.as_ref()).await?)
+                }
+            };
             let req = RegisterRequest {
                 name,
                 flavor,
                 artifact,
                 description,
-                tags: parse_tags(&tags)?,
+                tags,
                 actor: actor.unwrap_or_else(default_actor),
+                profile,
             };
             let row = registry.register(&req).await?;
             if json {
@@ -351,6 +382,25 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 .set_alias(&name, version, &alias, comment, &actor)
                 .await?;
             println!("{name}@{alias} now points at version {version}");
+        }
+        RegistryCommand::Show {
+            name,
+            version,
+            json,
+        } => {
+            let r = crate::registry::uri::ModelRef {
+                name: name.clone(),
+                selector: crate::registry::uri::ModelSelector::Version(version),
+            };
+            let state = registry.resolve(&r).await?;
+            let profile = registry.load_profile(&state.record).await?;
+            if json {
+                output::print_json(
+                    &serde_json::json!({ "version": state, "reference_profile": profile }),
+                );
+            } else {
+                output::print_show(&state, profile.as_ref());
+            }
         }
         RegistryCommand::List { name, json } => {
             let state = registry.state().await?;

@@ -70,6 +70,82 @@ pub fn print_run(r: &RunReport, lake: &Lake) {
         r.duration_ms
     );
     println!("  run recorded in {}runs", lake.root());
+    if r.drift_metrics > 0 {
+        println!(
+            "  drift: {} metrics in {}drift_metrics, {} alert(s)",
+            r.drift_metrics,
+            lake.root(),
+            r.drift_alerts.len()
+        );
+        for a in &r.drift_alerts {
+            println!(
+                "    ALERT {} {} = {} (p = {}, threshold {})",
+                a.feature,
+                a.metric,
+                fmt_opt(a.value),
+                fmt_opt(a.p_value),
+                fmt_opt(a.threshold)
+            );
+        }
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map(|x| format!("{x:.4}")).unwrap_or_else(|| "-".into())
+}
+
+pub fn print_show(v: &VersionState, profile: Option<&crate::drift::ReferenceProfile>) {
+    let r = &v.record;
+    println!("{} version {} ({})", r.name, r.version, r.summary);
+    println!("  stage     {}", v.stage);
+    println!(
+        "  aliases   {}",
+        if v.aliases.is_empty() {
+            "-".into()
+        } else {
+            v.aliases.join(", ")
+        }
+    );
+    println!("  flavor    {}", r.flavor);
+    println!("  features  {}", r.features.join(", "));
+    println!(
+        "  artifact  {} (sha256 {})",
+        r.artifact_path, r.artifact_sha256
+    );
+    println!(
+        "  created   {} by {}",
+        micros_to_string(r.created_at),
+        r.created_by
+    );
+    if let Some(d) = &r.description {
+        println!("  about     {d}");
+    }
+    println!("  tags      {}", r.tags);
+    match profile {
+        None => {
+            println!("  reference profile: none (register with --reference to enable drift checks)")
+        }
+        Some(p) => {
+            println!("  reference profile: {} rows from {}", p.rows, p.source);
+            println!(
+                "    {:<20} {:>10} {:>9} {:>12} {:>12} {:>12} {:>12}",
+                "FEATURE", "COUNT", "NULLS", "MIN", "MEAN", "STD", "MAX"
+            );
+            for (name, f) in &p.features {
+                println!(
+                    "    {:<20} {:>10} {:>8.2}% {:>12} {:>12} {:>12} {:>12}{}",
+                    name,
+                    f.count,
+                    f.null_rate * 100.0,
+                    fmt_opt(f.min),
+                    fmt_opt(f.mean),
+                    fmt_opt(f.std),
+                    fmt_opt(f.max),
+                    if f.sampled { " (sampled)" } else { "" }
+                );
+            }
+        }
+    }
 }
 
 pub fn print_versions(versions: &[&VersionState]) {

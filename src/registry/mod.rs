@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
+use crate::drift::{self, DriftError, ReferenceProfile};
 use crate::lake::{Lake, LakeError, Table};
 use crate::model::{self, Flavor, Model, ModelError};
 use records::{EVENTS_TABLE, ModelEventRow, ModelVersionRow, VERSIONS_TABLE};
@@ -63,6 +64,18 @@ pub enum RegistryError {
     #[error(transparent)]
     Model(#[from] ModelError),
     #[error(transparent)]
+    Profile(#[from] DriftError),
+    #[error(
+        "reference profile of {name} version {version} at {path} has SHA-256 {found}, but {expected} was registered"
+    )]
+    ProfileTampered {
+        name: String,
+        version: i64,
+        path: String,
+        expected: String,
+        found: String,
+    },
+    #[error(transparent)]
     Lake(#[from] LakeError),
     #[error("registry write for {name:?} lost {attempts} races with concurrent writers")]
     Contended { name: String, attempts: usize },
@@ -79,6 +92,8 @@ pub struct RegisterRequest {
     pub description: Option<String>,
     pub tags: BTreeMap<String, String>,
     pub actor: String,
+    /// The reference profile captured from `--reference` data.
+    pub profile: Option<ReferenceProfile>,
 }
 
 /// A resolved model: its version row, state and the loaded model.
@@ -174,6 +189,21 @@ impl Registry {
         // overwrites the winner's artifact.
         let artifact_path = format!("registry/artifacts/{}/{sha}/{file_name}", req.name);
         self.lake.put_object(&artifact_path, bytes.clone()).await?;
+        let (profile_path, profile_sha256) = match &req.profile {
+            None => (None, None),
+            Some(profile) => {
+                let (json, values) = drift::encode_profile(profile);
+                let sha = profile_sha(&json, &values);
+                let dir = format!("registry/profiles/{}/{sha}", req.name);
+                self.lake
+                    .put_object(&format!("{dir}/profile.json"), json)
+                    .await?;
+                self.lake
+                    .put_object(&format!("{dir}/values.bin"), values)
+                    .await?;
+                (Some(dir), Some(sha))
+            }
+        };
 
         let mut table = self.versions_table().await?;
         for attempt in 0..MAX_ATTEMPTS {
@@ -204,6 +234,8 @@ impl Registry {
                 created_at: now_micros(),
                 created_by: req.actor.clone(),
                 lakescore_version: env!("CARGO_PKG_VERSION").into(),
+                profile_path: profile_path.clone(),
+                profile_sha256: profile_sha256.clone(),
             };
             let meta = HashMap::from([
                 ("lakescore.operation".to_string(), "register".into()),
@@ -394,6 +426,38 @@ impl Registry {
             })?;
         let source = format!("{}{}", self.lake.root(), row.artifact_path);
         Ok(model::load(flavor, &bytes, &source)?)
+    }
+}
+
+/// The content hash of a stored profile: SHA-256 over the summary, then the values.
+fn profile_sha(json: &[u8], values: &[u8]) -> String {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(json);
+    h.update(values);
+    hex::encode(h.finalize())
+}
+
+impl Registry {
+    /// The reference profile of a version (checked against its hash), if it has one.
+    pub async fn load_profile(&self, row: &ModelVersionRow) -> Result<Option<ReferenceProfile>> {
+        let (Some(dir), Some(expected)) = (&row.profile_path, &row.profile_sha256) else {
+            return Ok(None);
+        };
+        let json = self.lake.get_object(&format!("{dir}/profile.json")).await?;
+        let values = self.lake.get_object(&format!("{dir}/values.bin")).await?;
+        let found = profile_sha(&json, &values);
+        let path = format!("{}{dir}", self.lake.root());
+        if &found != expected {
+            return Err(RegistryError::ProfileTampered {
+                name: row.name.clone(),
+                version: row.version,
+                path,
+                expected: expected.clone(),
+                found,
+            });
+        }
+        Ok(Some(drift::decode_profile(&json, &values, &path)?))
     }
 }
 

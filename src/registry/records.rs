@@ -35,6 +35,10 @@ pub struct ModelVersionRow {
     pub created_at: i64,
     pub created_by: String,
     pub lakescore_version: String,
+    /// Reference profile location (a folder under the lake root), if captured.
+    pub profile_path: Option<String>,
+    /// SHA-256 of the profile's summary followed by its values.
+    pub profile_sha256: Option<String>,
 }
 
 /// A registry change.
@@ -79,6 +83,8 @@ pub fn versions_schema() -> SchemaRef {
         Field::new("created_at", ts(), false),
         Field::new("created_by", DataType::Utf8, false),
         Field::new("lakescore_version", DataType::Utf8, false),
+        Field::new("profile_path", DataType::Utf8, true),
+        Field::new("profile_sha256", DataType::Utf8, true),
     ]))
 }
 

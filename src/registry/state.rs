@@ -151,6 +151,8 @@ mod tests {
             created_at: 0,
             created_by: "t".into(),
             lakescore_version: "0".into(),
+            profile_path: None,
+            profile_sha256: None,
         }
     }
 

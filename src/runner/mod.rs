@@ -6,6 +6,8 @@
 //! the date's previous predictions. Success or failure, the attempt is then
 //! recorded in `runs`.
 
+pub mod drift_table;
+pub mod reference;
 pub mod runs;
 
 use std::collections::HashMap;
@@ -15,6 +17,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 
+use crate::drift::{DriftAccumulator, PREDICTION, Thresholds};
 use crate::lake::{DateReplaceWriter, Lake, LakeError};
 use crate::registry::{Registry, RegistryError};
 use crate::score::{InputPlan, Lineage, ScoreError, ScoreStream};
@@ -104,6 +107,20 @@ pub struct RunReport {
     pub files_added: usize,
     pub files_removed: usize,
     pub duration_ms: i64,
+    /// Drift rows written (0 when the model version has no reference profile).
+    pub drift_metrics: usize,
+    /// Metrics that crossed their alert threshold.
+    pub drift_alerts: Vec<DriftAlert>,
+}
+
+/// One threshold breach.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftAlert {
+    pub feature: String,
+    pub metric: String,
+    pub value: Option<f64>,
+    pub p_value: Option<f64>,
+    pub threshold: Option<f64>,
 }
 
 struct Resolved {
@@ -139,6 +156,8 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         files_added: 0,
         files_removed: 0,
         duration_ms: 0,
+        drift_metrics: 0,
+        drift_alerts: Vec::new(),
     };
     let result = execute(lake, spec, opts, &mut report).await;
     report.duration_ms = clock.elapsed().as_millis() as i64;
@@ -174,7 +193,7 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         spec_toml: spec.text.clone(),
         lakescore_version: env!("CARGO_PKG_VERSION").into(),
         error: result.as_ref().err().map(|e| e.to_string()),
-        exit_code: 0,
+        drift_alerts: report.drift_alerts.len() as i64,
     };
     let recorded = record_run(lake, row).await;
     match (result, recorded) {
@@ -270,6 +289,23 @@ async fn execute(
             source,
         })?;
 
+    let profile = registry
+        .load_profile(&resolved.version.record)
+        .await
+        .map_err(|source| RunError::Registry {
+            job: jname(),
+            source,
+        })?;
+    let mut drift = profile.as_ref().map(|p| {
+        let mut names: Vec<String> = model.features().to_vec();
+        names.push(PREDICTION.into());
+        names.retain(|n| p.features.contains_key(n));
+        DriftAccumulator::new(p, names)
+    });
+    if drift.is_none() {
+        tracing::info!(job = %job.name, "model version has no reference profile: drift is not computed");
+    }
+
     let lineage = Lineage {
         model_name: resolved.version.record.name.clone(),
         model_version: resolved.version.record.version,
@@ -278,16 +314,17 @@ async fn execute(
         logical_date: opts.date,
         scored_at: Utc::now(),
     };
-    let mut stream = ScoreStream::new(plan, model, lineage).map_err(|source| RunError::Score {
-        job: jname(),
-        source,
-    })?;
+    let mut stream =
+        ScoreStream::new(plan, model, Some(lineage)).map_err(|source| RunError::Score {
+            job: jname(),
+            source,
+        })?;
     let mut rows = 0usize;
     loop {
         // polars hands batches over a blocking channel; keep the runtime free meanwhile.
         let next = tokio::task::block_in_place(|| stream.next());
-        let Some(batch) = next else { break };
-        let batch = match batch {
+        let Some(scored) = next else { break };
+        let scored = match scored {
             Ok(b) => b,
             Err(source) => {
                 writer.abort();
@@ -297,6 +334,17 @@ async fn execute(
                 });
             }
         };
+        if let Some(acc) = &mut drift {
+            let mut columns: Vec<&[f64]> = Vec::with_capacity(acc.names().len());
+            for name in acc.names() {
+                match model.features().iter().position(|f| f == name) {
+                    Some(i) => columns.push(&scored.features.columns[i]),
+                    None => columns.push(&scored.predictions),
+                }
+            }
+            acc.push(&columns);
+        }
+        let batch = scored.output.expect("the stream has lineage");
         rows += batch.num_rows();
         if let Err(source) = writer.write(batch).await {
             writer.abort();
@@ -338,7 +386,51 @@ async fn execute(
         version = outcome.version,
         "committed predictions"
     );
+
+    if let Some(acc) = drift {
+        let metrics = acc.finish(&thresholds(job));
+        let ctx = drift_table::DriftContext {
+            run_id: &report.run_id,
+            job_name: &job.name,
+            logical_date: days_since_epoch(opts.date),
+            model_name: &report.model_name,
+            model_version: report.model_version,
+        };
+        let rows = drift_table::rows(&ctx, &metrics);
+        drift_table::append(lake, &rows)
+            .await
+            .map_err(|source| RunError::Lake {
+                job: jname(),
+                source,
+            })?;
+        report.drift_metrics = rows.len();
+        report.drift_alerts = metrics
+            .iter()
+            .filter(|m| m.alert)
+            .map(|m| DriftAlert {
+                feature: m.feature.clone(),
+                metric: m.metric.clone(),
+                value: m.value,
+                p_value: m.p_value,
+                threshold: m.threshold,
+            })
+            .collect();
+    }
     Ok(())
+}
+
+/// Alert thresholds of a job: its `[drift]` table, or the defaults.
+pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
+    match &job.drift {
+        None => Thresholds::default(),
+        Some(d) => Thresholds {
+            metrics: d.metrics.clone(),
+            psi_alert: d.psi_alert,
+            ks_pvalue_alert: d.ks_pvalue_alert,
+            wasserstein_alert: d.wasserstein_alert,
+            null_rate_alert: d.null_rate_alert,
+        },
+    }
 }
 
 async fn resolve_input(

@@ -36,7 +36,8 @@ pub struct RunRow {
     pub spec_toml: String,
     pub lakescore_version: String,
     pub error: Option<String>,
-    pub exit_code: i32,
+    /// Drift metrics over their alert threshold.
+    pub drift_alerts: i64,
 }
 
 pub fn runs_schema() -> SchemaRef {
@@ -64,6 +65,6 @@ pub fn runs_schema() -> SchemaRef {
         Field::new("spec_toml", DataType::Utf8, false),
         Field::new("lakescore_version", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),
-        Field::new("exit_code", DataType::Int32, false),
+        Field::new("drift_alerts", DataType::Int64, false),
     ]))
 }

@@ -261,12 +261,22 @@ pub struct ScoreStream<'m> {
     columns: Vec<Expr>,
     plan: InputPlan,
     model: &'m dyn Model,
-    lineage: Lineage,
+    lineage: Option<Lineage>,
     pub rows_in: usize,
 }
 
+/// One scored batch: the model's inputs and outputs, and (when the stream has
+/// lineage) the output rows to write.
+pub struct Scored {
+    pub features: FeatureMatrix,
+    pub predictions: Vec<f64>,
+    pub output: Option<RecordBatch>,
+}
+
 impl<'m> ScoreStream<'m> {
-    pub fn new(plan: InputPlan, model: &'m dyn Model, lineage: Lineage) -> Result<Self> {
+    /// Stream `plan` through `model`; without `lineage` no output rows are built
+    /// (profiling a reference only needs the inputs and predictions).
+    pub fn new(plan: InputPlan, model: &'m dyn Model, lineage: Option<Lineage>) -> Result<Self> {
         let columns: Vec<Expr> = plan
             .keys
             .iter()
@@ -313,11 +323,23 @@ impl<'m> ScoreStream<'m> {
         })
     }
 
-    /// Score one polars batch into an output arrow batch.
-    fn score(&self, df: &DataFrame) -> Result<RecordBatch> {
+    /// Score one polars batch; with lineage, also build the output arrow batch.
+    fn score(&self, df: &DataFrame) -> Result<Scored> {
+        let features = feature_matrix(df, &self.plan.features)?;
+        let predictions = self.model.predict(&features);
+        let output = match &self.lineage {
+            Some(l) => Some(self.output(df, &predictions, l)?),
+            None => None,
+        };
+        Ok(Scored {
+            features,
+            predictions,
+            output,
+        })
+    }
+
+    fn output(&self, df: &DataFrame, predictions: &[f64], l: &Lineage) -> Result<RecordBatch> {
         let rows = df.height();
-        let x = feature_matrix(df, &self.plan.features)?;
-        let predictions = self.model.predict(&x);
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len());
         if !self.plan.keys.is_empty() {
             let keys = df
@@ -339,7 +361,6 @@ impl<'m> ScoreStream<'m> {
                 .map_err(|e| ScoreError::Output(e.to_string()))?;
             columns.extend(merged.columns().iter().cloned());
         }
-        let l = &self.lineage;
         let days = (l.logical_date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
             as i32;
         columns.push(Arc::new(Float64Array::from_iter(
@@ -363,7 +384,7 @@ impl<'m> ScoreStream<'m> {
 }
 
 impl Iterator for ScoreStream<'_> {
-    type Item = Result<RecordBatch>;
+    type Item = Result<Scored>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {

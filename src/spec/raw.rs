@@ -85,7 +85,9 @@ pub struct RawOutput {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawDrift {
-    /// Metrics to compute: any of `psi`, `ks`, `wasserstein`, `chi2`, `js`, `null_rate`.
+    /// Metrics to compute: any of `psi`, `ks`, `wasserstein`, `null_rate` (numeric
+    /// inputs and the prediction), `chi2`, `js` (categorical inputs).
+    /// Default: psi, ks, wasserstein, null_rate.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub metrics: Option<Spanned<Vec<String>>>,
@@ -97,4 +99,12 @@ pub struct RawDrift {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub ks_pvalue_alert: Option<Spanned<f64>>,
+    /// Alert when Wasserstein-1 divided by the reference standard deviation exceeds this (default: no alert).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub wasserstein_alert: Option<Spanned<f64>>,
+    /// Alert when the null rate moves by more than this, absolute (default 0.05).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub null_rate_alert: Option<Spanned<f64>>,
 }

@@ -86,6 +86,8 @@ pub struct DriftConfig {
     pub metrics: Vec<String>,
     pub psi_alert: f64,
     pub ks_pvalue_alert: f64,
+    pub wasserstein_alert: Option<f64>,
+    pub null_rate_alert: f64,
 }
 
 struct Collector<'a> {
@@ -294,7 +296,9 @@ fn check_keys(c: &mut Collector<'_>, keys: &Spanned<Vec<String>>) {
 
 fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
     let metrics = match &d.metrics {
-        None => vec!["psi".to_string(), "ks".to_string()],
+        None => ["psi", "ks", "wasserstein", "null_rate"]
+            .map(String::from)
+            .to_vec(),
         Some(m) => {
             for metric in m.get_ref() {
                 if !DRIFT_METRICS.contains(&metric.as_str()) {
@@ -337,10 +341,35 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
             *v.get_ref()
         }
     };
+    let wasserstein_alert = d.wasserstein_alert.as_ref().map(|v| {
+        if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
+            c.error(
+                v.span(),
+                "drift.wasserstein_alert",
+                "wasserstein_alert must be a positive number",
+            );
+        }
+        *v.get_ref()
+    });
+    let null_rate_alert = match &d.null_rate_alert {
+        None => 0.05,
+        Some(v) => {
+            if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) {
+                c.error(
+                    v.span(),
+                    "drift.null_rate_alert",
+                    "null_rate_alert must be in (0, 1]",
+                );
+            }
+            *v.get_ref()
+        }
+    };
     DriftConfig {
         metrics,
         psi_alert,
         ks_pvalue_alert,
+        wasserstein_alert,
+        null_rate_alert,
     }
 }
 

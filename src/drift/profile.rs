@@ -1,0 +1,596 @@
+//! Reference profiles and the one-pass drift accumulator. Pure: no IO.
+//!
+//! A [`ReferenceProfile`] is captured when a model version is registered with
+//! `--reference`: for each model input and for the model's own prediction
+//! (`__prediction__`), row counts, null rate, min/max/mean/std, the PSI bin
+//! edges and counts, and the exact sorted values (up to `exact_cap`, default
+//! 1,000,000; beyond it a seeded uniform reservoir sample of that size, flagged
+//! `sampled`), which is what an exact two-sample KS test and Wasserstein distance need.
+//!
+//! [`DriftAccumulator`] consumes the current window batch by batch (the batches
+//! the run already scores, so the input is read once) with memory bounded by the
+//! reference, not by the window: PSI counts per bin, and for KS the counts of
+//! current values equal to and strictly between consecutive distinct reference
+//! values, which is all the exact statistic needs (the reference CDF is constant
+//! between its values). Wasserstein keeps the current values up to the same cap
+//! (then a reservoir sample).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::stats;
+
+/// The feature name under which the model's own output is profiled.
+pub const PREDICTION: &str = "__prediction__";
+/// Exact values kept per feature before sampling.
+pub const DEFAULT_EXACT_CAP: usize = 1_000_000;
+/// PSI bins (quantiles of the reference).
+pub const DEFAULT_BINS: usize = 10;
+/// Floor of an empty bin's share in PSI.
+pub const PSI_FLOOR: f64 = 1e-4;
+pub const FORMAT: &str = "lakescore.profile/v1";
+
+/// The reference profile of one model version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceProfile {
+    pub format: String,
+    /// Where the reference data came from.
+    pub source: String,
+    pub rows: u64,
+    pub exact_cap: usize,
+    pub bins: usize,
+    pub features: BTreeMap<String, NumericProfile>,
+}
+
+/// Summary and exact values of one numeric column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NumericProfile {
+    /// Values that are neither null nor NaN.
+    pub count: u64,
+    /// Null or NaN values.
+    pub nulls: u64,
+    pub null_rate: f64,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    pub mean: Option<f64>,
+    /// Population standard deviation (ddof = 0).
+    pub std: Option<f64>,
+    /// Inner PSI edges: type-7 quantiles of the reference at 1/bins … (bins-1)/bins, ties merged.
+    pub edges: Vec<f64>,
+    /// Reference counts per PSI bin `(e[i-1], e[i]]`.
+    pub bin_counts: Vec<u64>,
+    /// True when `values` is a uniform sample rather than every value.
+    pub sampled: bool,
+    /// Sorted values (exact up to the cap). Stored apart from the JSON summary.
+    #[serde(skip)]
+    pub values: Vec<f64>,
+}
+
+/// A small deterministic PRNG (SplitMix64) for reservoir sampling.
+#[derive(Debug, Clone)]
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Keeps every value up to `cap`, then a uniform reservoir sample of `cap` (Algorithm R).
+#[derive(Debug, Clone)]
+struct Reservoir {
+    cap: usize,
+    seen: u64,
+    values: Vec<f64>,
+    rng: SplitMix,
+}
+
+impl Reservoir {
+    fn new(cap: usize, seed: u64) -> Self {
+        Self {
+            cap,
+            seen: 0,
+            values: Vec::new(),
+            rng: SplitMix(seed),
+        }
+    }
+
+    fn push(&mut self, v: f64) {
+        self.seen += 1;
+        if self.values.len() < self.cap {
+            self.values.push(v);
+        } else {
+            let j = self.rng.next() % self.seen;
+            if (j as usize) < self.cap {
+                self.values[j as usize] = v;
+            }
+        }
+    }
+
+    fn sampled(&self) -> bool {
+        self.seen > self.values.len() as u64
+    }
+
+    fn into_sorted(mut self) -> Vec<f64> {
+        self.values.sort_by(f64::total_cmp);
+        self.values
+    }
+}
+
+/// Streaming moments and extremes (Welford).
+#[derive(Debug, Clone, Default)]
+struct Moments {
+    n: u64,
+    mean: f64,
+    m2: f64,
+    min: f64,
+    max: f64,
+}
+
+impl Moments {
+    fn push(&mut self, v: f64) {
+        if self.n == 0 {
+            self.min = v;
+            self.max = v;
+        } else {
+            self.min = self.min.min(v);
+            self.max = self.max.max(v);
+        }
+        self.n += 1;
+        let delta = v - self.mean;
+        self.mean += delta / self.n as f64;
+        self.m2 += delta * (v - self.mean);
+    }
+}
+
+/// Builds a [`ReferenceProfile`] from batches of the reference data.
+#[derive(Debug, Clone)]
+pub struct ProfileBuilder {
+    names: Vec<String>,
+    columns: Vec<(Moments, u64, Reservoir)>,
+    rows: u64,
+    cap: usize,
+    bins: usize,
+}
+
+impl ProfileBuilder {
+    /// `names`: the model's features, then [`PREDICTION`] last.
+    pub fn new(names: Vec<String>, cap: usize, bins: usize) -> Self {
+        let columns = (0..names.len())
+            .map(|i| {
+                (
+                    Moments::default(),
+                    0,
+                    Reservoir::new(cap.max(1), 0x5EED + i as u64),
+                )
+            })
+            .collect();
+        Self {
+            names,
+            columns,
+            rows: 0,
+            cap: cap.max(1),
+            bins: bins.max(2),
+        }
+    }
+
+    /// Add one batch: `columns[i]` holds the values of `names[i]` (NaN = missing).
+    pub fn push(&mut self, columns: &[&[f64]]) {
+        assert_eq!(
+            columns.len(),
+            self.names.len(),
+            "one column per profiled name"
+        );
+        self.rows += columns.first().map(|c| c.len()).unwrap_or(0) as u64;
+        for (values, (moments, nulls, reservoir)) in columns.iter().zip(&mut self.columns) {
+            for &v in *values {
+                if v.is_nan() {
+                    *nulls += 1;
+                } else {
+                    moments.push(v);
+                    reservoir.push(v);
+                }
+            }
+        }
+    }
+
+    pub fn finish(self, source: &str) -> ReferenceProfile {
+        let bins = self.bins;
+        let features = self
+            .names
+            .into_iter()
+            .zip(self.columns)
+            .map(|(name, (m, nulls, reservoir))| {
+                let sampled = reservoir.sampled();
+                let values = reservoir.into_sorted();
+                let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+                let edges = stats::quantile_edges(&finite, bins);
+                let mut bin_counts = vec![0u64; edges.len() + 1];
+                for &v in &values {
+                    bin_counts[stats::bin_index(&edges, v)] += 1;
+                }
+                let total = m.n + nulls;
+                let has = m.n > 0;
+                let profile = NumericProfile {
+                    count: m.n,
+                    nulls,
+                    null_rate: if total == 0 {
+                        0.0
+                    } else {
+                        nulls as f64 / total as f64
+                    },
+                    min: has.then_some(m.min),
+                    max: has.then_some(m.max),
+                    mean: has.then_some(m.mean),
+                    std: has.then(|| (m.m2 / m.n as f64).sqrt()),
+                    edges,
+                    bin_counts,
+                    sampled,
+                    values,
+                };
+                (name, profile)
+            })
+            .collect();
+        ReferenceProfile {
+            format: FORMAT.into(),
+            source: source.into(),
+            rows: self.rows,
+            exact_cap: self.cap,
+            bins,
+            features,
+        }
+    }
+}
+
+/// Per-metric alert thresholds (see the spec's `[drift]` table).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Thresholds {
+    pub metrics: Vec<String>,
+    pub psi_alert: f64,
+    pub ks_pvalue_alert: f64,
+    /// Alert when Wasserstein-1 divided by the reference standard deviation exceeds this.
+    pub wasserstein_alert: Option<f64>,
+    /// Alert when the null rate moves by more than this (absolute).
+    pub null_rate_alert: f64,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Self {
+            metrics: vec![
+                "psi".into(),
+                "ks".into(),
+                "wasserstein".into(),
+                "null_rate".into(),
+            ],
+            psi_alert: 0.2,
+            ks_pvalue_alert: 0.01,
+            wasserstein_alert: None,
+            null_rate_alert: 0.05,
+        }
+    }
+}
+
+/// One computed metric.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Metric {
+    pub feature: String,
+    /// `psi`, `ks`, `wasserstein`, `wasserstein_norm`, `null_rate`.
+    pub metric: String,
+    /// None when the metric cannot be computed (an empty window or reference).
+    pub value: Option<f64>,
+    pub p_value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub alert: bool,
+    pub n_reference: u64,
+    pub n_current: u64,
+}
+
+/// The current window of one numeric column, compared against its reference.
+#[derive(Debug, Clone)]
+struct ColumnDrift {
+    /// Distinct reference values, ascending.
+    distinct: Vec<f64>,
+    /// Reference count of values <= distinct[j] (cumulative).
+    ref_cum: Vec<u64>,
+    /// Current counts: [below distinct[0], equal to distinct[0], between 0 and 1, equal to 1, …, above last].
+    gaps: Vec<u64>,
+    psi_counts: Vec<u64>,
+    count: u64,
+    nulls: u64,
+    retained: Reservoir,
+}
+
+impl ColumnDrift {
+    fn new(profile: &NumericProfile, cap: usize, seed: u64) -> Self {
+        let mut distinct: Vec<f64> = Vec::new();
+        let mut ref_cum: Vec<u64> = Vec::new();
+        for (i, &v) in profile.values.iter().enumerate() {
+            if distinct.last() == Some(&v) {
+                *ref_cum.last_mut().expect("non-empty") = i as u64 + 1;
+            } else {
+                distinct.push(v);
+                ref_cum.push(i as u64 + 1);
+            }
+        }
+        let gaps = vec![0; 2 * distinct.len() + 1];
+        Self {
+            distinct,
+            ref_cum,
+            gaps,
+            psi_counts: vec![0; profile.edges.len() + 1],
+            count: 0,
+            nulls: 0,
+            retained: Reservoir::new(cap.max(1), seed),
+        }
+    }
+
+    fn push(&mut self, values: &[f64], edges: &[f64]) {
+        for &v in values {
+            if v.is_nan() {
+                self.nulls += 1;
+                continue;
+            }
+            self.count += 1;
+            self.psi_counts[stats::bin_index(edges, v)] += 1;
+            // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
+            let slot = match self.distinct.binary_search_by(|r| r.total_cmp(&v)) {
+                Ok(j) => 2 * j + 1,
+                Err(j) => 2 * j,
+            };
+            self.gaps[slot] += 1;
+            self.retained.push(v);
+        }
+    }
+
+    /// The exact two-sample KS statistic, computed as scipy does: the largest
+    /// |F_ref - F_cur| over all data points, CDFs right-continuous.
+    fn ks_statistic(&self) -> f64 {
+        let n = *self.ref_cum.last().unwrap_or(&0) as f64;
+        let m = self.count as f64;
+        let mut cur: u64 = self.gaps[0];
+        // Before the first reference value the reference CDF is 0.
+        let mut d: f64 = cur as f64 / m;
+        for j in 0..self.distinct.len() {
+            let fr = self.ref_cum[j] as f64 / n;
+            cur += self.gaps[2 * j + 1];
+            d = d.max((fr - cur as f64 / m).abs());
+            // The last current value before the next reference value.
+            let between = self.gaps[2 * j + 2];
+            if between > 0 {
+                cur += between;
+                d = d.max((fr - cur as f64 / m).abs());
+            }
+        }
+        d
+    }
+}
+
+/// Accumulates the current window of every profiled column and computes drift.
+pub struct DriftAccumulator<'p> {
+    profile: &'p ReferenceProfile,
+    names: Vec<String>,
+    columns: Vec<ColumnDrift>,
+}
+
+impl<'p> DriftAccumulator<'p> {
+    /// Track `names` (which must all be in the profile).
+    pub fn new(profile: &'p ReferenceProfile, names: Vec<String>) -> Self {
+        let columns = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| {
+                ColumnDrift::new(&profile.features[n], profile.exact_cap, 0xD81F + i as u64)
+            })
+            .collect();
+        Self {
+            profile,
+            names,
+            columns,
+        }
+    }
+
+    /// The names tracked, in the order [`DriftAccumulator::push`] expects them.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Add one batch: `columns[i]` holds the values of `names()[i]` (NaN = missing).
+    pub fn push(&mut self, columns: &[&[f64]]) {
+        for ((values, column), name) in columns.iter().zip(&mut self.columns).zip(&self.names) {
+            column.push(values, &self.profile.features[name].edges);
+        }
+    }
+
+    /// Compute every metric named in `t.metrics` for every column.
+    pub fn finish(self, t: &Thresholds) -> Vec<Metric> {
+        let wants = |m: &str| t.metrics.iter().any(|x| x == m);
+        let mut out = Vec::new();
+        for (name, column) in self.names.iter().zip(self.columns) {
+            let reference = &self.profile.features[name];
+            let n_ref = reference.count;
+            let n_cur = column.count;
+            let metric =
+                |metric: &str, value: Option<f64>, p_value, threshold: Option<f64>, alert: bool| {
+                    Metric {
+                        feature: name.clone(),
+                        metric: metric.into(),
+                        value: value.filter(|v| !v.is_nan()),
+                        p_value,
+                        threshold,
+                        alert,
+                        n_reference: n_ref,
+                        n_current: n_cur,
+                    }
+                };
+            let both = n_ref > 0 && n_cur > 0;
+            if wants("psi") {
+                let value =
+                    both.then(|| stats::psi(&reference.bin_counts, &column.psi_counts, PSI_FLOOR));
+                let alert = value.is_some_and(|v| v > t.psi_alert);
+                out.push(metric("psi", value, None, Some(t.psi_alert), alert));
+            }
+            if wants("ks") {
+                let (d, p) = if both {
+                    let d = column.ks_statistic();
+                    let (p, _) = stats::ks_pvalue(d, n_ref as usize, n_cur as usize);
+                    (Some(d), Some(p))
+                } else {
+                    (None, None)
+                };
+                let alert = p.is_some_and(|p| p < t.ks_pvalue_alert);
+                out.push(metric("ks", d, p, Some(t.ks_pvalue_alert), alert));
+            }
+            if wants("wasserstein") {
+                let current = column.retained.clone().into_sorted();
+                let w = both.then(|| stats::wasserstein(&reference.values, &current));
+                out.push(metric("wasserstein", w, None, None, false));
+                let norm = w.and_then(|w| reference.std.filter(|s| *s > 0.0).map(|s| w / s));
+                let alert = matches!((norm, t.wasserstein_alert), (Some(v), Some(th)) if v > th);
+                out.push(metric(
+                    "wasserstein_norm",
+                    norm,
+                    None,
+                    t.wasserstein_alert,
+                    alert,
+                ));
+            }
+            if wants("null_rate") {
+                let total = column.count + column.nulls;
+                let value =
+                    (total > 0).then(|| column.nulls as f64 / total as f64 - reference.null_rate);
+                let alert = value.is_some_and(|v| v.abs() > t.null_rate_alert);
+                out.push(metric(
+                    "null_rate",
+                    value,
+                    None,
+                    Some(t.null_rate_alert),
+                    alert,
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn profile_of(values: &[f64]) -> ReferenceProfile {
+        let mut b = ProfileBuilder::new(vec!["x".into()], DEFAULT_EXACT_CAP, DEFAULT_BINS);
+        b.push(&[values]);
+        b.finish("test")
+    }
+
+    fn drift_of(reference: &[f64], current: &[f64], batch: usize) -> Vec<Metric> {
+        let p = profile_of(reference);
+        let mut acc = DriftAccumulator::new(&p, vec!["x".into()]);
+        for chunk in current.chunks(batch.max(1)) {
+            acc.push(&[chunk]);
+        }
+        acc.finish(&Thresholds::default())
+    }
+
+    fn get(ms: &[Metric], m: &str) -> Metric {
+        ms.iter().find(|x| x.metric == m).unwrap().clone()
+    }
+
+    #[test]
+    fn streaming_ks_equals_the_batch_statistic() {
+        let a: Vec<f64> = (0..300).map(|i| ((i * 37) % 101) as f64 / 7.0).collect();
+        let b: Vec<f64> = (0..211)
+            .map(|i| ((i * 53) % 89) as f64 / 6.0 + 0.5)
+            .collect();
+        let ms = drift_of(&a, &b, 17);
+        let mut sa = a.clone();
+        sa.sort_by(f64::total_cmp);
+        let mut sb = b.clone();
+        sb.sort_by(f64::total_cmp);
+        let batch = stats::ks_2samp(&sa, &sb);
+        let ks = get(&ms, "ks");
+        assert!((ks.value.unwrap() - batch.statistic).abs() < 1e-12);
+        assert!((ks.p_value.unwrap() - batch.p_value).abs() < 1e-12);
+        let w = get(&ms, "wasserstein").value.unwrap();
+        assert!((w - stats::wasserstein(&sa, &sb)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn identical_windows_do_not_drift() {
+        let a: Vec<f64> = (0..1000).map(|i| (i as f64).sin()).collect();
+        let ms = drift_of(&a, &a, 64);
+        assert_eq!(get(&ms, "psi").value, Some(0.0));
+        assert_eq!(get(&ms, "ks").value, Some(0.0));
+        assert!(ms.iter().all(|m| !m.alert));
+    }
+
+    #[test]
+    fn empty_current_window_gives_null_values_not_a_crash() {
+        let a: Vec<f64> = (0..100).map(|i| i as f64).collect();
+        let ms = drift_of(&a, &[], 10);
+        assert!(ms.iter().all(|m| m.value.is_none() && !m.alert));
+        let only_nulls = drift_of(&a, &[f64::NAN; 5], 10);
+        assert_eq!(get(&only_nulls, "null_rate").value, Some(1.0));
+        assert!(get(&only_nulls, "null_rate").alert);
+        assert_eq!(get(&only_nulls, "ks").value, None);
+    }
+
+    #[test]
+    fn reservoir_keeps_everything_under_the_cap_and_samples_above() {
+        let mut r = Reservoir::new(10, 1);
+        for i in 0..10 {
+            r.push(i as f64);
+        }
+        assert!(!r.sampled());
+        for i in 10..1000 {
+            r.push(i as f64);
+        }
+        assert!(r.sampled());
+        let v = r.into_sorted();
+        assert_eq!(v.len(), 10);
+        assert!(v.iter().any(|&x| x >= 10.0));
+    }
+
+    #[test]
+    fn profile_summaries() {
+        let p = profile_of(&[1.0, 2.0, f64::NAN, 3.0, 4.0]);
+        let x = &p.features["x"];
+        assert_eq!((x.count, x.nulls), (4, 1));
+        assert_eq!(x.null_rate, 0.2);
+        assert_eq!((x.min, x.max, x.mean), (Some(1.0), Some(4.0), Some(2.5)));
+        assert!((x.std.unwrap() - 1.25f64.sqrt()).abs() < 1e-12);
+        assert_eq!(x.bin_counts.iter().sum::<u64>(), 4);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn metrics_do_not_depend_on_batch_size(
+            reference in proptest::collection::vec(-1e3f64..1e3, 1..200),
+            current in proptest::collection::vec(-1e3f64..1e3, 1..200),
+            batch in 1usize..50,
+        ) {
+            let one = drift_of(&reference, &current, current.len());
+            let many = drift_of(&reference, &current, batch);
+            proptest::prop_assert_eq!(one, many);
+        }
+
+        #[test]
+        fn psi_is_non_negative_and_ks_in_unit_interval(
+            reference in proptest::collection::vec(-50i32..50, 1..200),
+            current in proptest::collection::vec(-50i32..50, 1..200),
+        ) {
+            let r: Vec<f64> = reference.iter().map(|&x| x as f64).collect();
+            let c: Vec<f64> = current.iter().map(|&x| x as f64).collect();
+            let ms = drift_of(&r, &c, 7);
+            proptest::prop_assert!(get(&ms, "psi").value.unwrap() >= 0.0);
+            let ks = get(&ms, "ks");
+            proptest::prop_assert!((0.0..=1.0).contains(&ks.value.unwrap()));
+            proptest::prop_assert!((0.0..=1.0).contains(&ks.p_value.unwrap()));
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The `drift_metrics` table: one row per (run, model version, feature, metric).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use serde::{Deserialize, Serialize};
+
+use crate::drift::Metric;
+use crate::lake::{Lake, LakeError};
+
+pub const DRIFT_TABLE: &str = "drift_metrics";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRow {
+    pub run_id: String,
+    pub job_name: String,
+    /// Days since 1970-01-01.
+    pub logical_date: i32,
+    pub model_name: String,
+    pub model_version: i64,
+    /// A model input, or `__prediction__` for the model output.
+    pub feature: String,
+    /// `psi`, `ks`, `wasserstein`, `wasserstein_norm`, `null_rate`.
+    pub metric: String,
+    pub value: Option<f64>,
+    pub p_value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub alert: bool,
+    pub n_reference: i64,
+    pub n_current: i64,
+    pub computed_at: i64,
+}
+
+/// Identifies the run the metrics belong to.
+pub struct DriftContext<'a> {
+    pub run_id: &'a str,
+    pub job_name: &'a str,
+    pub logical_date: i32,
+    pub model_name: &'a str,
+    pub model_version: i64,
+}
+
+pub fn rows(ctx: &DriftContext<'_>, metrics: &[Metric]) -> Vec<DriftRow> {
+    let now = chrono::Utc::now().timestamp_micros();
+    metrics
+        .iter()
+        .map(|m| DriftRow {
+            run_id: ctx.run_id.into(),
+            job_name: ctx.job_name.into(),
+            logical_date: ctx.logical_date,
+            model_name: ctx.model_name.into(),
+            model_version: ctx.model_version,
+            feature: m.feature.clone(),
+            metric: m.metric.clone(),
+            value: m.value,
+            p_value: m.p_value,
+            threshold: m.threshold,
+            alert: m.alert,
+            n_reference: m.n_reference as i64,
+            n_current: m.n_current as i64,
+            computed_at: now,
+        })
+        .collect()
+}
+
+pub fn drift_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("run_id", DataType::Utf8, false),
+        Field::new("job_name", DataType::Utf8, false),
+        Field::new("logical_date", DataType::Date32, false),
+        Field::new("model_name", DataType::Utf8, false),
+        Field::new("model_version", DataType::Int64, false),
+        Field::new("feature", DataType::Utf8, false),
+        Field::new("metric", DataType::Utf8, false),
+        Field::new("value", DataType::Float64, true),
+        Field::new("p_value", DataType::Float64, true),
+        Field::new("threshold", DataType::Float64, true),
+        Field::new("alert", DataType::Boolean, false),
+        Field::new("n_reference", DataType::Int64, false),
+        Field::new("n_current", DataType::Int64, false),
+        Field::new(
+            "computed_at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+            false,
+        ),
+    ]))
+}
+
+/// Append metric rows in one commit.
+pub async fn append(lake: &Lake, rows: &[DriftRow]) -> Result<i64, LakeError> {
+    let mut table = lake
+        .ensure_table(
+            DRIFT_TABLE,
+            &drift_schema(),
+            &["logical_date"],
+            "lakescore drift metrics",
+        )
+        .await?;
+    let meta = HashMap::from([
+        ("lakescore.operation".to_string(), "drift".into()),
+        (
+            "lakescore.run_id".to_string(),
+            rows.first()
+                .map(|r| r.run_id.clone())
+                .unwrap_or_default()
+                .into(),
+        ),
+    ]);
+    table.append_rows(rows, meta, None).await
+}
+
+/// Every drift row.
+pub async fn read(lake: &Lake) -> Result<Vec<DriftRow>, LakeError> {
+    match lake.open_table(DRIFT_TABLE).await? {
+        Some(t) => Ok(t.read_rows::<DriftRow>().await?.1),
+        None => Ok(Vec::new()),
+    }
+}
