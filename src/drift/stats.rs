@@ -178,8 +178,8 @@ pub fn psi(ref_counts: &[u64], cur_counts: &[u64], floor: f64) -> f64 {
 /// Result of [`ks_2samp`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct KsResult {
-    /// The two-sided statistic D = sup |F_a - F_b|, as scipy reports it (in the exact regime
-    /// scipy rounds it to the nearest multiple of 1/lcm(n, m); the change is below 1 ulp-ish).
+    /// The two-sided statistic D = sup |F_a - F_b|, as scipy reports it: in the exact regime
+    /// scipy replaces D by the nearest multiple of 1/lcm(n, m), a rounding-level change.
     pub statistic: f64,
     /// Two-sided p-value, clipped to [0, 1].
     pub p_value: f64,
@@ -1140,14 +1140,13 @@ fn smirnov_sf(n: i64, x: f64) -> f64 {
     if x == 1.0 {
         return 0.0;
     }
-    let (alpha, nxfl, nx) = mod_nx(n, x);
+    let (alpha, nxfl, _nx) = mod_nx(n, x);
     let mut n1mxfl = n - nxfl - if alpha == 0.0 { 0 } else { 1 };
     let mut n1mxceil = n - nxfl;
     if alpha == 0.0 {
         n1mxfl -= 1;
         n1mxceil += 1;
     }
-    let _ = nx;
     // x <= 1/n
     if nxfl == 0 || (nxfl == 1 && alpha == 0.0) {
         let t = pow2(1.0, x, n - 1);
