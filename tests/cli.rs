@@ -900,6 +900,103 @@ mod drift {
         }
     }
 
+    /// A segment column (`region`) monitored with `[drift] columns`: categorical
+    /// metrics, unseen categories, and an alert on a mix change.
+    #[test]
+    fn monitored_categorical_columns_drift() {
+        let env = Env::new();
+        let reference = env.path("reference.parquet");
+        let day = |i: usize| repo().join(format!("fixtures/demo/data/2024-01-01/part-{i}.parquet"));
+        let mut frame = lakescore::score::read_parquet(&day(0)).unwrap();
+        frame
+            .vstack_mut(&lakescore::score::read_parquet(&day(1)).unwrap())
+            .unwrap();
+        write_parquet(&reference, frame.clone());
+        let artifact = repo().join("fixtures/demo/churn_model.json");
+        env.ok(&[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            artifact.to_str().unwrap(),
+            "--reference",
+            reference.to_str().unwrap(),
+        ]);
+        env.ok(&["registry", "alias", "churn", "1", "champion"]);
+        let shown: serde_json::Value =
+            serde_json::from_str(env.ok(&["registry", "show", "churn", "1", "--json"]).trim())
+                .unwrap();
+        let profile = &shown["reference_profile"];
+        assert_eq!(profile["features"]["region"]["kind"], "categorical");
+        assert!(
+            profile["skipped"]["customer_id"]
+                .as_str()
+                .unwrap()
+                .contains("distinct values")
+        );
+
+        // Same rows, but most regions rewritten to one value and some to a new one.
+        let n = frame.height();
+        let regions: Vec<&str> = (0..n)
+            .map(|i| {
+                if i % 10 == 0 {
+                    "atlantis"
+                } else if i % 10 < 8 {
+                    "north"
+                } else {
+                    "south"
+                }
+            })
+            .collect();
+        frame
+            .with_column(polars::prelude::Series::new("region".into(), regions).into())
+            .unwrap();
+        write_parquet(&env.path("shifted/2024-01-01/part-0.parquet"), frame);
+        let spec = env.spec(
+            "job",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}/shifted/{{{{ ds }}}}/*.parquet\"\nkeys = [\"customer_id\"]\n[drift]\ncolumns = [\"region\"]\n",
+                env.dir.path().display()
+            ),
+        );
+        let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-01", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let alerts: Vec<String> = report["drift_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["feature"].as_str().unwrap(),
+                    a["metric"].as_str().unwrap()
+                )
+            })
+            .collect();
+        // Only the region moved: the model inputs and the prediction are the reference itself.
+        assert!(
+            alerts.iter().all(|a| a.starts_with("region/")),
+            "{alerts:?}"
+        );
+        for metric in ["region/psi", "region/chi2", "region/js"] {
+            assert!(alerts.contains(&metric.to_string()), "{alerts:?}");
+        }
+        let rows = drift_rows(&env);
+        let chi2 = rows
+            .iter()
+            .find(|r| r.feature == "region" && r.metric == "chi2")
+            .unwrap();
+        assert!(chi2.p_value.unwrap() < 1e-10);
+        assert_eq!(chi2.n_current, n as i64);
+        let ks = rows
+            .iter()
+            .find(|r| r.feature == "tenure_months" && r.metric == "ks")
+            .unwrap();
+        assert_eq!(ks.value, Some(0.0));
+    }
+
     #[test]
     fn versions_without_a_reference_skip_drift() {
         let env = Env::new();

@@ -132,17 +132,40 @@ pub fn print_show(v: &VersionState, profile: Option<&crate::drift::ReferenceProf
                 "FEATURE", "COUNT", "NULLS", "MIN", "MEAN", "STD", "MAX"
             );
             for (name, f) in &p.features {
-                println!(
-                    "    {:<20} {:>10} {:>8.2}% {:>12} {:>12} {:>12} {:>12}{}",
-                    name,
-                    f.count,
-                    f.null_rate * 100.0,
-                    fmt_opt(f.min),
-                    fmt_opt(f.mean),
-                    fmt_opt(f.std),
-                    fmt_opt(f.max),
-                    if f.sampled { " (sampled)" } else { "" }
-                );
+                match f {
+                    crate::drift::profile::ColumnProfile::Numeric(f) => println!(
+                        "    {:<20} {:>10} {:>8.2}% {:>12} {:>12} {:>12} {:>12}{}",
+                        name,
+                        f.count,
+                        f.null_rate * 100.0,
+                        fmt_opt(f.min),
+                        fmt_opt(f.mean),
+                        fmt_opt(f.std),
+                        fmt_opt(f.max),
+                        if f.sampled { " (sampled)" } else { "" }
+                    ),
+                    crate::drift::profile::ColumnProfile::Categorical(c) => {
+                        let mut top: Vec<(&String, &u64)> = c.categories.iter().collect();
+                        top.sort_by(|a, b| b.1.cmp(a.1));
+                        let shown: Vec<String> = top
+                            .iter()
+                            .take(4)
+                            .map(|(k, v)| format!("{k}={v}"))
+                            .collect();
+                        println!(
+                            "    {:<20} {:>10} {:>8.2}% {} categories: {}{}",
+                            name,
+                            c.count,
+                            c.null_rate * 100.0,
+                            c.categories.len(),
+                            shown.join(", "),
+                            if top.len() > 4 { ", ..." } else { "" }
+                        );
+                    }
+                }
+            }
+            for (name, why) in &p.skipped {
+                println!("    {name:<20} not profiled: {why}");
             }
         }
     }
@@ -284,6 +307,12 @@ pub async fn validate_one(
                                 &pattern,
                                 files,
                                 &spec.job.input.keys,
+                                &spec
+                                    .job
+                                    .drift
+                                    .as_ref()
+                                    .map(|d| d.columns.clone())
+                                    .unwrap_or_default(),
                                 resolved.model.as_ref(),
                                 spec.job.input.batch_rows,
                             )

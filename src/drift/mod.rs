@@ -6,7 +6,8 @@ pub mod profile;
 pub mod stats;
 
 pub use profile::{
-    DriftAccumulator, Metric, PREDICTION, ProfileBuilder, ReferenceProfile, Thresholds,
+    ColumnKind, ColumnProfile, DriftAccumulator, Metric, PREDICTION, ProfileBuilder,
+    ReferenceProfile, Thresholds,
 };
 
 /// Errors decoding a stored profile.
@@ -24,9 +25,15 @@ pub enum DriftError {
 /// little-endian `f64`, concatenated in the summary's feature order.
 pub fn encode_profile(profile: &ReferenceProfile) -> (Vec<u8>, Vec<u8>) {
     let json = serde_json::to_vec_pretty(profile).expect("profile serializes");
-    let total: usize = profile.features.values().map(|f| f.values.len()).sum();
+    let numeric = || {
+        profile.features.values().filter_map(|f| match f {
+            ColumnProfile::Numeric(n) => Some(n),
+            ColumnProfile::Categorical(_) => None,
+        })
+    };
+    let total: usize = numeric().map(|f| f.values.len()).sum();
     let mut values = Vec::with_capacity(total * 8);
-    for feature in profile.features.values() {
+    for feature in numeric() {
         for v in &feature.values {
             values.extend_from_slice(&v.to_le_bytes());
         }
@@ -55,6 +62,9 @@ pub fn decode_profile(
     }
     let mut chunks = values.chunks_exact(8);
     for (name, feature) in profile.features.iter_mut() {
+        let ColumnProfile::Numeric(feature) = feature else {
+            continue;
+        };
         let n = (feature.count as usize).min(profile.exact_cap);
         feature.values = chunks
             .by_ref()
@@ -77,7 +87,15 @@ mod tests {
 
     #[test]
     fn profiles_round_trip_through_storage() {
-        let mut b = ProfileBuilder::new(vec!["a".into(), PREDICTION.into()], 1000, 10);
+        let mut b = ProfileBuilder::new(
+            vec![
+                ("a".into(), ColumnKind::Numeric),
+                (PREDICTION.into(), ColumnKind::Numeric),
+                ("region".into(), ColumnKind::Categorical),
+            ],
+            1000,
+            10,
+        );
         let a: Vec<f64> = (0..50).map(|i| i as f64 * 0.5).collect();
         let p: Vec<f64> = (0..50)
             .map(|i| {
@@ -88,7 +106,13 @@ mod tests {
                 }
             })
             .collect();
-        b.push(&[&a, &p]);
+        b.add_rows(50);
+        b.push_numeric(0, &a);
+        b.push_numeric(1, &p);
+        b.push_categorical(
+            2,
+            (0..50).map(|i| (i % 5 != 0).then_some(if i % 2 == 0 { "north" } else { "south" })),
+        );
         let profile = b.finish("ref.parquet");
         let (json, values) = encode_profile(&profile);
         let back = decode_profile(&json, &values, "x").unwrap();

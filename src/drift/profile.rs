@@ -31,6 +31,9 @@ pub const DEFAULT_BINS: usize = 10;
 pub const PSI_FLOOR: f64 = 1e-4;
 pub const FORMAT: &str = "lakescore.profile/v1";
 
+/// Categories kept per categorical column; a column with more is not profiled.
+pub const MAX_CATEGORIES: usize = 1000;
+
 /// The reference profile of one model version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceProfile {
@@ -40,7 +43,53 @@ pub struct ReferenceProfile {
     pub rows: u64,
     pub exact_cap: usize,
     pub bins: usize,
-    pub features: BTreeMap<String, NumericProfile>,
+    /// Model inputs, `__prediction__`, and the reference's other columns.
+    pub features: BTreeMap<String, ColumnProfile>,
+    /// Columns of the reference left out, with the reason.
+    #[serde(default)]
+    pub skipped: BTreeMap<String, String>,
+}
+
+/// How a column is compared: numbers (PSI, KS, Wasserstein) or categories (chi-square, JS, PSI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColumnKind {
+    Numeric,
+    Categorical,
+}
+
+/// The profile of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum ColumnProfile {
+    Numeric(NumericProfile),
+    Categorical(CategoricalProfile),
+}
+
+impl ColumnProfile {
+    pub fn kind(&self) -> ColumnKind {
+        match self {
+            ColumnProfile::Numeric(_) => ColumnKind::Numeric,
+            ColumnProfile::Categorical(_) => ColumnKind::Categorical,
+        }
+    }
+
+    pub fn null_rate(&self) -> f64 {
+        match self {
+            ColumnProfile::Numeric(n) => n.null_rate,
+            ColumnProfile::Categorical(c) => c.null_rate,
+        }
+    }
+}
+
+/// Category frequencies of one column.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CategoricalProfile {
+    /// Non-null values.
+    pub count: u64,
+    pub nulls: u64,
+    pub null_rate: f64,
+    pub categories: BTreeMap<String, u64>,
 }
 
 /// Summary and exact values of one numeric column.
@@ -148,47 +197,80 @@ impl Moments {
     }
 }
 
+/// One column being profiled.
+#[derive(Debug, Clone)]
+enum ColumnBuilder {
+    Numeric {
+        moments: Moments,
+        nulls: u64,
+        reservoir: Reservoir,
+    },
+    Categorical {
+        counts: BTreeMap<String, u64>,
+        nulls: u64,
+    },
+}
+
 /// Builds a [`ReferenceProfile`] from batches of the reference data.
 #[derive(Debug, Clone)]
 pub struct ProfileBuilder {
     names: Vec<String>,
-    columns: Vec<(Moments, u64, Reservoir)>,
+    columns: Vec<ColumnBuilder>,
     rows: u64,
     cap: usize,
     bins: usize,
 }
 
 impl ProfileBuilder {
-    /// `names`: the model's features, then [`PREDICTION`] last.
-    pub fn new(names: Vec<String>, cap: usize, bins: usize) -> Self {
-        let columns = (0..names.len())
-            .map(|i| {
-                (
-                    Moments::default(),
-                    0,
-                    Reservoir::new(cap.max(1), 0x5EED + i as u64),
-                )
+    /// Profile `columns` (name and kind; the model's features, [`PREDICTION`], others).
+    pub fn new(columns: Vec<(String, ColumnKind)>, cap: usize, bins: usize) -> Self {
+        let cap = cap.max(1);
+        let (names, columns) = columns
+            .into_iter()
+            .enumerate()
+            .map(|(i, (name, kind))| {
+                let builder = match kind {
+                    ColumnKind::Numeric => ColumnBuilder::Numeric {
+                        moments: Moments::default(),
+                        nulls: 0,
+                        reservoir: Reservoir::new(cap, 0x5EED + i as u64),
+                    },
+                    ColumnKind::Categorical => ColumnBuilder::Categorical {
+                        counts: BTreeMap::new(),
+                        nulls: 0,
+                    },
+                };
+                (name, builder)
             })
-            .collect();
+            .unzip();
         Self {
             names,
             columns,
             rows: 0,
-            cap: cap.max(1),
+            cap,
             bins: bins.max(2),
         }
     }
 
-    /// Add one batch: `columns[i]` holds the values of `names[i]` (NaN = missing).
-    pub fn push(&mut self, columns: &[&[f64]]) {
-        assert_eq!(
-            columns.len(),
-            self.names.len(),
-            "one column per profiled name"
-        );
-        self.rows += columns.first().map(|c| c.len()).unwrap_or(0) as u64;
-        for (values, (moments, nulls, reservoir)) in columns.iter().zip(&mut self.columns) {
-            for &v in *values {
+    /// The profiled names, in the order the `push` methods index them.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Count `n` more reference rows (once per batch).
+    pub fn add_rows(&mut self, n: usize) {
+        self.rows += n as u64;
+    }
+
+    /// Add values of numeric column `i` (NaN = missing).
+    pub fn push_numeric(&mut self, i: usize, values: &[f64]) {
+        if let ColumnBuilder::Numeric {
+            moments,
+            nulls,
+            reservoir,
+        } = &mut self.columns[i]
+        {
+            for &v in values {
                 if v.is_nan() {
                     *nulls += 1;
                 } else {
@@ -199,43 +281,77 @@ impl ProfileBuilder {
         }
     }
 
+    /// Add values of categorical column `i` (`None` = missing).
+    pub fn push_categorical<'a>(
+        &mut self,
+        i: usize,
+        values: impl IntoIterator<Item = Option<&'a str>>,
+    ) {
+        if let ColumnBuilder::Categorical { counts, nulls } = &mut self.columns[i] {
+            for v in values {
+                match v {
+                    None => *nulls += 1,
+                    Some(v) => match counts.get_mut(v) {
+                        Some(c) => *c += 1,
+                        None => {
+                            counts.insert(v.to_string(), 1);
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Add one batch of numeric columns, `columns[i]` for `names()[i]`.
+    pub fn push(&mut self, columns: &[&[f64]]) {
+        self.add_rows(columns.first().map(|c| c.len()).unwrap_or(0));
+        for (i, values) in columns.iter().enumerate() {
+            self.push_numeric(i, values);
+        }
+    }
+
     pub fn finish(self, source: &str) -> ReferenceProfile {
         let bins = self.bins;
-        let features = self
-            .names
-            .into_iter()
-            .zip(self.columns)
-            .map(|(name, (m, nulls, reservoir))| {
-                let sampled = reservoir.sampled();
-                let values = reservoir.into_sorted();
-                let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-                let edges = stats::quantile_edges(&finite, bins);
-                let mut bin_counts = vec![0u64; edges.len() + 1];
-                for &v in &values {
-                    bin_counts[stats::bin_index(&edges, v)] += 1;
-                }
-                let total = m.n + nulls;
-                let has = m.n > 0;
-                let profile = NumericProfile {
-                    count: m.n,
+        let mut features = BTreeMap::new();
+        let mut skipped = BTreeMap::new();
+        for (name, column) in self.names.into_iter().zip(self.columns) {
+            match column {
+                ColumnBuilder::Numeric {
+                    moments: m,
                     nulls,
-                    null_rate: if total == 0 {
-                        0.0
-                    } else {
-                        nulls as f64 / total as f64
-                    },
-                    min: has.then_some(m.min),
-                    max: has.then_some(m.max),
-                    mean: has.then_some(m.mean),
-                    std: has.then(|| (m.m2 / m.n as f64).sqrt()),
-                    edges,
-                    bin_counts,
-                    sampled,
-                    values,
-                };
-                (name, profile)
-            })
-            .collect();
+                    reservoir,
+                } => {
+                    features.insert(
+                        name,
+                        ColumnProfile::Numeric(numeric_profile(m, nulls, reservoir, bins)),
+                    );
+                }
+                ColumnBuilder::Categorical { counts, nulls } => {
+                    if counts.len() > MAX_CATEGORIES {
+                        skipped.insert(
+                            name,
+                            format!("more than {MAX_CATEGORIES} distinct values (an identifier?)"),
+                        );
+                        continue;
+                    }
+                    let count: u64 = counts.values().sum();
+                    let total = count + nulls;
+                    features.insert(
+                        name,
+                        ColumnProfile::Categorical(CategoricalProfile {
+                            count,
+                            nulls,
+                            null_rate: if total == 0 {
+                                0.0
+                            } else {
+                                nulls as f64 / total as f64
+                            },
+                            categories: counts,
+                        }),
+                    );
+                }
+            }
+        }
         ReferenceProfile {
             format: FORMAT.into(),
             source: source.into(),
@@ -243,7 +359,38 @@ impl ProfileBuilder {
             exact_cap: self.cap,
             bins,
             features,
+            skipped,
         }
+    }
+}
+
+fn numeric_profile(m: Moments, nulls: u64, reservoir: Reservoir, bins: usize) -> NumericProfile {
+    let sampled = reservoir.sampled();
+    let values = reservoir.into_sorted();
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let edges = stats::quantile_edges(&finite, bins);
+    let mut bin_counts = vec![0u64; edges.len() + 1];
+    for &v in &values {
+        bin_counts[stats::bin_index(&edges, v)] += 1;
+    }
+    let total = m.n + nulls;
+    let has = m.n > 0;
+    NumericProfile {
+        count: m.n,
+        nulls,
+        null_rate: if total == 0 {
+            0.0
+        } else {
+            nulls as f64 / total as f64
+        },
+        min: has.then_some(m.min),
+        max: has.then_some(m.max),
+        mean: has.then_some(m.mean),
+        std: has.then(|| (m.m2 / m.n as f64).sqrt()),
+        edges,
+        bin_counts,
+        sampled,
+        values,
     }
 }
 
@@ -257,21 +404,24 @@ pub struct Thresholds {
     pub wasserstein_alert: Option<f64>,
     /// Alert when the null rate moves by more than this (absolute).
     pub null_rate_alert: f64,
+    /// Alert when the chi-square p-value of a categorical column falls below this.
+    pub chi2_pvalue_alert: f64,
+    /// Alert when the Jensen–Shannon distance (base 2) of a categorical column exceeds this.
+    pub js_alert: f64,
 }
 
 impl Default for Thresholds {
     fn default() -> Self {
         Self {
-            metrics: vec![
-                "psi".into(),
-                "ks".into(),
-                "wasserstein".into(),
-                "null_rate".into(),
-            ],
+            metrics: ["psi", "ks", "wasserstein", "chi2", "js", "null_rate"]
+                .map(String::from)
+                .to_vec(),
             psi_alert: 0.2,
             ks_pvalue_alert: 0.01,
             wasserstein_alert: None,
             null_rate_alert: 0.05,
+            chi2_pvalue_alert: 0.01,
+            js_alert: 0.1,
         }
     }
 }
@@ -280,7 +430,7 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metric {
     pub feature: String,
-    /// `psi`, `ks`, `wasserstein`, `wasserstein_norm`, `null_rate`.
+    /// `psi`, `ks`, `wasserstein`, `wasserstein_norm`, `chi2`, `js`, `null_rate`.
     pub metric: String,
     /// None when the metric cannot be computed (an empty window or reference).
     pub value: Option<f64>,
@@ -371,11 +521,30 @@ impl ColumnDrift {
     }
 }
 
+/// The current window of one categorical column.
+#[derive(Debug, Clone, Default)]
+struct CategoryDrift {
+    counts: BTreeMap<String, u64>,
+    nulls: u64,
+}
+
+impl CategoryDrift {
+    fn count(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Tracked {
+    Numeric(Box<ColumnDrift>),
+    Categorical(CategoryDrift),
+}
+
 /// Accumulates the current window of every profiled column and computes drift.
 pub struct DriftAccumulator<'p> {
     profile: &'p ReferenceProfile,
     names: Vec<String>,
-    columns: Vec<ColumnDrift>,
+    columns: Vec<Tracked>,
 }
 
 impl<'p> DriftAccumulator<'p> {
@@ -384,8 +553,13 @@ impl<'p> DriftAccumulator<'p> {
         let columns = names
             .iter()
             .enumerate()
-            .map(|(i, n)| {
-                ColumnDrift::new(&profile.features[n], profile.exact_cap, 0xD81F + i as u64)
+            .map(|(i, n)| match &profile.features[n] {
+                ColumnProfile::Numeric(p) => Tracked::Numeric(Box::new(ColumnDrift::new(
+                    p,
+                    profile.exact_cap,
+                    0xD81F + i as u64,
+                ))),
+                ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
             })
             .collect();
         Self {
@@ -395,86 +569,216 @@ impl<'p> DriftAccumulator<'p> {
         }
     }
 
-    /// The names tracked, in the order [`DriftAccumulator::push`] expects them.
+    /// The names tracked, in the order the `push` methods index them.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
-    /// Add one batch: `columns[i]` holds the values of `names()[i]` (NaN = missing).
+    /// The kind of tracked column `i`.
+    pub fn kind(&self, i: usize) -> ColumnKind {
+        self.profile.features[&self.names[i]].kind()
+    }
+
+    /// Add values of numeric column `i` (NaN = missing).
+    pub fn push_numeric(&mut self, i: usize, values: &[f64]) {
+        if let (Tracked::Numeric(column), ColumnProfile::Numeric(p)) =
+            (&mut self.columns[i], &self.profile.features[&self.names[i]])
+        {
+            column.push(values, &p.edges);
+        }
+    }
+
+    /// Add values of categorical column `i` (`None` = missing).
+    pub fn push_categorical<'a>(
+        &mut self,
+        i: usize,
+        values: impl IntoIterator<Item = Option<&'a str>>,
+    ) {
+        if let Tracked::Categorical(c) = &mut self.columns[i] {
+            for v in values {
+                match v {
+                    None => c.nulls += 1,
+                    Some(v) => match c.counts.get_mut(v) {
+                        Some(n) => *n += 1,
+                        None => {
+                            c.counts.insert(v.to_string(), 1);
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Add one batch of numeric columns: `columns[i]` holds `names()[i]`.
     pub fn push(&mut self, columns: &[&[f64]]) {
-        for ((values, column), name) in columns.iter().zip(&mut self.columns).zip(&self.names) {
-            column.push(values, &self.profile.features[name].edges);
+        for (i, values) in columns.iter().enumerate() {
+            self.push_numeric(i, values);
         }
     }
 
     /// Compute every metric named in `t.metrics` for every column.
     pub fn finish(self, t: &Thresholds) -> Vec<Metric> {
-        let wants = |m: &str| t.metrics.iter().any(|x| x == m);
         let mut out = Vec::new();
         for (name, column) in self.names.iter().zip(self.columns) {
-            let reference = &self.profile.features[name];
-            let n_ref = reference.count;
-            let n_cur = column.count;
-            let metric =
-                |metric: &str, value: Option<f64>, p_value, threshold: Option<f64>, alert: bool| {
-                    Metric {
-                        feature: name.clone(),
-                        metric: metric.into(),
-                        value: value.filter(|v| !v.is_nan()),
-                        p_value,
-                        threshold,
-                        alert,
-                        n_reference: n_ref,
-                        n_current: n_cur,
-                    }
-                };
-            let both = n_ref > 0 && n_cur > 0;
-            if wants("psi") {
-                let value =
-                    both.then(|| stats::psi(&reference.bin_counts, &column.psi_counts, PSI_FLOOR));
-                let alert = value.is_some_and(|v| v > t.psi_alert);
-                out.push(metric("psi", value, None, Some(t.psi_alert), alert));
-            }
-            if wants("ks") {
-                let (d, p) = if both {
-                    let d = column.ks_statistic();
-                    let (p, _) = stats::ks_pvalue(d, n_ref as usize, n_cur as usize);
-                    (Some(d), Some(p))
-                } else {
-                    (None, None)
-                };
-                let alert = p.is_some_and(|p| p < t.ks_pvalue_alert);
-                out.push(metric("ks", d, p, Some(t.ks_pvalue_alert), alert));
-            }
-            if wants("wasserstein") {
-                let current = column.retained.clone().into_sorted();
-                let w = both.then(|| stats::wasserstein(&reference.values, &current));
-                out.push(metric("wasserstein", w, None, None, false));
-                let norm = w.and_then(|w| reference.std.filter(|s| *s > 0.0).map(|s| w / s));
-                let alert = matches!((norm, t.wasserstein_alert), (Some(v), Some(th)) if v > th);
-                out.push(metric(
-                    "wasserstein_norm",
-                    norm,
-                    None,
-                    t.wasserstein_alert,
-                    alert,
-                ));
-            }
-            if wants("null_rate") {
-                let total = column.count + column.nulls;
-                let value =
-                    (total > 0).then(|| column.nulls as f64 / total as f64 - reference.null_rate);
-                let alert = value.is_some_and(|v| v.abs() > t.null_rate_alert);
-                out.push(metric(
-                    "null_rate",
-                    value,
-                    None,
-                    Some(t.null_rate_alert),
-                    alert,
-                ));
+            match (&self.profile.features[name], column) {
+                (ColumnProfile::Numeric(reference), Tracked::Numeric(column)) => {
+                    numeric_metrics(name, reference, &column, t, &mut out)
+                }
+                (ColumnProfile::Categorical(reference), Tracked::Categorical(column)) => {
+                    categorical_metrics(name, reference, &column, t, &mut out)
+                }
+                _ => unreachable!("tracked columns follow their profile's kind"),
             }
         }
         out
+    }
+}
+
+/// Builds [`Metric`]s of one column.
+struct MetricSink<'a> {
+    name: &'a str,
+    n_reference: u64,
+    n_current: u64,
+    out: &'a mut Vec<Metric>,
+}
+
+impl MetricSink<'_> {
+    fn push(
+        &mut self,
+        metric: &str,
+        value: Option<f64>,
+        p_value: Option<f64>,
+        threshold: Option<f64>,
+        alert: bool,
+    ) {
+        self.out.push(Metric {
+            feature: self.name.to_string(),
+            metric: metric.into(),
+            value: value.filter(|v| !v.is_nan()),
+            p_value: p_value.filter(|v| !v.is_nan()),
+            threshold,
+            alert,
+            n_reference: self.n_reference,
+            n_current: self.n_current,
+        });
+    }
+
+    fn null_rate(&mut self, t: &Thresholds, nulls: u64, reference_rate: f64) {
+        let total = self.n_current + nulls;
+        let value = (total > 0).then(|| nulls as f64 / total as f64 - reference_rate);
+        let alert = value.is_some_and(|v| v.abs() > t.null_rate_alert);
+        self.push("null_rate", value, None, Some(t.null_rate_alert), alert);
+    }
+}
+
+fn wants(t: &Thresholds, metric: &str) -> bool {
+    t.metrics.iter().any(|x| x == metric)
+}
+
+fn numeric_metrics(
+    name: &str,
+    reference: &NumericProfile,
+    column: &ColumnDrift,
+    t: &Thresholds,
+    out: &mut Vec<Metric>,
+) {
+    let mut sink = MetricSink {
+        name,
+        n_reference: reference.count,
+        n_current: column.count,
+        out,
+    };
+    let both = reference.count > 0 && column.count > 0;
+    if wants(t, "psi") {
+        let value = both.then(|| stats::psi(&reference.bin_counts, &column.psi_counts, PSI_FLOOR));
+        let alert = value.is_some_and(|v| v > t.psi_alert);
+        sink.push("psi", value, None, Some(t.psi_alert), alert);
+    }
+    if wants(t, "ks") {
+        let (d, p) = if both {
+            let ks = stats::ks_from_statistic(
+                column.ks_statistic(),
+                reference.count as usize,
+                column.count as usize,
+            );
+            (Some(ks.statistic), Some(ks.p_value))
+        } else {
+            (None, None)
+        };
+        let alert = p.is_some_and(|p| p < t.ks_pvalue_alert);
+        sink.push("ks", d, p, Some(t.ks_pvalue_alert), alert);
+    }
+    if wants(t, "wasserstein") {
+        let current = column.retained.clone().into_sorted();
+        let w = both.then(|| stats::wasserstein(&reference.values, &current));
+        sink.push("wasserstein", w, None, None, false);
+        let norm = w.and_then(|w| reference.std.filter(|s| *s > 0.0).map(|s| w / s));
+        let alert = matches!((norm, t.wasserstein_alert), (Some(v), Some(th)) if v > th);
+        sink.push("wasserstein_norm", norm, None, t.wasserstein_alert, alert);
+    }
+    if wants(t, "null_rate") {
+        sink.null_rate(t, column.nulls, reference.null_rate);
+    }
+}
+
+/// Reference and current counts over the union of categories: the reference's
+/// categories in order, then categories seen only in the current window.
+fn aligned_counts(reference: &CategoricalProfile, current: &CategoryDrift) -> (Vec<u64>, Vec<u64>) {
+    let mut r = Vec::with_capacity(reference.categories.len() + 1);
+    let mut c = Vec::with_capacity(reference.categories.len() + 1);
+    for (category, n) in &reference.categories {
+        r.push(*n);
+        c.push(current.counts.get(category).copied().unwrap_or(0));
+    }
+    for (category, n) in &current.counts {
+        if !reference.categories.contains_key(category) {
+            r.push(0);
+            c.push(*n);
+        }
+    }
+    (r, c)
+}
+
+fn categorical_metrics(
+    name: &str,
+    reference: &CategoricalProfile,
+    column: &CategoryDrift,
+    t: &Thresholds,
+    out: &mut Vec<Metric>,
+) {
+    let n_current = column.count();
+    let mut sink = MetricSink {
+        name,
+        n_reference: reference.count,
+        n_current,
+        out,
+    };
+    let both = reference.count > 0 && n_current > 0;
+    let (r, c) = aligned_counts(reference, column);
+    if wants(t, "psi") {
+        let value = both.then(|| stats::psi(&r, &c, PSI_FLOOR));
+        let alert = value.is_some_and(|v| v > t.psi_alert);
+        sink.push("psi", value, None, Some(t.psi_alert), alert);
+    }
+    if wants(t, "chi2") {
+        let result = both.then(|| stats::chi2_contingency(&r, &c));
+        let p = result.as_ref().map(|x| x.p_value);
+        let alert = p.is_some_and(|p| p < t.chi2_pvalue_alert);
+        sink.push(
+            "chi2",
+            result.map(|x| x.statistic),
+            p,
+            Some(t.chi2_pvalue_alert),
+            alert,
+        );
+    }
+    if wants(t, "js") {
+        let value = both.then(|| stats::jensen_shannon(&r, &c));
+        let alert = value.is_some_and(|v| v > t.js_alert);
+        sink.push("js", value, None, Some(t.js_alert), alert);
+    }
+    if wants(t, "null_rate") {
+        sink.null_rate(t, column.nulls, reference.null_rate);
     }
 }
 
@@ -483,7 +787,11 @@ mod tests {
     use super::*;
 
     fn profile_of(values: &[f64]) -> ReferenceProfile {
-        let mut b = ProfileBuilder::new(vec!["x".into()], DEFAULT_EXACT_CAP, DEFAULT_BINS);
+        let mut b = ProfileBuilder::new(
+            vec![("x".into(), ColumnKind::Numeric)],
+            DEFAULT_EXACT_CAP,
+            DEFAULT_BINS,
+        );
         b.push(&[values]);
         b.finish("test")
     }
@@ -514,8 +822,8 @@ mod tests {
         sb.sort_by(f64::total_cmp);
         let batch = stats::ks_2samp(&sa, &sb);
         let ks = get(&ms, "ks");
-        assert!((ks.value.unwrap() - batch.statistic).abs() < 1e-12);
-        assert!((ks.p_value.unwrap() - batch.p_value).abs() < 1e-12);
+        assert_eq!(ks.value.unwrap(), batch.statistic);
+        assert_eq!(ks.p_value.unwrap(), batch.p_value);
         let w = get(&ms, "wasserstein").value.unwrap();
         assert!((w - stats::wasserstein(&sa, &sb)).abs() < 1e-12);
     }
@@ -559,12 +867,94 @@ mod tests {
     #[test]
     fn profile_summaries() {
         let p = profile_of(&[1.0, 2.0, f64::NAN, 3.0, 4.0]);
-        let x = &p.features["x"];
+        let ColumnProfile::Numeric(x) = &p.features["x"] else {
+            panic!("numeric")
+        };
         assert_eq!((x.count, x.nulls), (4, 1));
         assert_eq!(x.null_rate, 0.2);
         assert_eq!((x.min, x.max, x.mean), (Some(1.0), Some(4.0), Some(2.5)));
         assert!((x.std.unwrap() - 1.25f64.sqrt()).abs() < 1e-12);
         assert_eq!(x.bin_counts.iter().sum::<u64>(), 4);
+    }
+
+    fn categorical(reference: &[&str], current: &[Option<&str>]) -> Vec<Metric> {
+        let mut b = ProfileBuilder::new(vec![("c".into(), ColumnKind::Categorical)], 10, 10);
+        b.add_rows(reference.len());
+        b.push_categorical(0, reference.iter().map(|s| Some(*s)));
+        let p = b.finish("t");
+        let mut acc = DriftAccumulator::new(&p, vec!["c".into()]);
+        acc.push_categorical(0, current.iter().copied());
+        acc.finish(&Thresholds::default())
+    }
+
+    #[test]
+    fn categorical_drift_counts_unseen_categories_as_their_own_bin() {
+        let reference: Vec<&str> = (0..400).map(|i| ["a", "b", "c", "d"][i % 4]).collect();
+        let same: Vec<Option<&str>> = reference.iter().map(|s| Some(*s)).collect();
+        let ms = categorical(&reference, &same);
+        assert_eq!(get(&ms, "psi").value, Some(0.0));
+        assert_eq!(get(&ms, "js").value, Some(0.0));
+        assert!(get(&ms, "chi2").p_value.unwrap() > 0.99);
+        assert!(ms.iter().all(|m| !m.alert));
+
+        // A mix change plus a category the reference never saw, plus nulls.
+        let mut shifted: Vec<Option<&str>> = (0..300)
+            .map(|i| Some(if i % 3 == 0 { "b" } else { "a" }))
+            .collect();
+        shifted.extend(std::iter::repeat_n(Some("zzz"), 60));
+        shifted.extend(std::iter::repeat_n(None, 40));
+        let ms = categorical(&reference, &shifted);
+        let (r, c) = (vec![100u64, 100, 100, 100, 0], vec![200u64, 100, 0, 0, 60]);
+        assert_eq!(get(&ms, "psi").value, Some(stats::psi(&r, &c, PSI_FLOOR)));
+        assert_eq!(get(&ms, "js").value, Some(stats::jensen_shannon(&r, &c)));
+        let chi = stats::chi2_contingency(&r, &c);
+        assert_eq!(get(&ms, "chi2").value, Some(chi.statistic));
+        assert!(get(&ms, "chi2").alert && get(&ms, "js").alert && get(&ms, "psi").alert);
+        assert_eq!(get(&ms, "null_rate").value, Some(0.1));
+        assert_eq!(get(&ms, "chi2").n_current, 360);
+    }
+
+    #[test]
+    fn constant_and_low_cardinality_references() {
+        let constant = vec![3.0; 50];
+        let ms = drift_of(&constant, &constant, 8);
+        assert_eq!(get(&ms, "psi").value, Some(0.0));
+        assert_eq!(get(&ms, "ks").value, Some(0.0));
+        assert_eq!(
+            get(&ms, "wasserstein_norm").value,
+            None,
+            "std 0: no normalized distance"
+        );
+        let few: Vec<f64> = (0..60).map(|i| (i % 3) as f64).collect();
+        let other: Vec<f64> = (0..60).map(|i| (i % 2) as f64).collect();
+        let ms = drift_of(&few, &other, 5);
+        let mut a = few.clone();
+        a.sort_by(f64::total_cmp);
+        let mut b = other.clone();
+        b.sort_by(f64::total_cmp);
+        assert_eq!(
+            get(&ms, "ks").value,
+            Some(stats::ks_2samp(&a, &b).statistic)
+        );
+        let one = drift_of(&few, &[1.0], 1);
+        assert_eq!(get(&one, "ks").n_current, 1);
+        assert!(get(&one, "ks").value.is_some());
+    }
+
+    #[test]
+    fn all_null_and_infinite_values() {
+        let reference: Vec<f64> = (0..100).map(|i| i as f64).collect();
+        let ms = drift_of(&reference, &[f64::NAN; 20], 3);
+        assert_eq!(get(&ms, "null_rate").value, Some(1.0));
+        assert!(get(&ms, "psi").value.is_none());
+        let with_inf: Vec<f64> = reference
+            .iter()
+            .map(|&v| if v > 95.0 { f64::INFINITY } else { v })
+            .collect();
+        let ms = drift_of(&reference, &with_inf, 10);
+        let ks = get(&ms, "ks").value.unwrap();
+        assert!((ks - 0.04).abs() < 1e-12, "{ks}");
+        assert!(get(&ms, "psi").value.unwrap() < 1e-12);
     }
 
     proptest::proptest! {

@@ -247,6 +247,18 @@ pub fn ks_pvalue(d: f64, n: usize, m: usize) -> (f64, bool) {
     (p, exact)
 }
 
+/// [`ks_2samp`]'s result for a statistic `d` computed elsewhere (e.g. streamed):
+/// the statistic as scipy reports it (rounded to `h/lcm(n, m)` in the exact
+/// regime), its p-value, and whether that is exact.
+pub fn ks_from_statistic(d: f64, n: usize, m: usize) -> KsResult {
+    let (statistic, p_value, exact) = ks_pvalue_full(d, n, m);
+    KsResult {
+        statistic,
+        p_value,
+        exact,
+    }
+}
+
 /// (statistic as scipy reports it, p-value, exact?)
 fn ks_pvalue_full(d: f64, n1: usize, n2: usize) -> (f64, f64, bool) {
     if n1 == 0 || n2 == 0 || d.is_nan() {

@@ -17,7 +17,7 @@ use std::time::Instant;
 use chrono::{NaiveDate, Utc};
 use serde::Serialize;
 
-use crate::drift::{DriftAccumulator, PREDICTION, Thresholds};
+use crate::drift::{ColumnKind, DriftAccumulator, PREDICTION, Thresholds};
 use crate::lake::{DateReplaceWriter, Lake, LakeError};
 use crate::registry::{Registry, RegistryError};
 use crate::score::{InputPlan, Lineage, ScoreError, ScoreStream};
@@ -299,7 +299,14 @@ async fn execute(
     let mut drift = profile.as_ref().map(|p| {
         let mut names: Vec<String> = model.features().to_vec();
         names.push(PREDICTION.into());
-        names.retain(|n| p.features.contains_key(n));
+        names.extend(plan.monitored.iter().map(|(c, _)| c.clone()));
+        names.retain(|n| {
+            let known = p.features.contains_key(n);
+            if !known {
+                tracing::warn!(job = %job.name, column = %n, "not in the model version's reference profile: no drift for it");
+            }
+            known
+        });
         DriftAccumulator::new(p, names)
     });
     if drift.is_none() {
@@ -334,15 +341,14 @@ async fn execute(
                 });
             }
         };
-        if let Some(acc) = &mut drift {
-            let mut columns: Vec<&[f64]> = Vec::with_capacity(acc.names().len());
-            for name in acc.names() {
-                match model.features().iter().position(|f| f == name) {
-                    Some(i) => columns.push(&scored.features.columns[i]),
-                    None => columns.push(&scored.predictions),
-                }
-            }
-            acc.push(&columns);
+        if let Some(acc) = &mut drift
+            && let Err(source) = track_drift(acc, model, &scored)
+        {
+            writer.abort();
+            return Err(RunError::Score {
+                job: jname(),
+                source,
+            });
         }
         let batch = scored.output.expect("the stream has lineage");
         rows += batch.num_rows();
@@ -419,6 +425,35 @@ async fn execute(
     Ok(())
 }
 
+/// Feed one scored batch to the drift accumulator: model inputs from the
+/// feature matrix, the prediction, and monitored columns from the input batch.
+fn track_drift(
+    acc: &mut DriftAccumulator<'_>,
+    model: &dyn crate::model::Model,
+    scored: &crate::score::Scored,
+) -> Result<(), ScoreError> {
+    for i in 0..acc.names().len() {
+        let name = acc.names()[i].clone();
+        if name == PREDICTION {
+            acc.push_numeric(i, &scored.predictions);
+        } else if let Some(f) = model.features().iter().position(|f| *f == name) {
+            acc.push_numeric(i, &scored.features.columns[f]);
+        } else {
+            match acc.kind(i) {
+                ColumnKind::Numeric => {
+                    let values = crate::score::numeric_values(&scored.frame, &name)?;
+                    acc.push_numeric(i, &values);
+                }
+                ColumnKind::Categorical => {
+                    let values = crate::score::string_values(&scored.frame, &name)?;
+                    acc.push_categorical(i, values.iter());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Alert thresholds of a job: its `[drift]` table, or the defaults.
 pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
     match &job.drift {
@@ -429,6 +464,8 @@ pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
             ks_pvalue_alert: d.ks_pvalue_alert,
             wasserstein_alert: d.wasserstein_alert,
             null_rate_alert: d.null_rate_alert,
+            chi2_pvalue_alert: d.chi2_pvalue_alert,
+            js_alert: d.js_alert,
         },
     }
 }
@@ -505,8 +542,20 @@ async fn resolve_input(
             (paths, Some(table.version()))
         }
     };
-    let plan = InputPlan::inspect(&input, files, &job.input.keys, model, job.input.batch_rows)
-        .map_err(score_err)?;
+    let monitored = job
+        .drift
+        .as_ref()
+        .map(|d| d.columns.clone())
+        .unwrap_or_default();
+    let plan = InputPlan::inspect(
+        &input,
+        files,
+        &job.input.keys,
+        &monitored,
+        model,
+        job.input.batch_rows,
+    )
+    .map_err(score_err)?;
     Ok(Resolved {
         plan,
         input_version,

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use crate::drift::profile::{DEFAULT_BINS, DEFAULT_EXACT_CAP};
-use crate::drift::{PREDICTION, ProfileBuilder, ReferenceProfile};
+use crate::drift::{ColumnKind, PREDICTION, ProfileBuilder, ReferenceProfile};
 use crate::lake::{LakeError, Table, location_to_url};
 use crate::model::Model;
 use crate::score::{self, InputPlan, ScoreError, ScoreStream};
@@ -64,7 +64,9 @@ async fn reference_files(reference: &str) -> Result<Vec<PathBuf>, ReferenceError
         .collect()
 }
 
-/// Profile `reference` for `model`: every input feature and the prediction.
+/// Profile `reference` for `model`: every input feature, the prediction, and
+/// every other column of the reference that drift can compare (numbers,
+/// booleans, strings), so that a job can monitor them with `[drift] columns`.
 pub async fn build_profile(
     reference: &str,
     model: &dyn Model,
@@ -74,28 +76,57 @@ pub async fn build_profile(
         reference: reference.into(),
         source,
     };
+    let first = files.first().cloned().ok_or_else(|| {
+        score_err(ScoreError::NoInput {
+            pattern: reference.into(),
+        })
+    })?;
+    let others: Vec<String> = score::drift_columns(&first)
+        .map_err(score_err)?
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| !model.features().contains(name) && name != PREDICTION)
+        .collect();
     let plan = InputPlan::inspect(
         reference,
         files,
         &[],
+        &others,
         model,
         crate::spec::validate::DEFAULT_BATCH_ROWS,
     )
     .map_err(score_err)?;
-    let mut names: Vec<String> = model.features().to_vec();
-    names.push(PREDICTION.into());
-    let mut builder = ProfileBuilder::new(names, DEFAULT_EXACT_CAP, DEFAULT_BINS);
+    let mut columns: Vec<(String, ColumnKind)> = model
+        .features()
+        .iter()
+        .map(|f| (f.clone(), ColumnKind::Numeric))
+        .collect();
+    columns.push((PREDICTION.into(), ColumnKind::Numeric));
+    columns.extend(plan.monitored.iter().cloned());
+    let monitored = plan.monitored.clone();
+    let n_features = model.features().len();
+    let mut builder = ProfileBuilder::new(columns, DEFAULT_EXACT_CAP, DEFAULT_BINS);
     let stream = ScoreStream::new(plan, model, None).map_err(score_err)?;
     for scored in stream {
         let scored = scored.map_err(score_err)?;
-        let mut columns: Vec<&[f64]> = scored
-            .features
-            .columns
-            .iter()
-            .map(|c| c.as_slice())
-            .collect();
-        columns.push(&scored.predictions);
-        builder.push(&columns);
+        builder.add_rows(scored.predictions.len());
+        for (i, column) in scored.features.columns.iter().enumerate() {
+            builder.push_numeric(i, column);
+        }
+        builder.push_numeric(n_features, &scored.predictions);
+        for (j, (name, kind)) in monitored.iter().enumerate() {
+            let i = n_features + 1 + j;
+            match kind {
+                ColumnKind::Numeric => {
+                    let values = score::numeric_values(&scored.frame, name).map_err(score_err)?;
+                    builder.push_numeric(i, &values);
+                }
+                ColumnKind::Categorical => {
+                    let values = score::string_values(&scored.frame, name).map_err(score_err)?;
+                    builder.push_categorical(i, values.iter());
+                }
+            }
+        }
     }
     Ok(builder.finish(reference))
 }

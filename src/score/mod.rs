@@ -20,6 +20,7 @@ use deltalake::arrow::array::{
 use deltalake::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
 use polars::prelude::*;
 
+use crate::drift::ColumnKind;
 use crate::lake::bridge;
 use crate::model::{FeatureMatrix, Model};
 
@@ -62,6 +63,22 @@ pub enum ScoreError {
         column: String,
         dtype: String,
     },
+    #[error(
+        "input {path} has no column {column:?} named in [drift] columns (the file has: {available})"
+    )]
+    MissingMonitored {
+        path: String,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "input {path}: drift column {column:?} has type {dtype}; drift compares numbers, booleans and strings"
+    )]
+    BadMonitoredType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
     #[error("reading input {pattern}: {message}")]
     Read { pattern: String, message: String },
     #[error("building output batch: {0}")]
@@ -89,6 +106,8 @@ pub struct InputPlan {
     pub files: Vec<PathBuf>,
     pub keys: Vec<String>,
     pub features: Vec<String>,
+    /// Other input columns read for drift only, with how they are compared.
+    pub monitored: Vec<(String, ColumnKind)>,
     pub batch_rows: usize,
     /// Schema of the output rows: keys, prediction, lineage.
     pub output_schema: SchemaRef,
@@ -129,6 +148,31 @@ fn is_numeric(dtype: &DataType) -> bool {
     dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean) || dtype.is_decimal()
 }
 
+/// How drift compares a column of this type, if it can.
+pub fn column_kind(dtype: &DataType) -> Option<ColumnKind> {
+    if is_numeric(dtype) {
+        Some(ColumnKind::Numeric)
+    } else if matches!(dtype, DataType::String) {
+        Some(ColumnKind::Categorical)
+    } else {
+        None
+    }
+}
+
+/// Every column of a Parquet file that drift can compare, with its kind.
+pub fn drift_columns(file: &Path) -> Result<Vec<(String, ColumnKind)>> {
+    let schema = scan(&[file.to_path_buf()])
+        .and_then(|mut lf| lf.collect_schema())
+        .map_err(|e| ScoreError::Corrupt {
+            path: file.display().to_string(),
+            message: first_line(&e.to_string()),
+        })?;
+    Ok(schema
+        .iter()
+        .filter_map(|(name, dt)| column_kind(dt).map(|k| (name.to_string(), k)))
+        .collect())
+}
+
 /// The lineage + prediction part of the output schema.
 pub fn output_tail_fields() -> Vec<Field> {
     vec![
@@ -152,9 +196,11 @@ impl InputPlan {
         pattern: &str,
         files: Vec<PathBuf>,
         keys: &[String],
+        monitored: &[String],
         model: &dyn Model,
         batch_rows: usize,
     ) -> Result<Self> {
+        let mut kinds: Vec<(String, ColumnKind)> = Vec::new();
         if files.is_empty() {
             return Err(ScoreError::NoInput {
                 pattern: pattern.into(),
@@ -206,6 +252,25 @@ impl InputPlan {
                 };
                 fields.push(key_field(&path, key, dt)?);
             }
+            for column in monitored {
+                let kind = match schema.get(column) {
+                    None => {
+                        return Err(ScoreError::MissingMonitored {
+                            path,
+                            column: column.clone(),
+                            available: available(),
+                        });
+                    }
+                    Some(dt) => column_kind(dt).ok_or_else(|| ScoreError::BadMonitoredType {
+                        path: path.clone(),
+                        column: column.clone(),
+                        dtype: dt.to_string(),
+                    })?,
+                };
+                if key_schema.is_none() {
+                    kinds.push((column.clone(), kind));
+                }
+            }
             if key_schema.is_none() {
                 key_schema = Some(Schema::new(fields));
             }
@@ -219,6 +284,7 @@ impl InputPlan {
             files,
             keys: keys.to_vec(),
             features: model.features().to_vec(),
+            monitored: kinds,
             batch_rows,
             output_schema: Arc::new(Schema::new(fields)),
         })
@@ -271,6 +337,8 @@ pub struct Scored {
     pub features: FeatureMatrix,
     pub predictions: Vec<f64>,
     pub output: Option<RecordBatch>,
+    /// The input batch (keys, features and monitored columns).
+    pub frame: DataFrame,
 }
 
 impl<'m> ScoreStream<'m> {
@@ -280,7 +348,15 @@ impl<'m> ScoreStream<'m> {
         let columns: Vec<Expr> = plan
             .keys
             .iter()
-            .chain(plan.features.iter().filter(|f| !plan.keys.contains(f)))
+            .chain(&plan.features)
+            .chain(plan.monitored.iter().map(|(c, _)| c))
+            .fold(Vec::<&String>::new(), |mut acc, c| {
+                if !acc.contains(&c) {
+                    acc.push(c);
+                }
+                acc
+            })
+            .into_iter()
             .map(|c| col(c.as_str()))
             .collect();
         Ok(Self {
@@ -335,6 +411,7 @@ impl<'m> ScoreStream<'m> {
             features,
             predictions,
             output,
+            frame: df.clone(),
         })
     }
 
@@ -428,6 +505,20 @@ pub fn feature_matrix(df: &DataFrame, features: &[String]) -> Result<FeatureMatr
         columns.push(values);
     }
     Ok(FeatureMatrix { rows, columns })
+}
+
+/// Values of a numeric column as `f64` (nulls become NaN).
+pub fn numeric_values(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let mut m = feature_matrix(df, &[name.to_string()])?;
+    Ok(m.columns.pop().unwrap_or_default())
+}
+
+/// A column as strings, for categorical drift.
+pub fn string_values(df: &DataFrame, name: &str) -> Result<StringChunked> {
+    df.column(name)
+        .and_then(|c| c.cast(&DataType::String))
+        .and_then(|c| c.str().cloned())
+        .map_err(|e| ScoreError::Output(format!("column {name}: {e}")))
 }
 
 /// Read a whole (small) Parquet file into polars, for tests and tools.

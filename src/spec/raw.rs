@@ -87,7 +87,7 @@ pub struct RawOutput {
 pub struct RawDrift {
     /// Metrics to compute: any of `psi`, `ks`, `wasserstein`, `null_rate` (numeric
     /// inputs and the prediction), `chi2`, `js` (categorical inputs).
-    /// Default: psi, ks, wasserstein, null_rate.
+    /// Default: all of them.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub metrics: Option<Spanned<Vec<String>>>,
@@ -107,4 +107,17 @@ pub struct RawDrift {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub null_rate_alert: Option<Spanned<f64>>,
+    /// Alert when a categorical column's chi-square p-value falls below this (default 0.01).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub chi2_pvalue_alert: Option<Spanned<f64>>,
+    /// Alert when a categorical column's Jensen-Shannon distance (base 2) exceeds this (default 0.1).
+    #[serde(default)]
+    #[schemars(with = "Option<f64>")]
+    pub js_alert: Option<Spanned<f64>>,
+    /// Input columns to monitor besides the model's inputs and prediction
+    /// (e.g. a segment such as `region`); they must be in the reference profile.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub columns: Option<Spanned<Vec<String>>>,
 }

@@ -88,6 +88,10 @@ pub struct DriftConfig {
     pub ks_pvalue_alert: f64,
     pub wasserstein_alert: Option<f64>,
     pub null_rate_alert: f64,
+    pub chi2_pvalue_alert: f64,
+    pub js_alert: f64,
+    /// Input columns monitored besides the model's inputs and prediction.
+    pub columns: Vec<String>,
 }
 
 struct Collector<'a> {
@@ -296,9 +300,7 @@ fn check_keys(c: &mut Collector<'_>, keys: &Spanned<Vec<String>>) {
 
 fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
     let metrics = match &d.metrics {
-        None => ["psi", "ks", "wasserstein", "null_rate"]
-            .map(String::from)
-            .to_vec(),
+        None => DRIFT_METRICS.map(String::from).to_vec(),
         Some(m) => {
             for metric in m.get_ref() {
                 if !DRIFT_METRICS.contains(&metric.as_str()) {
@@ -364,12 +366,42 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
             *v.get_ref()
         }
     };
+    let chi2_pvalue_alert = match &d.chi2_pvalue_alert {
+        None => 0.01,
+        Some(v) => {
+            if !(*v.get_ref() > 0.0 && *v.get_ref() < 1.0) {
+                c.error(
+                    v.span(),
+                    "drift.chi2_pvalue_alert",
+                    "chi2_pvalue_alert must be between 0 and 1",
+                );
+            }
+            *v.get_ref()
+        }
+    };
+    let js_alert = match &d.js_alert {
+        None => 0.1,
+        Some(v) => {
+            if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) {
+                c.error(v.span(), "drift.js_alert", "js_alert must be in (0, 1]");
+            }
+            *v.get_ref()
+        }
+    };
+    let columns = d
+        .columns
+        .as_ref()
+        .map(|c| c.get_ref().clone())
+        .unwrap_or_default();
     DriftConfig {
         metrics,
         psi_alert,
         ks_pvalue_alert,
         wasserstein_alert,
         null_rate_alert,
+        chi2_pvalue_alert,
+        js_alert,
+        columns,
     }
 }
 
