@@ -997,6 +997,136 @@ mod drift {
         assert_eq!(ks.value, Some(0.0));
     }
 
+    fn drift_json(env: &Env, spec: &str, date: &str, code: i32) -> serde_json::Value {
+        let (out, _) = env.expect(code, &["drift", spec, "--date", date, "--json"]);
+        serde_json::from_str(out.trim()).unwrap()
+    }
+
+    /// `drift` recomputes from the output table what the run computed while scoring.
+    #[test]
+    fn drift_command_recomputes_without_rescoring() {
+        let env = Env::new();
+        register_with_reference(&env);
+        let spec = env.demo_spec(&demo_input());
+        env.expect(3, &["run", &spec, "--date", "2024-01-02"]);
+        let during_run = drift_rows(&env);
+        let report = drift_json(&env, &spec, "2024-01-02", 3);
+        assert_eq!(report["versions"][0]["rows"], 5000);
+        assert_eq!(report["drift_metrics"], during_run.len());
+        let again = drift_rows(&env);
+        let id = report["drift_id"].as_str().unwrap();
+        for row in again.iter().filter(|r| r.run_id == id) {
+            let twin = during_run
+                .iter()
+                .find(|r| r.feature == row.feature && r.metric == row.metric)
+                .unwrap();
+            assert_eq!(
+                (row.value, row.p_value, row.alert),
+                (twin.value, twin.p_value, twin.alert),
+                "{row:?}"
+            );
+            assert_eq!(
+                (row.n_reference, row.n_current),
+                (twin.n_reference, twin.n_current)
+            );
+        }
+        // No predictions for a date: exit 2 with a clear message.
+        let (_, err) = env.expect(2, &["drift", &spec, "--date", "2024-01-05"]);
+        assert!(err.contains("no predictions for 2024-01-05"), "{err}");
+    }
+
+    /// A date holding rows of two model versions: each is compared with its own reference.
+    #[test]
+    fn drift_command_splits_a_date_by_model_version() {
+        use lakescore::lake::DateReplaceWriter;
+        let env = Env::new();
+        register_with_reference(&env);
+        let artifact = repo().join("fixtures/demo/churn_model.json");
+        let reference = repo().join("fixtures/demo/data/2024-01-01/part-0.parquet");
+        env.ok(&[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            artifact.to_str().unwrap(),
+            "--reference",
+            reference.to_str().unwrap(),
+        ]);
+        let spec = env.demo_spec(&demo_input());
+        env.ok(&["run", &spec, "--date", "2024-01-01"]);
+        // Rewrite the date as if customers C000001..C002500 had been scored by version 2.
+        runtime().block_on(async {
+            let lake = Lake::open(env.lake().to_str().unwrap()).unwrap();
+            let table = lake
+                .open_table("predictions/churn_daily")
+                .await
+                .unwrap()
+                .unwrap();
+            let read = table
+                .read_partition("logical_date", "2024-01-01")
+                .await
+                .unwrap();
+            let mut writer =
+                DateReplaceWriter::start(table, "logical_date", "2024-01-01", "test".into())
+                    .await
+                    .unwrap();
+            for b in read.batches {
+                let ids = b.column_by_name("customer_id").unwrap().as_string::<i32>();
+                let versions: Vec<i64> = (0..b.num_rows())
+                    .map(|i| if ids.value(i) <= "C002500" { 2 } else { 1 })
+                    .collect();
+                let idx = b.schema().index_of("model_version").unwrap();
+                let mut columns = b.columns().to_vec();
+                columns[idx] =
+                    std::sync::Arc::new(deltalake::arrow::array::Int64Array::from(versions));
+                writer
+                    .write(RecordBatch::try_new(b.schema(), columns).unwrap())
+                    .await
+                    .unwrap();
+            }
+            writer.commit(HashMap::new()).await.unwrap();
+        });
+        let report = drift_json(&env, &spec, "2024-01-01", 0);
+        let versions = report["versions"].as_array().unwrap();
+        assert_eq!(versions.len(), 2);
+        assert_eq!(
+            (
+                versions[0]["model_version"].as_i64(),
+                versions[0]["rows"].as_i64()
+            ),
+            (Some(1), Some(2500))
+        );
+        assert_eq!(
+            (
+                versions[1]["model_version"].as_i64(),
+                versions[1]["rows"].as_i64()
+            ),
+            (Some(2), Some(2500))
+        );
+        let id = report["drift_id"].as_str().unwrap().to_string();
+        let rows: Vec<DriftRow> = drift_rows(&env)
+            .into_iter()
+            .filter(|r| r.run_id == id)
+            .collect();
+        let pred = |v: i64| {
+            rows.iter()
+                .find(|r| r.model_version == v && r.feature == "__prediction__" && r.metric == "ks")
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(pred(1).n_current, 2500);
+        assert_eq!(pred(2).n_current, 2500);
+        // Version 2's reference is part-0 of that day: its own rows drift not at all.
+        let tenure2 = rows
+            .iter()
+            .find(|r| r.model_version == 2 && r.feature == "tenure_months" && r.metric == "ks")
+            .unwrap();
+        assert_eq!(tenure2.value, Some(0.0));
+        assert_eq!(tenure2.n_reference, tenure2.n_current);
+    }
+
     #[test]
     fn versions_without_a_reference_skip_drift() {
         let env = Env::new();

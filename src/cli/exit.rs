@@ -47,7 +47,10 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
             ReferenceError::Score { .. } | ReferenceError::Lake { .. } => None,
         };
     }
-    if let Some(e) = cause.downcast_ref::<RegistryError>() {
+    let registry = cause
+        .downcast_ref::<RegistryError>()
+        .or_else(|| cause.downcast_ref::<Box<RegistryError>>().map(|b| &**b));
+    if let Some(e) = registry {
         return match e {
             RegistryError::Lake(_) => None,
             RegistryError::Contended { .. } => Some(FAILURE),
@@ -92,6 +95,12 @@ mod tests {
         .into();
         assert_eq!(exit_code(&e), FAILURE);
         let e: anyhow::Error = RegistryError::UnknownModel { name: "m".into() }.into();
+        assert_eq!(exit_code(&e), BAD_INPUT);
+        let e: anyhow::Error = RunError::Registry {
+            job: "j".into(),
+            source: Box::new(RegistryError::UnknownModel { name: "m".into() }),
+        }
+        .into();
         assert_eq!(exit_code(&e), BAD_INPUT);
         assert_eq!(exit_code(&anyhow::anyhow!("other")), FAILURE);
     }

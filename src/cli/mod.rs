@@ -43,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     /// Score one logical date of a job into its Delta table.
     Run(RunArgs),
+    /// Recompute drift for an already scored date, from the output table (no rescoring).
+    Drift(DriftArgs),
     /// Check job specs (and, unless --no-environment, their model and input).
     Validate(ValidateArgs),
     /// The model registry.
@@ -62,6 +64,18 @@ pub struct RunArgs {
     /// Resolve the model and check the input, but write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// The job spec (TOML).
+    pub job: PathBuf,
+    /// Logical date whose predictions to check (YYYY-MM-DD).
+    #[arg(long)]
+    pub date: NaiveDate,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
@@ -239,6 +253,21 @@ async fn dispatch(cli: Cli) -> Result<i32> {
             run(lake, args, cli.quiet).await
         }
         Command::Validate(args) => validate(&cli.lake, args).await,
+        Command::Drift(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            let spec = crate::spec::load(&args.job)?;
+            let report = crate::runner::drift_cmd::recompute(&lake, &spec, args.date).await?;
+            if args.json {
+                output::print_json(&report);
+            } else {
+                output::print_drift(&report, &lake);
+            }
+            Ok(if report.drift_alerts.is_empty() {
+                exit::SUCCESS
+            } else {
+                exit::DRIFT_ALERT
+            })
+        }
         Command::Registry(cmd) => {
             let lake = Lake::open(&cli.lake)?;
             registry(lake, cmd).await

@@ -77,16 +77,46 @@ pub fn print_run(r: &RunReport, lake: &Lake) {
             lake.root(),
             r.drift_alerts.len()
         );
-        for a in &r.drift_alerts {
-            println!(
-                "    ALERT {} {} = {} (p = {}, threshold {})",
-                a.feature,
-                a.metric,
-                fmt_opt(a.value),
-                fmt_opt(a.p_value),
-                fmt_opt(a.threshold)
-            );
+        print_alerts(&r.drift_alerts);
+    }
+}
+
+pub fn print_drift(r: &crate::runner::drift_cmd::DriftReport, lake: &Lake) {
+    println!(
+        "{} drift for {} ({})",
+        r.job_name, r.logical_date, r.drift_id
+    );
+    for v in &r.versions {
+        match &v.skipped {
+            None => println!(
+                "  {} version {}: {} rows compared with its reference",
+                v.model_name, v.model_version, v.rows
+            ),
+            Some(why) => println!(
+                "  {} version {}: {} rows, skipped: {why}",
+                v.model_name, v.model_version, v.rows
+            ),
         }
+    }
+    println!(
+        "  {} metrics in {}drift_metrics, {} alert(s)",
+        r.drift_metrics,
+        lake.root(),
+        r.drift_alerts.len()
+    );
+    print_alerts(&r.drift_alerts);
+}
+
+fn print_alerts(alerts: &[crate::runner::DriftAlert]) {
+    for a in alerts {
+        println!(
+            "    ALERT {} {} = {} (p = {}, threshold {})",
+            a.feature,
+            a.metric,
+            fmt_opt(a.value),
+            fmt_opt(a.p_value),
+            fmt_opt(a.threshold)
+        );
     }
 }
 
@@ -313,7 +343,7 @@ pub async fn validate_one(
                                     .as_ref()
                                     .map(|d| d.columns.clone())
                                     .unwrap_or_default(),
-                                resolved.model.as_ref(),
+                                resolved.model.features(),
                                 spec.job.input.batch_rows,
                             )
                         });

@@ -270,8 +270,17 @@ impl Table {
     }
 
     /// Read every row of the loaded snapshot (meant for small tables).
-    #[allow(deprecated)]
     pub async fn read_all(&self) -> Result<ReadTable> {
+        self.read_where(None).await
+    }
+
+    /// Read the rows of one partition (`column = value`, Delta's string form).
+    pub async fn read_partition(&self, column: &str, value: &str) -> Result<ReadTable> {
+        self.read_where(Some((column, value))).await
+    }
+
+    #[allow(deprecated)]
+    async fn read_where(&self, partition: Option<(&str, &str)>) -> Result<ReadTable> {
         let schema = self.arrow_schema()?;
         let partitions = self.partition_columns()?;
         let store = self.inner.object_store();
@@ -283,6 +292,17 @@ impl Table {
             .map_err(|e| self.delta_err(e))?;
         let mut batches = Vec::new();
         for view in views {
+            if let Some((column, value)) = partition
+                && view
+                    .partition_values_map()
+                    .get(column)
+                    .cloned()
+                    .flatten()
+                    .as_deref()
+                    != Some(value)
+            {
+                continue;
+            }
             let reader = ParquetObjectReader::new(store.clone(), view.object_store_path())
                 .with_file_size(view.size() as u64);
             let parquet_err = |e: deltalake::parquet::errors::ParquetError| LakeError::Encode {

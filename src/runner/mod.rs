@@ -6,6 +6,7 @@
 //! the date's previous predictions. Success or failure, the attempt is then
 //! recorded in `runs`.
 
+pub mod drift_cmd;
 pub mod drift_table;
 pub mod reference;
 pub mod runs;
@@ -31,7 +32,7 @@ pub enum RunError {
     Registry {
         job: String,
         #[source]
-        source: RegistryError,
+        source: Box<RegistryError>,
     },
     #[error("job {job}: {source}")]
     Score {
@@ -123,9 +124,9 @@ pub struct DriftAlert {
     pub threshold: Option<f64>,
 }
 
-struct Resolved {
-    plan: InputPlan,
-    input_version: Option<i64>,
+pub(crate) struct Resolved {
+    pub(crate) plan: InputPlan,
+    pub(crate) input_version: Option<i64>,
 }
 
 /// Run `spec` for `opts.date` in `lake`.
@@ -246,7 +247,7 @@ async fn execute(
         .await
         .map_err(|source| RunError::Registry {
             job: jname(),
-            source,
+            source: Box::new(source),
         })?;
     report.model_version = resolved.version.record.version;
     tracing::info!(
@@ -260,7 +261,7 @@ async fn execute(
     let Resolved {
         plan,
         input_version,
-    } = resolve_input(spec, opts.date, model).await?;
+    } = resolve_input(spec, opts.date, model.features()).await?;
     report.input_files = plan.files.len();
     report.input_version = input_version;
     if opts.dry_run {
@@ -294,7 +295,7 @@ async fn execute(
         .await
         .map_err(|source| RunError::Registry {
             job: jname(),
-            source,
+            source: Box::new(source),
         })?;
     let mut drift = profile.as_ref().map(|p| {
         let mut names: Vec<String> = model.features().to_vec();
@@ -470,10 +471,10 @@ pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
     }
 }
 
-async fn resolve_input(
+pub(crate) async fn resolve_input(
     spec: &LoadedSpec,
     date: NaiveDate,
-    model: &dyn crate::model::Model,
+    features: &[String],
 ) -> Result<Resolved, RunError> {
     let job = &spec.job;
     let input = job.input.path_for(date);
@@ -506,7 +507,7 @@ async fn resolve_input(
                 job: job.name.clone(),
                 source,
             })?;
-            let needed: Vec<&String> = model.features().iter().chain(&job.input.keys).collect();
+            let needed: Vec<&String> = features.iter().chain(&job.input.keys).collect();
             if let Some(p) = partitions.iter().find(|p| needed.contains(p)) {
                 return Err(RunError::Input {
                     job: job.name.clone(),
@@ -552,7 +553,7 @@ async fn resolve_input(
         files,
         &job.input.keys,
         &monitored,
-        model,
+        features,
         job.input.batch_rows,
     )
     .map_err(score_err)?;

@@ -92,7 +92,7 @@ pub async fn build_profile(
         files,
         &[],
         &others,
-        model,
+        model.features(),
         crate::spec::validate::DEFAULT_BATCH_ROWS,
     )
     .map_err(score_err)?;

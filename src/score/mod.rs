@@ -197,7 +197,7 @@ impl InputPlan {
         files: Vec<PathBuf>,
         keys: &[String],
         monitored: &[String],
-        model: &dyn Model,
+        features: &[String],
         batch_rows: usize,
     ) -> Result<Self> {
         let mut kinds: Vec<(String, ColumnKind)> = Vec::new();
@@ -222,7 +222,7 @@ impl InputPlan {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            for feature in model.features() {
+            for feature in features {
                 match schema.get(feature) {
                     None => {
                         return Err(ScoreError::MissingFeature {
@@ -283,7 +283,7 @@ impl InputPlan {
             pattern: pattern.into(),
             files,
             keys: keys.to_vec(),
-            features: model.features().to_vec(),
+            features: features.to_vec(),
             monitored: kinds,
             batch_rows,
             output_schema: Arc::new(Schema::new(fields)),
@@ -314,17 +314,101 @@ fn first_line(s: &str) -> String {
     s.lines().next().unwrap_or("").to_string()
 }
 
-/// Scored batches, one per input batch of at most `batch_rows` rows.
+/// Input batches of at most `batch_rows` rows with the plan's columns.
 ///
 /// Files are scanned one after another, each with its own streaming query, so
 /// polars never prefetches more than one file's row groups: peak memory follows
 /// the row-group size and `batch_rows`, not the number of files.
-pub struct ScoreStream<'m> {
+pub struct FrameStream {
     /// The query over the current file.
     batches: Option<CollectBatches>,
     /// Files not yet opened, in order.
     pending: std::vec::IntoIter<PathBuf>,
     columns: Vec<Expr>,
+    pattern: String,
+    batch_rows: usize,
+}
+
+impl FrameStream {
+    /// Stream the keys, features and monitored columns of `plan`.
+    pub fn new(plan: &InputPlan) -> Self {
+        let columns: Vec<Expr> = plan
+            .keys
+            .iter()
+            .chain(&plan.features)
+            .chain(plan.monitored.iter().map(|(c, _)| c))
+            .fold(Vec::<&String>::new(), |mut acc, c| {
+                if !acc.contains(&c) {
+                    acc.push(c);
+                }
+                acc
+            })
+            .into_iter()
+            .map(|c| col(c.as_str()))
+            .collect();
+        Self {
+            batches: None,
+            pending: plan.files.clone().into_iter(),
+            columns,
+            pattern: plan.pattern.clone(),
+            batch_rows: plan.batch_rows,
+        }
+    }
+
+    /// Start the streaming query over the next file; `None` when all are read.
+    fn open_next(&mut self) -> Option<Result<()>> {
+        let file = self.pending.next()?;
+        let query = scan(std::slice::from_ref(&file))
+            .map(|lf| lf.select(self.columns.clone()))
+            .and_then(|lf| {
+                lf.collect_batches(
+                    Engine::Streaming,
+                    true,
+                    NonZeroUsize::new(self.batch_rows),
+                    false,
+                )
+            });
+        Some(match query {
+            Ok(b) => {
+                self.batches = Some(b);
+                Ok(())
+            }
+            Err(e) => Err(ScoreError::Read {
+                pattern: file.display().to_string(),
+                message: first_line(&e.to_string()),
+            }),
+        })
+    }
+}
+
+impl Iterator for FrameStream {
+    type Item = Result<DataFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(batches) = &mut self.batches {
+                match batches.next() {
+                    Some(Ok(df)) if df.height() == 0 => continue,
+                    Some(Ok(df)) => return Some(Ok(df)),
+                    Some(Err(e)) => {
+                        return Some(Err(ScoreError::Read {
+                            pattern: self.pattern.clone(),
+                            message: first_line(&e.to_string()),
+                        }));
+                    }
+                    None => self.batches = None,
+                }
+            }
+            if let Err(e) = self.open_next()? {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+/// Scored batches, one per input batch of at most `batch_rows` rows.
+pub struct ScoreStream<'m> {
+    frames: FrameStream,
     plan: InputPlan,
     model: &'m dyn Model,
     lineage: Option<Lineage>,
@@ -345,57 +429,12 @@ impl<'m> ScoreStream<'m> {
     /// Stream `plan` through `model`; without `lineage` no output rows are built
     /// (profiling a reference only needs the inputs and predictions).
     pub fn new(plan: InputPlan, model: &'m dyn Model, lineage: Option<Lineage>) -> Result<Self> {
-        let columns: Vec<Expr> = plan
-            .keys
-            .iter()
-            .chain(&plan.features)
-            .chain(plan.monitored.iter().map(|(c, _)| c))
-            .fold(Vec::<&String>::new(), |mut acc, c| {
-                if !acc.contains(&c) {
-                    acc.push(c);
-                }
-                acc
-            })
-            .into_iter()
-            .map(|c| col(c.as_str()))
-            .collect();
         Ok(Self {
-            batches: None,
-            pending: plan.files.clone().into_iter(),
-            columns,
+            frames: FrameStream::new(&plan),
             plan,
             model,
             lineage,
             rows_in: 0,
-        })
-    }
-
-    fn read_err(&self, file: &Path, e: PolarsError) -> ScoreError {
-        ScoreError::Read {
-            pattern: file.display().to_string(),
-            message: first_line(&e.to_string()),
-        }
-    }
-
-    /// Start the streaming query over the next file; `None` when all are read.
-    fn open_next(&mut self) -> Option<Result<()>> {
-        let file = self.pending.next()?;
-        let query = scan(std::slice::from_ref(&file))
-            .map(|lf| lf.select(self.columns.clone()))
-            .and_then(|lf| {
-                lf.collect_batches(
-                    Engine::Streaming,
-                    true,
-                    NonZeroUsize::new(self.plan.batch_rows),
-                    false,
-                )
-            });
-        Some(match query {
-            Ok(b) => {
-                self.batches = Some(b);
-                Ok(())
-            }
-            Err(e) => Err(self.read_err(&file, e)),
         })
     }
 
@@ -464,27 +503,10 @@ impl Iterator for ScoreStream<'_> {
     type Item = Result<Scored>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        loop {
-            if let Some(batches) = &mut self.batches {
-                match batches.next() {
-                    Some(Ok(df)) if df.height() == 0 => continue,
-                    Some(Ok(df)) => {
-                        self.rows_in += df.height();
-                        return Some(self.score(&df));
-                    }
-                    Some(Err(e)) => {
-                        return Some(Err(ScoreError::Read {
-                            pattern: self.plan.pattern.clone(),
-                            message: first_line(&e.to_string()),
-                        }));
-                    }
-                    None => self.batches = None,
-                }
-            }
-            if let Err(e) = self.open_next()? {
-                return Some(Err(e));
-            }
-        }
+        Some(self.frames.next()?.and_then(|df| {
+            self.rows_in += df.height();
+            self.score(&df)
+        }))
     }
 }
 
