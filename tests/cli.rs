@@ -1127,6 +1127,67 @@ mod drift {
         assert_eq!(tenure2.n_reference, tenure2.n_current);
     }
 
+    /// `[drift] reference` profiles the named data at run time instead.
+    #[test]
+    fn spec_reference_replaces_the_registered_profile() {
+        let env = Env::new();
+        env.register_demo(); // no --reference
+        let spec = env.spec(
+            "job",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\"]\n[drift]\nreference = \"{}\"\n",
+                demo_input(),
+                repo().join("fixtures/demo/reference.parquet").display()
+            ),
+        );
+        let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-02", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let mut alerts: Vec<String> = report["drift_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["feature"].as_str().unwrap(),
+                    a["metric"].as_str().unwrap()
+                )
+            })
+            .collect();
+        alerts.sort();
+        assert_eq!(
+            alerts,
+            [
+                "__prediction__/ks",
+                "monthly_charges/ks",
+                "support_calls/ks"
+            ]
+        );
+        let report = drift_json(&env, &spec, "2024-01-02", 3);
+        assert_eq!(report["drift_alerts"].as_array().unwrap().len(), 3);
+        // A reference that does not exist is bad input.
+        let bad = env.spec(
+            "bad",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\"]\n[drift]\nreference = \"/nonexistent/*.parquet\"\n",
+                demo_input()
+            ),
+        );
+        let (_, err) = env.expect(2, &["run", &bad, "--date", "2024-01-01"]);
+        assert!(err.contains("/nonexistent/*.parquet"), "{err}");
+        let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+        assert!(
+            batches.iter().all(|b| {
+                let d = b
+                    .column_by_name("logical_date")
+                    .unwrap()
+                    .as_primitive::<Date32Type>();
+                (0..b.num_rows()).all(|i| d.value(i) != 19723)
+            }),
+            "nothing written for the failed date"
+        );
+    }
+
     #[test]
     fn versions_without_a_reference_skip_drift() {
         let env = Env::new();

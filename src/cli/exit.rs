@@ -38,7 +38,10 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
         return match e {
             RunError::Input { .. } => Some(BAD_INPUT),
             // Classified by their source, next in the chain.
-            RunError::Registry { .. } | RunError::Score { .. } | RunError::Lake { .. } => None,
+            RunError::Registry { .. }
+            | RunError::Score { .. }
+            | RunError::Lake { .. }
+            | RunError::Reference { .. } => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<ReferenceError>() {

@@ -180,19 +180,34 @@ pub async fn recompute(
             .get(name)
             .and_then(|m| m.versions.get(version))
             .map(|v| v.record.clone());
-        let (loaded, skipped) =
-            match row {
-                None => (None, Some("version not in the registry".to_string())),
-                Some(row) => match registry.load_profile(&row).await.map_err(|source| {
-                    RunError::Registry {
-                        job: job.name.clone(),
-                        source: Box::new(source),
-                    }
-                })? {
+        let (loaded, skipped) = match row {
+            None => (None, Some("version not in the registry".to_string())),
+            Some(row) => {
+                let profile =
+                    if job.drift.as_ref().is_some_and(|d| d.reference.is_some()) {
+                        // The spec's reference is profiled with this version's own model.
+                        let model = registry.load_version(&row).await.map_err(|source| {
+                            RunError::Registry {
+                                job: job.name.clone(),
+                                source: Box::new(source),
+                            }
+                        })?;
+                        super::job_profile(&registry, job, &row, model.as_ref()).await?
+                    } else {
+                        registry
+                            .load_profile(&row)
+                            .await
+                            .map_err(|source| RunError::Registry {
+                                job: job.name.clone(),
+                                source: Box::new(source),
+                            })?
+                    };
+                match profile {
                     None => (None, Some("no reference profile".to_string())),
                     Some(p) => (Some((p, row.features.clone())), None),
-                },
-            };
+                }
+            }
+        };
         versions.push(VersionDrift {
             model_name: name.clone(),
             model_version: *version,

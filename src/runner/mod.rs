@@ -46,6 +46,12 @@ pub enum RunError {
         #[source]
         source: LakeError,
     },
+    #[error("job {job}: {source}")]
+    Reference {
+        job: String,
+        #[source]
+        source: reference::ReferenceError,
+    },
     #[error("job {job}: input {input}: {message}")]
     Input {
         job: String,
@@ -264,6 +270,8 @@ async fn execute(
     } = resolve_input(spec, opts.date, model.features()).await?;
     report.input_files = plan.files.len();
     report.input_version = input_version;
+    // The reference is read (and may fail) before anything is written.
+    let profile = job_profile(&registry, job, &resolved.version.record, model).await?;
     if opts.dry_run {
         report.status = "dry_run".into();
         return Ok(());
@@ -290,13 +298,6 @@ async fn execute(
             source,
         })?;
 
-    let profile = registry
-        .load_profile(&resolved.version.record)
-        .await
-        .map_err(|source| RunError::Registry {
-            job: jname(),
-            source: Box::new(source),
-        })?;
     let mut drift = profile.as_ref().map(|p| {
         let mut names: Vec<String> = model.features().to_vec();
         names.push(PREDICTION.into());
@@ -424,6 +425,32 @@ async fn execute(
             .collect();
     }
     Ok(())
+}
+
+/// The reference profile drift compares with: the spec's `[drift] reference`
+/// (profiled now with this model), else the version's registered profile.
+pub(crate) async fn job_profile(
+    registry: &Registry,
+    job: &crate::spec::Job,
+    version: &crate::registry::records::ModelVersionRow,
+    model: &dyn crate::model::Model,
+) -> Result<Option<crate::drift::ReferenceProfile>, RunError> {
+    match job.drift.as_ref().and_then(|d| d.reference.as_deref()) {
+        Some(reference) => reference::build_profile(reference, model)
+            .await
+            .map(Some)
+            .map_err(|source| RunError::Reference {
+                job: job.name.clone(),
+                source,
+            }),
+        None => registry
+            .load_profile(version)
+            .await
+            .map_err(|source| RunError::Registry {
+                job: job.name.clone(),
+                source: Box::new(source),
+            }),
+    }
 }
 
 /// Feed one scored batch to the drift accumulator: model inputs from the

@@ -115,6 +115,11 @@ pub struct RawDrift {
     #[serde(default)]
     #[schemars(with = "Option<f64>")]
     pub js_alert: Option<Spanned<f64>>,
+    /// Compare with this data instead of the model version's registered reference
+    /// profile: a Parquet file or glob, or a Delta table (profiled at each run).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub reference: Option<Spanned<String>>,
     /// Input columns to monitor besides the model's inputs and prediction
     /// (e.g. a segment such as `region`); they must be in the reference profile.
     #[serde(default)]

@@ -92,6 +92,8 @@ pub struct DriftConfig {
     pub js_alert: f64,
     /// Input columns monitored besides the model's inputs and prediction.
     pub columns: Vec<String>,
+    /// A reference to profile at each run instead of the version's stored profile.
+    pub reference: Option<String>,
 }
 
 struct Collector<'a> {
@@ -402,6 +404,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         chi2_pvalue_alert,
         js_alert,
         columns,
+        reference: d.reference.as_ref().map(|r| r.get_ref().clone()),
     }
 }
 
