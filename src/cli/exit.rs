@@ -44,7 +44,10 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
             | RunError::Reference { .. } => None,
         };
     }
-    if let Some(e) = cause.downcast_ref::<ReferenceError>() {
+    let reference = cause
+        .downcast_ref::<ReferenceError>()
+        .or_else(|| cause.downcast_ref::<Box<ReferenceError>>().map(|b| &**b));
+    if let Some(e) = reference {
         return match e {
             ReferenceError::Unsupported { .. } => Some(BAD_INPUT),
             ReferenceError::Score { .. } | ReferenceError::Lake { .. } => None,

@@ -50,7 +50,7 @@ pub enum RunError {
     Reference {
         job: String,
         #[source]
-        source: reference::ReferenceError,
+        source: Box<reference::ReferenceError>,
     },
     #[error("job {job}: input {input}: {message}")]
     Input {
@@ -441,7 +441,7 @@ pub(crate) async fn job_profile(
             .map(Some)
             .map_err(|source| RunError::Reference {
                 job: job.name.clone(),
-                source,
+                source: Box::new(source),
             }),
         None => registry
             .load_profile(version)
