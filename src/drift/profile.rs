@@ -441,6 +441,62 @@ pub struct Metric {
     pub n_current: u64,
 }
 
+/// The bits of `v` as a `u64` that sorts like [`f64::total_cmp`].
+fn order_key(v: f64) -> u64 {
+    let b = v.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+fn from_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+/// Radix digit width: 11 bits, so 6 passes cover 64 bits and a digit's counts
+/// (2,048 of them) stay in L1.
+const RADIX_BITS: u32 = 11;
+
+/// Sort `values` in [`f64::total_cmp`] order with an LSD radix sort over the
+/// order-preserving bit keys (skipping digits every key shares): several times
+/// faster than a comparison sort on batch-sized inputs.
+fn radix_sort(values: &mut [f64], keys: &mut Vec<u64>, tmp: &mut Vec<u64>) {
+    const BUCKETS: usize = 1 << RADIX_BITS;
+    const MASK: u64 = (1 << RADIX_BITS) - 1;
+    if values.len() < 256 {
+        values.sort_unstable_by(f64::total_cmp);
+        return;
+    }
+    keys.clear();
+    keys.extend(values.iter().map(|&v| order_key(v)));
+    tmp.clear();
+    tmp.resize(keys.len(), 0);
+    let mut counts = vec![0usize; BUCKETS];
+    let mut shift = 0;
+    while shift < 64 {
+        counts.fill(0);
+        for &k in keys.iter() {
+            counts[((k >> shift) & MASK) as usize] += 1;
+        }
+        if !counts.contains(&keys.len()) {
+            let mut sum = 0;
+            for c in counts.iter_mut() {
+                let n = *c;
+                *c = sum;
+                sum += n;
+            }
+            for &k in keys.iter() {
+                let d = ((k >> shift) & MASK) as usize;
+                tmp[counts[d]] = k;
+                counts[d] += 1;
+            }
+            std::mem::swap(keys, tmp);
+        }
+        shift += RADIX_BITS;
+    }
+    for (v, &k) in values.iter_mut().zip(keys.iter()) {
+        *v = from_order_key(k);
+    }
+}
+
 /// The current window of one numeric column, compared against its reference.
 #[derive(Debug, Clone)]
 struct ColumnDrift {
@@ -453,11 +509,17 @@ struct ColumnDrift {
     psi_counts: Vec<u64>,
     count: u64,
     nulls: u64,
-    retained: Reservoir,
+    /// Current values kept for Wasserstein (only when that metric is wanted).
+    retained: Option<Reservoir>,
+    /// The non-missing values of the batch being pushed, sorted.
+    scratch: Vec<f64>,
+    /// Radix-sort buffers.
+    keys: Vec<u64>,
+    keys_tmp: Vec<u64>,
 }
 
 impl ColumnDrift {
-    fn new(profile: &NumericProfile, cap: usize, seed: u64) -> Self {
+    fn new(profile: &NumericProfile, cap: usize, seed: u64, retain: bool) -> Self {
         let mut distinct: Vec<f64> = Vec::new();
         let mut ref_cum: Vec<u64> = Vec::new();
         for (i, &v) in profile.values.iter().enumerate() {
@@ -476,25 +538,56 @@ impl ColumnDrift {
             psi_counts: vec![0; profile.edges.len() + 1],
             count: 0,
             nulls: 0,
-            retained: Reservoir::new(cap.max(1), seed),
+            retained: retain.then(|| Reservoir::new(cap.max(1), seed)),
+            scratch: Vec::new(),
+            keys: Vec::new(),
+            keys_tmp: Vec::new(),
         }
     }
 
+    /// Count one batch. The batch is sorted first, so that the PSI bin and the
+    /// reference position of each value are found by walking forward (a
+    /// galloping search from the previous position) rather than by a binary
+    /// search over the whole reference per value: the walk stays in cache.
     fn push(&mut self, values: &[f64], edges: &[f64]) {
+        self.scratch.clear();
         for &v in values {
             if v.is_nan() {
                 self.nulls += 1;
-                continue;
+            } else {
+                self.scratch.push(v);
+                // In arrival order, so the sample does not depend on batching.
+                if let Some(r) = &mut self.retained {
+                    r.push(v);
+                }
             }
-            self.count += 1;
-            self.psi_counts[stats::bin_index(edges, v)] += 1;
+        }
+        self.count += self.scratch.len() as u64;
+        radix_sort(&mut self.scratch, &mut self.keys, &mut self.keys_tmp);
+        let mut bin = 0;
+        let mut lo = 0;
+        let n = self.distinct.len();
+        for &v in &self.scratch {
+            // PSI: bins are right-closed, so a value's bin is the number of edges below it.
+            while bin < edges.len() && edges[bin] < v {
+                bin += 1;
+            }
+            self.psi_counts[bin] += 1;
+            // First j >= lo with distinct[j] >= v: gallop, then binary search.
+            let mut step = 1;
+            while lo + step < n && self.distinct[lo + step] < v {
+                step *= 2;
+            }
+            let hi = (lo + step + 1).min(n);
+            let j = lo + self.distinct[lo..hi].partition_point(|r| *r < v);
             // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
-            let slot = match self.distinct.binary_search_by(|r| r.total_cmp(&v)) {
-                Ok(j) => 2 * j + 1,
-                Err(j) => 2 * j,
+            let slot = if j < n && self.distinct[j] == v {
+                2 * j + 1
+            } else {
+                2 * j
             };
             self.gaps[slot] += 1;
-            self.retained.push(v);
+            lo = j.min(n.saturating_sub(1));
         }
     }
 
@@ -548,8 +641,10 @@ pub struct DriftAccumulator<'p> {
 }
 
 impl<'p> DriftAccumulator<'p> {
-    /// Track `names` (which must all be in the profile).
-    pub fn new(profile: &'p ReferenceProfile, names: Vec<String>) -> Self {
+    /// Track `names` (which must all be in the profile). Current values are kept
+    /// (up to the profile's cap) only when `t` asks for Wasserstein distances.
+    pub fn new(profile: &'p ReferenceProfile, names: Vec<String>, t: &Thresholds) -> Self {
+        let retain = wants(t, "wasserstein");
         let columns = names
             .iter()
             .enumerate()
@@ -558,6 +653,7 @@ impl<'p> DriftAccumulator<'p> {
                     p,
                     profile.exact_cap,
                     0xD81F + i as u64,
+                    retain,
                 ))),
                 ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
             })
@@ -611,9 +707,43 @@ impl<'p> DriftAccumulator<'p> {
 
     /// Add one batch of numeric columns: `columns[i]` holds `names()[i]`.
     pub fn push(&mut self, columns: &[&[f64]]) {
-        for (i, values) in columns.iter().enumerate() {
-            self.push_numeric(i, values);
+        let all: Vec<(usize, &[f64])> = columns.iter().copied().enumerate().collect();
+        self.push_numeric_many(&all, 1);
+    }
+
+    /// Add values of several numeric columns `(index, values)` at once, spread
+    /// over up to `threads` threads (columns are independent).
+    pub fn push_numeric_many(&mut self, columns: &[(usize, &[f64])], threads: usize) {
+        let profile = self.profile;
+        let names = &self.names;
+        let mut work: Vec<(&mut ColumnDrift, &[f64], &[f64])> = Vec::with_capacity(columns.len());
+        let mut slots: Vec<Option<&mut Tracked>> = self.columns.iter_mut().map(Some).collect();
+        for &(i, values) in columns {
+            if let (Some(Tracked::Numeric(column)), ColumnProfile::Numeric(p)) =
+                (slots[i].take(), &profile.features[&names[i]])
+            {
+                work.push((column.as_mut(), values, p.edges.as_slice()));
+            }
         }
+        let threads = threads.clamp(1, work.len().max(1));
+        if threads == 1 {
+            for (column, values, edges) in work {
+                column.push(values, edges);
+            }
+            return;
+        }
+        let per = work.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut rest = work;
+            while !rest.is_empty() {
+                let chunk: Vec<_> = rest.drain(..per.min(rest.len())).collect();
+                scope.spawn(move || {
+                    for (column, values, edges) in chunk {
+                        column.push(values, edges);
+                    }
+                });
+            }
+        });
     }
 
     /// Compute every metric named in `t.metrics` for every column.
@@ -708,8 +838,8 @@ fn numeric_metrics(
         let alert = p.is_some_and(|p| p < t.ks_pvalue_alert);
         sink.push("ks", d, p, Some(t.ks_pvalue_alert), alert);
     }
-    if wants(t, "wasserstein") {
-        let current = column.retained.clone().into_sorted();
+    if let (true, Some(retained)) = (wants(t, "wasserstein"), &column.retained) {
+        let current = retained.clone().into_sorted();
         let w = both.then(|| stats::wasserstein(&reference.values, &current));
         sink.push("wasserstein", w, None, None, false);
         let norm = w.and_then(|w| reference.std.filter(|s| *s > 0.0).map(|s| w / s));
@@ -798,7 +928,7 @@ mod tests {
 
     fn drift_of(reference: &[f64], current: &[f64], batch: usize) -> Vec<Metric> {
         let p = profile_of(reference);
-        let mut acc = DriftAccumulator::new(&p, vec!["x".into()]);
+        let mut acc = DriftAccumulator::new(&p, vec!["x".into()], &Thresholds::default());
         for chunk in current.chunks(batch.max(1)) {
             acc.push(&[chunk]);
         }
@@ -849,6 +979,34 @@ mod tests {
     }
 
     #[test]
+    fn radix_sort_orders_like_total_cmp() {
+        let mut rng = SplitMix(9);
+        let mut values: Vec<f64> = (0..5000)
+            .map(|i| match i % 9 {
+                0 => -0.0,
+                1 => 0.0,
+                2 => f64::INFINITY,
+                3 => f64::NEG_INFINITY,
+                4 => (rng.next() % 7) as f64,
+                _ => {
+                    f64::from_bits(rng.next() >> 2)
+                        * if rng.next().is_multiple_of(2) {
+                            1.0
+                        } else {
+                            -1.0
+                        }
+                }
+            })
+            .filter(|v| !v.is_nan())
+            .collect();
+        let mut expected = values.clone();
+        expected.sort_unstable_by(f64::total_cmp);
+        radix_sort(&mut values, &mut Vec::new(), &mut Vec::new());
+        let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&values), bits(&expected));
+    }
+
+    #[test]
     fn reservoir_keeps_everything_under_the_cap_and_samples_above() {
         let mut r = Reservoir::new(10, 1);
         for i in 0..10 {
@@ -882,7 +1040,7 @@ mod tests {
         b.add_rows(reference.len());
         b.push_categorical(0, reference.iter().map(|s| Some(*s)));
         let p = b.finish("t");
-        let mut acc = DriftAccumulator::new(&p, vec!["c".into()]);
+        let mut acc = DriftAccumulator::new(&p, vec!["c".into()], &Thresholds::default());
         acc.push_categorical(0, current.iter().copied());
         acc.finish(&Thresholds::default())
     }

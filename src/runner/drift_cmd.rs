@@ -226,6 +226,7 @@ pub async fn recompute(
             }
         }
     }
+    let t = thresholds(job);
     let monitored = job
         .drift
         .as_ref()
@@ -239,7 +240,7 @@ pub async fn recompute(
                 names.push(PREDICTION.into());
                 names.extend(monitored.iter().cloned());
                 names.retain(|n| profile.features.contains_key(n));
-                DriftAccumulator::new(profile, names)
+                DriftAccumulator::new(profile, names, &t)
             })
         })
         .collect();
@@ -299,7 +300,6 @@ pub async fn recompute(
 
     // Predictions come from the output table, not from a model.
     let drift_id = format!("drift-{}", uuid::Uuid::new_v4());
-    let t = thresholds(job);
     let mut rows = Vec::new();
     let mut alerts = Vec::new();
     for (((name, version), scored), acc) in groups.iter().zip(accumulators) {

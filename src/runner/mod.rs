@@ -309,7 +309,7 @@ async fn execute(
             }
             known
         });
-        DriftAccumulator::new(p, names)
+        DriftAccumulator::new(p, names, &thresholds(job))
     });
     if drift.is_none() {
         tracing::info!(job = %job.name, "model version has no reference profile: drift is not computed");
@@ -460,26 +460,41 @@ fn track_drift(
     model: &dyn crate::model::Model,
     scored: &crate::score::Scored,
 ) -> Result<(), ScoreError> {
+    // Model inputs and the prediction are already f64 columns: count them in
+    // parallel; monitored input columns are extracted from the batch first.
+    let mut extracted: Vec<(usize, Vec<f64>)> = Vec::new();
+    let mut direct: Vec<(usize, &[f64])> = Vec::new();
     for i in 0..acc.names().len() {
-        let name = acc.names()[i].clone();
+        let name = &acc.names()[i];
         if name == PREDICTION {
-            acc.push_numeric(i, &scored.predictions);
-        } else if let Some(f) = model.features().iter().position(|f| *f == name) {
-            acc.push_numeric(i, &scored.features.columns[f]);
+            direct.push((i, &scored.predictions));
+        } else if let Some(f) = model.features().iter().position(|f| f == name) {
+            direct.push((i, &scored.features.columns[f]));
         } else {
             match acc.kind(i) {
                 ColumnKind::Numeric => {
-                    let values = crate::score::numeric_values(&scored.frame, &name)?;
-                    acc.push_numeric(i, &values);
+                    extracted.push((i, crate::score::numeric_values(&scored.frame, name)?));
                 }
                 ColumnKind::Categorical => {
-                    let values = crate::score::string_values(&scored.frame, &name)?;
+                    let values = crate::score::string_values(&scored.frame, name)?;
                     acc.push_categorical(i, values.iter());
                 }
             }
         }
     }
+    direct.extend(extracted.iter().map(|(i, v)| (*i, v.as_slice())));
+    acc.push_numeric_many(&direct, drift_threads());
     Ok(())
+}
+
+/// Threads for drift counting: the machine's parallelism (`LAKESCORE_DRIFT_THREADS` overrides).
+pub fn drift_threads() -> usize {
+    std::env::var("LAKESCORE_DRIFT_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
+        .max(1)
 }
 
 /// Alert thresholds of a job: its `[drift]` table, or the defaults.
