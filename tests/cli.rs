@@ -1188,6 +1188,74 @@ mod drift {
         );
     }
 
+    /// `[drift] reference_window` compares with the job's own earlier output.
+    #[test]
+    fn reference_window_of_earlier_output() {
+        let env = Env::new();
+        env.register_demo();
+        let spec = env.spec(
+            "job",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\", \"region\"]\n[drift]\nreference_window = {{ from = \"2024-01-01\", to = \"2024-01-01\" }}\n",
+                demo_input()
+            ),
+        );
+        // The first run has no window to compare with yet: no drift, no error.
+        let out = env.ok(&["run", &spec, "--date", "2024-01-01", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        assert_eq!(report["drift_metrics"], 0);
+        // The second day's predictions are compared with the first day's.
+        let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-02", "--json"]);
+        let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        let alerts: Vec<String> = report["drift_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["feature"].as_str().unwrap(),
+                    a["metric"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(alerts, ["__prediction__/ks"]);
+        let rows = drift_rows(&env);
+        let features: std::collections::BTreeSet<&str> =
+            rows.iter().map(|r| r.feature.as_str()).collect();
+        assert_eq!(features, ["__prediction__", "region"].into_iter().collect());
+        let ks = rows
+            .iter()
+            .find(|r| r.feature == "__prediction__" && r.metric == "ks")
+            .unwrap();
+        assert_eq!((ks.n_reference, ks.n_current), (5000, 5000));
+        // The statistic is the two days' predictions compared directly.
+        let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+        let (mut day1, mut day2) = (Vec::new(), Vec::new());
+        for b in &batches {
+            let d = b
+                .column_by_name("logical_date")
+                .unwrap()
+                .as_primitive::<Date32Type>();
+            let p = b
+                .column_by_name("prediction")
+                .unwrap()
+                .as_primitive::<Float64Type>();
+            for i in 0..b.num_rows() {
+                if d.value(i) == 19723 {
+                    day1.push(p.value(i))
+                } else {
+                    day2.push(p.value(i))
+                }
+            }
+        }
+        day1.sort_by(f64::total_cmp);
+        day2.sort_by(f64::total_cmp);
+        let direct = lakescore::drift::stats::ks_2samp(&day1, &day2);
+        assert_eq!(ks.value, Some(direct.statistic));
+        assert_eq!(ks.p_value, Some(direct.p_value));
+    }
+
     #[test]
     fn versions_without_a_reference_skip_drift() {
         let env = Env::new();

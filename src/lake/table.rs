@@ -276,11 +276,16 @@ impl Table {
 
     /// Read the rows of one partition (`column = value`, Delta's string form).
     pub async fn read_partition(&self, column: &str, value: &str) -> Result<ReadTable> {
-        self.read_where(Some((column, value))).await
+        self.read_where(Some((column, &[value.to_string()]))).await
+    }
+
+    /// Read the rows of the partitions whose `column` is one of `values`.
+    pub async fn read_partitions(&self, column: &str, values: &[String]) -> Result<ReadTable> {
+        self.read_where(Some((column, values))).await
     }
 
     #[allow(deprecated)]
-    async fn read_where(&self, partition: Option<(&str, &str)>) -> Result<ReadTable> {
+    async fn read_where(&self, partition: Option<(&str, &[String])>) -> Result<ReadTable> {
         let schema = self.arrow_schema()?;
         let partitions = self.partition_columns()?;
         let store = self.inner.object_store();
@@ -292,14 +297,13 @@ impl Table {
             .map_err(|e| self.delta_err(e))?;
         let mut batches = Vec::new();
         for view in views {
-            if let Some((column, value)) = partition
-                && view
+            if let Some((column, values)) = partition
+                && !view
                     .partition_values_map()
                     .get(column)
                     .cloned()
                     .flatten()
-                    .as_deref()
-                    != Some(value)
+                    .is_some_and(|v| values.contains(&v))
             {
                 continue;
             }

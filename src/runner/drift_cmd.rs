@@ -192,7 +192,7 @@ pub async fn recompute(
                                 source: Box::new(source),
                             }
                         })?;
-                        super::job_profile(&registry, job, &row, model.as_ref()).await?
+                        super::job_profile(lake, &registry, job, &row, model.as_ref()).await?
                     } else {
                         registry
                             .load_profile(&row)
@@ -239,6 +239,14 @@ pub async fn recompute(
                 let mut names = version_features.clone();
                 names.push(PREDICTION.into());
                 names.extend(monitored.iter().cloned());
+                names.extend(
+                    job.input
+                        .keys
+                        .iter()
+                        .filter(|k| !names.contains(k))
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 names.retain(|n| profile.features.contains_key(n));
                 DriftAccumulator::new(profile, names, &t)
             })

@@ -271,7 +271,7 @@ async fn execute(
     report.input_files = plan.files.len();
     report.input_version = input_version;
     // The reference is read (and may fail) before anything is written.
-    let profile = job_profile(&registry, job, &resolved.version.record, model).await?;
+    let profile = job_profile(lake, &registry, job, &resolved.version.record, model).await?;
     if opts.dry_run {
         report.status = "dry_run".into();
         return Ok(());
@@ -302,6 +302,8 @@ async fn execute(
         let mut names: Vec<String> = model.features().to_vec();
         names.push(PREDICTION.into());
         names.extend(plan.monitored.iter().map(|(c, _)| c.clone()));
+        // Key columns the profile knows (a segment such as region) are compared too.
+        names.extend(plan.keys.iter().filter(|k| !names.contains(k) && p.features.contains_key(*k)).cloned().collect::<Vec<_>>());
         names.retain(|n| {
             let known = p.features.contains_key(n);
             if !known {
@@ -427,14 +429,29 @@ async fn execute(
     Ok(())
 }
 
-/// The reference profile drift compares with: the spec's `[drift] reference`
+/// The reference profile drift compares with: the spec's `[drift]
+/// reference_window` (a window of the job's own output), or its `reference`
 /// (profiled now with this model), else the version's registered profile.
 pub(crate) async fn job_profile(
+    lake: &Lake,
     registry: &Registry,
     job: &crate::spec::Job,
     version: &crate::registry::records::ModelVersionRow,
     model: &dyn crate::model::Model,
 ) -> Result<Option<crate::drift::ReferenceProfile>, RunError> {
+    let reference_err = |source| RunError::Reference {
+        job: job.name.clone(),
+        source: Box::new(source),
+    };
+    if let Some((from, to)) = job.drift.as_ref().and_then(|d| d.reference_window) {
+        let profile = reference::window_profile(lake, &job.output_table, &job.input.keys, from, to)
+            .await
+            .map_err(reference_err)?;
+        if profile.is_none() {
+            tracing::warn!(job = %job.name, %from, %to, "the reference window holds no predictions yet: drift is not computed");
+        }
+        return Ok(profile);
+    }
     match job.drift.as_ref().and_then(|d| d.reference.as_deref()) {
         Some(reference) => reference::build_profile(reference, model)
             .await

@@ -130,3 +130,93 @@ pub async fn build_profile(
     }
     Ok(builder.finish(reference))
 }
+
+/// Profile a window of a job's own earlier output: the prediction and the key
+/// columns of every row whose logical date is in `from..=to`. `None` while the
+/// window holds no predictions yet (the first runs of a job).
+pub async fn window_profile(
+    lake: &crate::lake::Lake,
+    table: &str,
+    keys: &[String],
+    from: chrono::NaiveDate,
+    to: chrono::NaiveDate,
+) -> Result<Option<ReferenceProfile>, ReferenceError> {
+    use deltalake::arrow::array::{Array, AsArray};
+    use deltalake::arrow::compute::cast;
+    use deltalake::arrow::datatypes::{DataType, Float64Type};
+
+    let name = format!("{table} [{from} .. {to}]");
+    let lake_err = |source| ReferenceError::Lake {
+        reference: name.clone(),
+        source,
+    };
+    let unsupported = |message: String| ReferenceError::Unsupported {
+        reference: name.clone(),
+        message,
+    };
+    let Some(output) = lake.open_table(table).await.map_err(lake_err)? else {
+        return Ok(None);
+    };
+    let dates: Vec<String> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|d| d.to_string())
+        .collect();
+    let read = output
+        .read_partitions("logical_date", &dates)
+        .await
+        .map_err(lake_err)?;
+    let mut columns = vec![(PREDICTION.to_string(), ColumnKind::Numeric)];
+    for key in keys {
+        let field = read
+            .schema
+            .field_with_name(key)
+            .map_err(|_| unsupported(format!("the output has no key column {key:?}")))?;
+        match field.data_type() {
+            DataType::Utf8 => columns.push((key.clone(), ColumnKind::Categorical)),
+            t if t.is_numeric() || *t == DataType::Boolean => {
+                columns.push((key.clone(), ColumnKind::Numeric))
+            }
+            _ => {}
+        }
+    }
+    let mut builder = ProfileBuilder::new(columns.clone(), DEFAULT_EXACT_CAP, DEFAULT_BINS);
+    for batch in &read.batches {
+        builder.add_rows(batch.num_rows());
+        for (i, (column, kind)) in columns.iter().enumerate() {
+            let source = if column == PREDICTION {
+                "prediction"
+            } else {
+                column
+            };
+            let array = batch
+                .column_by_name(source)
+                .ok_or_else(|| unsupported(format!("the output has no column {source:?}")))?;
+            match kind {
+                ColumnKind::Numeric => {
+                    let values = cast(array, &DataType::Float64)
+                        .map_err(|e| unsupported(format!("column {source}: {e}")))?;
+                    let values = values.as_primitive::<Float64Type>();
+                    let values: Vec<f64> = (0..values.len())
+                        .map(|r| {
+                            if values.is_null(r) {
+                                f64::NAN
+                            } else {
+                                values.value(r)
+                            }
+                        })
+                        .collect();
+                    builder.push_numeric(i, &values);
+                }
+                ColumnKind::Categorical => {
+                    let strings = array.as_string::<i32>();
+                    builder.push_categorical(i, strings.iter());
+                }
+            }
+        }
+    }
+    if read.batches.iter().all(|b| b.num_rows() == 0) {
+        return Ok(None);
+    }
+    Ok(Some(builder.finish(&name)))
+}

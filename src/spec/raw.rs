@@ -120,9 +120,25 @@ pub struct RawDrift {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub reference: Option<Spanned<String>>,
+    /// Compare with a fixed window of this job's own earlier output instead
+    /// (the prediction and the key columns; the output holds no model inputs).
+    #[serde(default)]
+    pub reference_window: Option<RawWindow>,
     /// Input columns to monitor besides the model's inputs and prediction
     /// (e.g. a segment such as `region`); they must be in the reference profile.
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub columns: Option<Spanned<Vec<String>>>,
+}
+
+/// A window of logical dates, both ends included.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWindow {
+    /// First logical date (YYYY-MM-DD).
+    #[schemars(with = "String")]
+    pub from: Spanned<String>,
+    /// Last logical date (YYYY-MM-DD).
+    #[schemars(with = "String")]
+    pub to: Spanned<String>,
 }

@@ -94,6 +94,8 @@ pub struct DriftConfig {
     pub columns: Vec<String>,
     /// A reference to profile at each run instead of the version's stored profile.
     pub reference: Option<String>,
+    /// A window of the job's own earlier output to compare with instead.
+    pub reference_window: Option<(NaiveDate, NaiveDate)>,
 }
 
 struct Collector<'a> {
@@ -395,6 +397,39 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         .as_ref()
         .map(|c| c.get_ref().clone())
         .unwrap_or_default();
+    let date = |c: &mut Collector<'_>, v: &toml::Spanned<String>, key: &str| {
+        NaiveDate::parse_from_str(v.get_ref(), "%Y-%m-%d")
+            .map_err(|_| {
+                c.error(
+                    v.span(),
+                    key,
+                    format!("{:?} is not a date (YYYY-MM-DD)", v.get_ref()),
+                )
+            })
+            .ok()
+    };
+    let reference_window = match &d.reference_window {
+        None => None,
+        Some(w) => {
+            let from = date(c, &w.from, "drift.reference_window.from");
+            let to = date(c, &w.to, "drift.reference_window.to");
+            match (from, to) {
+                (Some(f), Some(t)) if f > t => {
+                    c.error(w.from.span(), "drift.reference_window", "from is after to");
+                    None
+                }
+                (Some(f), Some(t)) => Some((f, t)),
+                _ => None,
+            }
+        }
+    };
+    if let (Some(r), Some(_)) = (&d.reference, &d.reference_window) {
+        c.error(
+            r.span(),
+            "drift.reference",
+            "give reference or reference_window, not both",
+        );
+    }
     DriftConfig {
         metrics,
         psi_alert,
@@ -405,6 +440,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         js_alert,
         columns,
         reference: d.reference.as_ref().map(|r| r.get_ref().clone()),
+        reference_window,
     }
 }
 
