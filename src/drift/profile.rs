@@ -364,15 +364,25 @@ impl ProfileBuilder {
     }
 }
 
+/// PSI edges (type-7 quantiles of the finite values, ties merged) and counts per bin.
+fn bin_reference(sorted_values: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
+    let finite: Vec<f64> = sorted_values
+        .iter()
+        .copied()
+        .filter(|v| v.is_finite())
+        .collect();
+    let edges = stats::quantile_edges(&finite, bins);
+    let mut counts = vec![0u64; edges.len() + 1];
+    for &v in sorted_values {
+        counts[stats::bin_index(&edges, v)] += 1;
+    }
+    (edges, counts)
+}
+
 fn numeric_profile(m: Moments, nulls: u64, reservoir: Reservoir, bins: usize) -> NumericProfile {
     let sampled = reservoir.sampled();
     let values = reservoir.into_sorted();
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    let edges = stats::quantile_edges(&finite, bins);
-    let mut bin_counts = vec![0u64; edges.len() + 1];
-    for &v in &values {
-        bin_counts[stats::bin_index(&edges, v)] += 1;
-    }
+    let (edges, bin_counts) = bin_reference(&values, bins);
     let total = m.n + nulls;
     let has = m.n > 0;
     NumericProfile {
@@ -398,6 +408,8 @@ fn numeric_profile(m: Moments, nulls: u64, reservoir: Reservoir, bins: usize) ->
 #[derive(Debug, Clone, PartialEq)]
 pub struct Thresholds {
     pub metrics: Vec<String>,
+    /// PSI bins (quantiles of the reference); default 10.
+    pub psi_bins: usize,
     pub psi_alert: f64,
     pub ks_pvalue_alert: f64,
     /// Alert when Wasserstein-1 divided by the reference standard deviation exceeds this.
@@ -416,6 +428,7 @@ impl Default for Thresholds {
             metrics: ["psi", "ks", "wasserstein", "chi2", "js", "null_rate"]
                 .map(String::from)
                 .to_vec(),
+            psi_bins: DEFAULT_BINS,
             psi_alert: 0.2,
             ks_pvalue_alert: 0.01,
             wasserstein_alert: None,
@@ -506,6 +519,10 @@ struct ColumnDrift {
     ref_cum: Vec<u64>,
     /// Current counts: [below distinct[0], equal to distinct[0], between 0 and 1, equal to 1, …, above last].
     gaps: Vec<u64>,
+    /// PSI inner edges and the reference's counts per bin (the profile's, or
+    /// recomputed from its values for another bin count).
+    edges: Vec<f64>,
+    ref_bins: Vec<u64>,
     psi_counts: Vec<u64>,
     count: u64,
     nulls: u64,
@@ -519,7 +536,12 @@ struct ColumnDrift {
 }
 
 impl ColumnDrift {
-    fn new(profile: &NumericProfile, cap: usize, seed: u64, retain: bool) -> Self {
+    fn new(profile: &NumericProfile, cap: usize, seed: u64, retain: bool, bins: usize) -> Self {
+        let (edges, ref_bins) = if profile.edges.len() + 1 == bins || profile.count == 0 {
+            (profile.edges.clone(), profile.bin_counts.clone())
+        } else {
+            bin_reference(&profile.values, bins)
+        };
         let mut distinct: Vec<f64> = Vec::new();
         let mut ref_cum: Vec<u64> = Vec::new();
         for (i, &v) in profile.values.iter().enumerate() {
@@ -535,7 +557,9 @@ impl ColumnDrift {
             distinct,
             ref_cum,
             gaps,
-            psi_counts: vec![0; profile.edges.len() + 1],
+            psi_counts: vec![0; edges.len() + 1],
+            edges,
+            ref_bins,
             count: 0,
             nulls: 0,
             retained: retain.then(|| Reservoir::new(cap.max(1), seed)),
@@ -549,7 +573,8 @@ impl ColumnDrift {
     /// reference position of each value are found by walking forward (a
     /// galloping search from the previous position) rather than by a binary
     /// search over the whole reference per value: the walk stays in cache.
-    fn push(&mut self, values: &[f64], edges: &[f64]) {
+    fn push(&mut self, values: &[f64]) {
+        let edges = &self.edges;
         self.scratch.clear();
         for &v in values {
             if v.is_nan() {
@@ -654,6 +679,7 @@ impl<'p> DriftAccumulator<'p> {
                     profile.exact_cap,
                     0xD81F + i as u64,
                     retain,
+                    t.psi_bins,
                 ))),
                 ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
             })
@@ -677,10 +703,8 @@ impl<'p> DriftAccumulator<'p> {
 
     /// Add values of numeric column `i` (NaN = missing).
     pub fn push_numeric(&mut self, i: usize, values: &[f64]) {
-        if let (Tracked::Numeric(column), ColumnProfile::Numeric(p)) =
-            (&mut self.columns[i], &self.profile.features[&self.names[i]])
-        {
-            column.push(values, &p.edges);
+        if let Tracked::Numeric(column) = &mut self.columns[i] {
+            column.push(values);
         }
     }
 
@@ -714,21 +738,17 @@ impl<'p> DriftAccumulator<'p> {
     /// Add values of several numeric columns `(index, values)` at once, spread
     /// over up to `threads` threads (columns are independent).
     pub fn push_numeric_many(&mut self, columns: &[(usize, &[f64])], threads: usize) {
-        let profile = self.profile;
-        let names = &self.names;
-        let mut work: Vec<(&mut ColumnDrift, &[f64], &[f64])> = Vec::with_capacity(columns.len());
+        let mut work: Vec<(&mut ColumnDrift, &[f64])> = Vec::with_capacity(columns.len());
         let mut slots: Vec<Option<&mut Tracked>> = self.columns.iter_mut().map(Some).collect();
         for &(i, values) in columns {
-            if let (Some(Tracked::Numeric(column)), ColumnProfile::Numeric(p)) =
-                (slots[i].take(), &profile.features[&names[i]])
-            {
-                work.push((column.as_mut(), values, p.edges.as_slice()));
+            if let Some(Tracked::Numeric(column)) = slots[i].take() {
+                work.push((column.as_mut(), values));
             }
         }
         let threads = threads.clamp(1, work.len().max(1));
         if threads == 1 {
-            for (column, values, edges) in work {
-                column.push(values, edges);
+            for (column, values) in work {
+                column.push(values);
             }
             return;
         }
@@ -738,8 +758,8 @@ impl<'p> DriftAccumulator<'p> {
             while !rest.is_empty() {
                 let chunk: Vec<_> = rest.drain(..per.min(rest.len())).collect();
                 scope.spawn(move || {
-                    for (column, values, edges) in chunk {
-                        column.push(values, edges);
+                    for (column, values) in chunk {
+                        column.push(values);
                     }
                 });
             }
@@ -820,7 +840,7 @@ fn numeric_metrics(
     };
     let both = reference.count > 0 && column.count > 0;
     if wants(t, "psi") {
-        let value = both.then(|| stats::psi(&reference.bin_counts, &column.psi_counts, PSI_FLOOR));
+        let value = both.then(|| stats::psi(&column.ref_bins, &column.psi_counts, PSI_FLOOR));
         let alert = value.is_some_and(|v| v > t.psi_alert);
         sink.push("psi", value, None, Some(t.psi_alert), alert);
     }
@@ -976,6 +996,29 @@ mod tests {
         assert_eq!(get(&only_nulls, "null_rate").value, Some(1.0));
         assert!(get(&only_nulls, "null_rate").alert);
         assert_eq!(get(&only_nulls, "ks").value, None);
+    }
+
+    #[test]
+    fn psi_bins_other_than_the_profiles_are_recomputed_from_its_values() {
+        let reference: Vec<f64> = (0..500).map(|i| ((i * 31) % 97) as f64).collect();
+        let current: Vec<f64> = (0..300).map(|i| ((i * 17) % 89) as f64 + 3.0).collect();
+        let p = profile_of(&reference);
+        let t = Thresholds {
+            psi_bins: 5,
+            ..Thresholds::default()
+        };
+        let mut acc = DriftAccumulator::new(&p, vec!["x".into()], &t);
+        acc.push_numeric(0, &current);
+        let psi = get(&acc.finish(&t), "psi").value.unwrap();
+        let mut sorted = reference.clone();
+        sorted.sort_by(f64::total_cmp);
+        let (edges, ref_bins) = bin_reference(&sorted, 5);
+        assert_eq!(edges.len(), 4);
+        let mut cur_bins = vec![0u64; 5];
+        for &v in &current {
+            cur_bins[stats::bin_index(&edges, v)] += 1;
+        }
+        assert_eq!(psi, stats::psi(&ref_bins, &cur_bins, PSI_FLOOR));
     }
 
     #[test]

@@ -520,6 +520,7 @@ pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
         None => Thresholds::default(),
         Some(d) => Thresholds {
             metrics: d.metrics.clone(),
+            psi_bins: d.psi_bins,
             psi_alert: d.psi_alert,
             ks_pvalue_alert: d.ks_pvalue_alert,
             wasserstein_alert: d.wasserstein_alert,

@@ -91,6 +91,10 @@ pub struct RawDrift {
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub metrics: Option<Spanned<Vec<String>>>,
+    /// PSI bins: quantiles of the reference (default 10, from 2 to 100).
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub psi_bins: Option<Spanned<i64>>,
     /// Alert when PSI exceeds this (default 0.2).
     #[serde(default)]
     #[schemars(with = "Option<f64>")]

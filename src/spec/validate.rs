@@ -84,6 +84,7 @@ pub fn render_ds(template: &str, date: NaiveDate) -> String {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftConfig {
     pub metrics: Vec<String>,
+    pub psi_bins: usize,
     pub psi_alert: f64,
     pub ks_pvalue_alert: f64,
     pub wasserstein_alert: Option<f64>,
@@ -430,8 +431,22 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
             "give reference or reference_window, not both",
         );
     }
+    let psi_bins = match &d.psi_bins {
+        None => 10,
+        Some(b) => {
+            if !(2..=100).contains(b.get_ref()) {
+                c.error(
+                    b.span(),
+                    "drift.psi_bins",
+                    "psi_bins must be between 2 and 100",
+                );
+            }
+            (*b.get_ref()).clamp(2, 100) as usize
+        }
+    };
     DriftConfig {
         metrics,
+        psi_bins,
         psi_alert,
         ks_pvalue_alert,
         wasserstein_alert,
