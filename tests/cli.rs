@@ -795,6 +795,24 @@ mod drift {
         env.ok(&["registry", "alias", "churn", "1", "champion"]);
     }
 
+    /// `feature/metric` of every alert in a run report, sorted.
+    fn alert_names(report: &serde_json::Value) -> Vec<String> {
+        let mut names: Vec<String> = report["drift_alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}/{}",
+                    a["feature"].as_str().unwrap(),
+                    a["metric"].as_str().unwrap()
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
     fn drift_rows(env: &Env) -> Vec<DriftRow> {
         runtime().block_on(async {
             let lake = Lake::open(env.lake().to_str().unwrap()).unwrap();
@@ -834,19 +852,7 @@ mod drift {
         assert_eq!(report["drift_alerts"].as_array().unwrap().len(), 0);
         let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-02", "--json"]);
         let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        let mut alerts: Vec<String> = report["drift_alerts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                format!(
-                    "{}/{}",
-                    a["feature"].as_str().unwrap(),
-                    a["metric"].as_str().unwrap()
-                )
-            })
-            .collect();
-        alerts.sort();
+        let alerts = alert_names(&report);
         assert_eq!(
             alerts,
             [
@@ -963,18 +969,7 @@ mod drift {
         );
         let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-01", "--json"]);
         let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        let alerts: Vec<String> = report["drift_alerts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                format!(
-                    "{}/{}",
-                    a["feature"].as_str().unwrap(),
-                    a["metric"].as_str().unwrap()
-                )
-            })
-            .collect();
+        let alerts = alert_names(&report);
         // Only the region moved: the model inputs and the prediction are the reference itself.
         assert!(
             alerts.iter().all(|a| a.starts_with("region/")),
@@ -1142,19 +1137,7 @@ mod drift {
         );
         let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-02", "--json"]);
         let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        let mut alerts: Vec<String> = report["drift_alerts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                format!(
-                    "{}/{}",
-                    a["feature"].as_str().unwrap(),
-                    a["metric"].as_str().unwrap()
-                )
-            })
-            .collect();
-        alerts.sort();
+        let alerts = alert_names(&report);
         assert_eq!(
             alerts,
             [
@@ -1207,18 +1190,7 @@ mod drift {
         // The second day's predictions are compared with the first day's.
         let (out, _) = env.expect(3, &["run", &spec, "--date", "2024-01-02", "--json"]);
         let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
-        let alerts: Vec<String> = report["drift_alerts"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| {
-                format!(
-                    "{}/{}",
-                    a["feature"].as_str().unwrap(),
-                    a["metric"].as_str().unwrap()
-                )
-            })
-            .collect();
+        let alerts = alert_names(&report);
         assert_eq!(alerts, ["__prediction__/ks"]);
         let rows = drift_rows(&env);
         let features: std::collections::BTreeSet<&str> =

@@ -384,26 +384,16 @@ pub fn print_validation(results: &[Validation]) {
         } else {
             println!("invalid {}", r.path);
             for e in &r.errors {
-                match (e.line, e.column) {
-                    (Some(l), Some(c)) => println!(
-                        "  {}:{l}:{c}: {}{}",
-                        r.path,
-                        e.key
-                            .as_deref()
-                            .map(|k| format!("{k}: "))
-                            .unwrap_or_default(),
-                        e.message
-                    ),
-                    _ => println!(
-                        "  {}: {}{}",
-                        r.path,
-                        e.key
-                            .as_deref()
-                            .map(|k| format!("{k}: "))
-                            .unwrap_or_default(),
-                        e.message
-                    ),
-                }
+                let at = match (e.line, e.column) {
+                    (Some(l), Some(c)) => format!("{}:{l}:{c}", r.path),
+                    _ => r.path.clone(),
+                };
+                let key = e
+                    .key
+                    .as_deref()
+                    .map(|k| format!("{k}: "))
+                    .unwrap_or_default();
+                println!("  {at}: {key}{}", e.message);
             }
         }
         for n in &r.notes {

@@ -230,14 +230,18 @@ impl Table {
         }
     }
 
-    /// The active data files of the loaded snapshot.
-    pub async fn data_files(&self) -> Result<Vec<DataFile>> {
-        let views: Vec<_> = self
-            .inner
+    /// The active files of the loaded snapshot, as delta-rs describes them.
+    pub(crate) async fn file_views(&self) -> Result<Vec<deltalake::kernel::LogicalFileView>> {
+        self.inner
             .get_active_add_actions_by_partitions(&[])
             .try_collect()
             .await
-            .map_err(|e| self.delta_err(e))?;
+            .map_err(|e| self.delta_err(e))
+    }
+
+    /// The active data files of the loaded snapshot.
+    pub async fn data_files(&self) -> Result<Vec<DataFile>> {
+        let views = self.file_views().await?;
         let log_store = self.inner.log_store();
         Ok(views
             .iter()
@@ -289,12 +293,7 @@ impl Table {
         let schema = self.arrow_schema()?;
         let partitions = self.partition_columns()?;
         let store = self.inner.object_store();
-        let views: Vec<_> = self
-            .inner
-            .get_active_add_actions_by_partitions(&[])
-            .try_collect()
-            .await
-            .map_err(|e| self.delta_err(e))?;
+        let views = self.file_views().await?;
         let mut batches = Vec::new();
         for view in views {
             if let Some((column, values)) = partition

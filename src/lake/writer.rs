@@ -20,7 +20,6 @@ use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
-use futures::TryStreamExt;
 
 use super::{LakeError, Result, Table};
 
@@ -178,13 +177,7 @@ impl DateReplaceWriter {
     }
 
     async fn removes_for_partition(&self) -> Result<Vec<Action>> {
-        let views: Vec<_> = self
-            .table
-            .inner
-            .get_active_add_actions_by_partitions(&[])
-            .try_collect()
-            .await
-            .map_err(|e| self.table.delta_err(e))?;
+        let views = self.table.file_views().await?;
         Ok(views
             .iter()
             .filter(|v| {
