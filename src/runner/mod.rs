@@ -516,19 +516,10 @@ pub fn drift_threads() -> usize {
 
 /// Alert thresholds of a job: its `[drift]` table, or the defaults.
 pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
-    match &job.drift {
-        None => Thresholds::default(),
-        Some(d) => Thresholds {
-            metrics: d.metrics.clone(),
-            psi_bins: d.psi_bins,
-            psi_alert: d.psi_alert,
-            ks_pvalue_alert: d.ks_pvalue_alert,
-            wasserstein_alert: d.wasserstein_alert,
-            null_rate_alert: d.null_rate_alert,
-            chi2_pvalue_alert: d.chi2_pvalue_alert,
-            js_alert: d.js_alert,
-        },
-    }
+    job.drift
+        .as_ref()
+        .map(|d| d.thresholds.clone())
+        .unwrap_or_default()
 }
 
 pub(crate) async fn resolve_input(

@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use super::raw::{RawDrift, RawJobSpec};
 use super::{Diagnostic, line_col};
+use crate::drift::Thresholds;
 use crate::registry::uri::ModelRef;
 
 /// Default rows per scoring batch.
@@ -83,14 +84,8 @@ pub fn render_ds(template: &str, date: NaiveDate) -> String {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct DriftConfig {
-    pub metrics: Vec<String>,
-    pub psi_bins: usize,
-    pub psi_alert: f64,
-    pub ks_pvalue_alert: f64,
-    pub wasserstein_alert: Option<f64>,
-    pub null_rate_alert: f64,
-    pub chi2_pvalue_alert: f64,
-    pub js_alert: f64,
+    /// Metrics, bins and alert thresholds.
+    pub thresholds: Thresholds,
     /// Input columns monitored besides the model's inputs and prediction.
     pub columns: Vec<String>,
     /// A reference to profile at each run instead of the version's stored profile.
@@ -304,8 +299,9 @@ fn check_keys(c: &mut Collector<'_>, keys: &Spanned<Vec<String>>) {
 }
 
 fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
+    let defaults = Thresholds::default();
     let metrics = match &d.metrics {
-        None => DRIFT_METRICS.map(String::from).to_vec(),
+        None => defaults.metrics.clone(),
         Some(m) => {
             for metric in m.get_ref() {
                 if !DRIFT_METRICS.contains(&metric.as_str()) {
@@ -323,7 +319,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         }
     };
     let psi_alert = match &d.psi_alert {
-        None => 0.2,
+        None => defaults.psi_alert,
         Some(v) => {
             if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
                 c.error(
@@ -336,7 +332,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         }
     };
     let ks_pvalue_alert = match &d.ks_pvalue_alert {
-        None => 0.01,
+        None => defaults.ks_pvalue_alert,
         Some(v) => {
             if !(*v.get_ref() > 0.0 && *v.get_ref() < 1.0) {
                 c.error(
@@ -359,7 +355,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         *v.get_ref()
     });
     let null_rate_alert = match &d.null_rate_alert {
-        None => 0.05,
+        None => defaults.null_rate_alert,
         Some(v) => {
             if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) {
                 c.error(
@@ -372,7 +368,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         }
     };
     let chi2_pvalue_alert = match &d.chi2_pvalue_alert {
-        None => 0.01,
+        None => defaults.chi2_pvalue_alert,
         Some(v) => {
             if !(*v.get_ref() > 0.0 && *v.get_ref() < 1.0) {
                 c.error(
@@ -385,7 +381,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         }
     };
     let js_alert = match &d.js_alert {
-        None => 0.1,
+        None => defaults.js_alert,
         Some(v) => {
             if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) {
                 c.error(v.span(), "drift.js_alert", "js_alert must be in (0, 1]");
@@ -432,7 +428,7 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         );
     }
     let psi_bins = match &d.psi_bins {
-        None => 10,
+        None => defaults.psi_bins,
         Some(b) => {
             if !(2..=100).contains(b.get_ref()) {
                 c.error(
@@ -445,14 +441,16 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         }
     };
     DriftConfig {
-        metrics,
-        psi_bins,
-        psi_alert,
-        ks_pvalue_alert,
-        wasserstein_alert,
-        null_rate_alert,
-        chi2_pvalue_alert,
-        js_alert,
+        thresholds: Thresholds {
+            metrics,
+            psi_bins,
+            psi_alert,
+            ks_pvalue_alert,
+            wasserstein_alert,
+            null_rate_alert,
+            chi2_pvalue_alert,
+            js_alert,
+        },
         columns,
         reference: d.reference.as_ref().map(|r| r.get_ref().clone()),
         reference_window,
