@@ -590,21 +590,30 @@ impl ColumnDrift {
         self.count += self.scratch.len() as u64;
         radix_sort(&mut self.scratch, &mut self.keys, &mut self.keys_tmp);
         let mut bin = 0;
-        let mut lo = 0;
         let n = self.distinct.len();
+        // A batch much smaller than the reference gallops from value to value; a
+        // large one merges (one predictable comparison per step through both).
+        let gallop = self.scratch.len() * 16 < n;
+        let mut j = 0;
         for &v in &self.scratch {
             // PSI: bins are right-closed, so a value's bin is the number of edges below it.
             while bin < edges.len() && edges[bin] < v {
                 bin += 1;
             }
             self.psi_counts[bin] += 1;
-            // First j >= lo with distinct[j] >= v: gallop, then binary search.
-            let mut step = 1;
-            while lo + step < n && self.distinct[lo + step] < v {
-                step *= 2;
+            // First j with distinct[j] >= v (values come in ascending order).
+            if gallop {
+                let mut step = 1;
+                while j + step < n && self.distinct[j + step] < v {
+                    step *= 2;
+                }
+                let hi = (j + step + 1).min(n);
+                j += self.distinct[j..hi].partition_point(|r| *r < v);
+            } else {
+                while j < n && self.distinct[j] < v {
+                    j += 1;
+                }
             }
-            let hi = (lo + step + 1).min(n);
-            let j = lo + self.distinct[lo..hi].partition_point(|r| *r < v);
             // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
             let slot = if j < n && self.distinct[j] == v {
                 2 * j + 1
@@ -612,7 +621,6 @@ impl ColumnDrift {
                 2 * j
             };
             self.gaps[slot] += 1;
-            lo = j.min(n.saturating_sub(1));
         }
     }
 
