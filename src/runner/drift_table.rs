@@ -21,7 +21,7 @@ pub struct DriftRow {
     pub model_version: i64,
     /// A model input, or `__prediction__` for the model output.
     pub feature: String,
-    /// `psi`, `ks`, `wasserstein`, `wasserstein_norm`, `null_rate`.
+    /// `psi`, `ks`, `wasserstein`, `wasserstein_norm`, `chi2`, `js`, `null_rate`.
     pub metric: String,
     pub value: Option<f64>,
     pub p_value: Option<f64>,
