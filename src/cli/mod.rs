@@ -26,7 +26,7 @@ use exit::UsageError;
 #[derive(Debug, Parser)]
 #[command(name = "lakescore", version, about, long_about = None)]
 pub struct Cli {
-    /// Lake root: a local path or an s3://, az://, gs://, file:// URI.
+    /// Lake root: a local path or a file:// URI.
     #[arg(long, global = true, env = "LAKESCORE_LAKE", default_value = "./lake")]
     pub lake: String,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.

@@ -1,7 +1,8 @@
 //! The lake: the only layer that talks to Delta Lake and object storage.
 //!
-//! A [`Lake`] is a root URI (`./lake` by default, or `s3://`, `az://`, `gs://`,
-//! `file://`) under which every lakescore table lives. This module opens and
+//! A [`Lake`] is a root URI (`./lake` by default, or a `file://` URI; object
+//! stores need delta-rs' `s3`/`azure`/`gcs` features, not enabled yet) under
+//! which every lakescore table lives. This module opens and
 //! creates Delta tables, appends rows in single commits with optimistic
 //! concurrency ([`table`]), streams scored batches into one atomic
 //! replace-a-date commit ([`writer`]), stores model artifacts as objects, and
