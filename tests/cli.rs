@@ -560,6 +560,36 @@ fn unknown_model_or_alias_exits_2_and_is_recorded() {
 }
 
 #[test]
+fn runs_lists_recent_attempts_newest_first() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    env.expect(2, &["run", &spec, "--date", "2031-01-01"]);
+    env.ok(&["run", &spec, "--date", "2024-01-02"]);
+    let listed: serde_json::Value =
+        serde_json::from_str(env.ok(&["runs", "--json", "--limit", "2"]).trim()).unwrap();
+    let runs = listed["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0]["status"], "succeeded");
+    assert_eq!(runs[0]["rows_out"], 5000);
+    assert_eq!(runs[1]["status"], "failed");
+    assert!(
+        runs[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no input files match")
+    );
+    let table = env.ok(&["runs", "churn_daily"]);
+    assert_eq!(table.lines().count(), 4, "{table}");
+    assert!(
+        table.contains("failed") && table.contains("churn v1"),
+        "{table}"
+    );
+    assert_eq!(env.ok(&["runs", "other_job"]).lines().count(), 1);
+}
+
+#[test]
 fn missing_input_files_exit_2() {
     let env = Env::new();
     env.register_demo();

@@ -43,6 +43,8 @@ pub struct Cli {
 pub enum Command {
     /// Score one logical date of a job into its Delta table.
     Run(RunArgs),
+    /// Recent runs from the `runs` table, newest first.
+    Runs(RunsArgs),
     /// Recompute drift for an already scored date, from the output table (no rescoring).
     Drift(DriftArgs),
     /// Check job specs (and, unless --no-environment, their model and input).
@@ -65,6 +67,17 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunsArgs {
+    /// Only this job's runs.
+    pub job: Option<String>,
+    /// How many runs to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
     #[arg(long)]
     pub json: bool,
 }
@@ -253,6 +266,19 @@ async fn dispatch(cli: Cli) -> Result<i32> {
             run(lake, args, cli.quiet).await
         }
         Command::Validate(args) => validate(&cli.lake, args).await,
+        Command::Runs(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            let mut runs = crate::runner::read_runs(&lake).await?;
+            runs.retain(|r| args.job.as_ref().is_none_or(|j| *j == r.job_name));
+            runs.reverse();
+            runs.truncate(args.limit);
+            if args.json {
+                output::print_json(&serde_json::json!({ "runs": runs }));
+            } else {
+                output::print_runs(&runs);
+            }
+            Ok(exit::SUCCESS)
+        }
         Command::Drift(args) => {
             let lake = Lake::open(&cli.lake)?;
             let spec = crate::spec::load(&args.job)?;

@@ -225,6 +225,44 @@ pub fn print_versions(versions: &[&VersionState]) {
     }
 }
 
+pub fn print_runs(runs: &[crate::runner::runs::RunRow]) {
+    println!(
+        "{:<23} {:<20} {:<10} {:<9} {:<12} {:>9} {:>6} {:>8}  RUN / ERROR",
+        "STARTED", "JOB", "DATE", "STATUS", "MODEL", "ROWS", "ALERTS", "SECONDS"
+    );
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+    for r in runs {
+        let date = epoch + chrono::Duration::days(r.logical_date as i64);
+        let model = match (&r.model_name, r.model_version) {
+            (Some(n), Some(v)) => format!("{n} v{v}"),
+            _ => "-".into(),
+        };
+        let tail = match &r.error {
+            None => r.run_id.clone(),
+            Some(e) => {
+                let line = e.lines().next().unwrap_or_default();
+                let short: String = line.chars().take(80).collect();
+                if short.len() < line.len() {
+                    format!("{short}…")
+                } else {
+                    short
+                }
+            }
+        };
+        println!(
+            "{:<23} {:<20} {:<10} {:<9} {:<12} {:>9} {:>6} {:>8.1}  {tail}",
+            micros_to_string(r.started_at),
+            r.job_name,
+            date,
+            r.status,
+            model,
+            r.rows_out,
+            r.drift_alerts,
+            r.duration_ms as f64 / 1000.0
+        );
+    }
+}
+
 pub fn print_history(events: &[ModelEventRow]) {
     for e in events {
         let what = match e.event_type.as_str() {
