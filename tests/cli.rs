@@ -589,6 +589,52 @@ fn runs_lists_recent_attempts_newest_first() {
     assert_eq!(env.ok(&["runs", "other_job"]).lines().count(), 1);
 }
 
+/// `kill -9` at any moment of a run leaves no partial predictions visible, and a
+/// rerun of the date leaves exactly one copy.
+#[test]
+fn killed_runs_leave_nothing_partial_and_reruns_leave_one_copy() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.spec(
+        "job",
+        &format!(
+            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\"]\nbatch_rows = 250\n",
+            demo_input()
+        ),
+    );
+    let date_rows = |lake: &Path| -> usize {
+        read_table(lake, "predictions/churn_daily")
+            .map(|(_, batches)| rows(&batches))
+            .unwrap_or(0)
+    };
+    // One complete run of another date first, so that kills also hit replaces.
+    env.ok(&["run", &spec, "--date", "2024-01-02"]);
+    for delay_ms in [5u64, 40, 80, 120, 160, 220, 300, 400] {
+        let mut child = Command::new(BIN)
+            .args(["run", &spec, "--date", "2024-01-01"])
+            .current_dir(repo())
+            .env("LAKESCORE_LAKE", env.lake())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        let total = date_rows(&env.lake());
+        assert!(
+            total == 5000 || total == 10_000,
+            "after a kill at {delay_ms} ms the table holds {total} rows: a partial commit"
+        );
+    }
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    assert_eq!(
+        date_rows(&env.lake()),
+        10_000,
+        "exactly one copy of each date"
+    );
+}
+
 #[test]
 fn missing_input_files_exit_2() {
     let env = Env::new();
