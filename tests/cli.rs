@@ -372,6 +372,80 @@ fn registry_resolves_every_reference_form_and_keeps_an_audit_log() {
 }
 
 #[test]
+fn rollback_restores_earlier_holders_and_walks_back() {
+    let env = Env::new();
+    let artifact = repo().join("fixtures/linear/identity.json");
+    for _ in 0..3 {
+        env.ok(&[
+            "registry",
+            "register",
+            "m",
+            "--flavor",
+            "linear",
+            "--artifact",
+            artifact.to_str().unwrap(),
+        ]);
+    }
+    for v in ["1", "2", "3"] {
+        env.ok(&[
+            "registry",
+            "promote",
+            "m",
+            v,
+            "--stage",
+            "production",
+            "--archive-existing",
+        ]);
+        env.ok(&["registry", "alias", "m", v, "champion"]);
+    }
+    let stage_of = |v: usize| -> String {
+        let list: serde_json::Value =
+            serde_json::from_str(env.ok(&["registry", "list", "m", "--json"]).trim()).unwrap();
+        list["versions"][v - 1]["stage"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let out = env.ok(&[
+        "registry",
+        "rollback",
+        "m",
+        "--stage",
+        "production",
+        "--comment",
+        "v3 regressed",
+    ]);
+    assert!(out.contains("from version 3 to version 2"), "{out}");
+    assert_eq!(
+        (stage_of(2), stage_of(3)),
+        ("Production".into(), "Archived".into())
+    );
+    env.ok(&["registry", "rollback", "m", "--stage", "production"]);
+    assert_eq!(
+        (stage_of(1), stage_of(2)),
+        ("Production".into(), "Archived".into())
+    );
+    let (_, err) = env.expect(2, &["registry", "rollback", "m", "--stage", "production"]);
+    assert!(err.contains("no earlier version"), "{err}");
+
+    let out = env.ok(&["registry", "rollback", "m", "--alias", "champion"]);
+    assert!(out.contains("from version 3 to version 2"), "{out}");
+    let list: serde_json::Value =
+        serde_json::from_str(env.ok(&["registry", "list", "m", "--json"]).trim()).unwrap();
+    assert_eq!(list["versions"][1]["aliases"][0], "champion");
+
+    let history = env.ok(&["registry", "history", "m"]);
+    assert!(
+        history.contains("rolled back Production to version 2 — v3 regressed"),
+        "{history}"
+    );
+    assert!(
+        history.contains("rolled back @champion to version 2"),
+        "{history}"
+    );
+}
+
+#[test]
 fn concurrent_registrations_never_share_a_version_number() {
     let env = Env::new();
     let artifact = repo().join("fixtures/linear/identity.json");

@@ -163,6 +163,20 @@ pub enum RegistryCommand {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// Give a stage or alias back to the version that held it before.
+    Rollback {
+        name: String,
+        /// Roll back this stage (the current holder moves to Archived).
+        #[arg(long, conflicts_with = "alias", required_unless_present = "alias")]
+        stage: Option<Stage>,
+        /// Roll back this alias.
+        #[arg(long)]
+        alias: Option<String>,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
     /// List models and versions with their stage and aliases.
     List {
         name: Option<String>,
@@ -437,6 +451,26 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 .set_alias(&name, version, &alias, comment, &actor)
                 .await?;
             println!("{name}@{alias} now points at version {version}");
+        }
+        RegistryCommand::Rollback {
+            name,
+            stage,
+            alias,
+            comment,
+            actor,
+        } => {
+            let target = match (stage, alias) {
+                (Some(stage), _) => crate::registry::RollbackTarget::Stage(stage),
+                (None, Some(alias)) => crate::registry::RollbackTarget::Alias(alias),
+                (None, None) => return Err(UsageError("give --stage or --alias".into()).into()),
+            };
+            let actor = actor.unwrap_or_else(default_actor);
+            let (from, to) = registry.rollback(&name, &target, comment, &actor).await?;
+            let what = match &target {
+                crate::registry::RollbackTarget::Stage(s) => format!("stage {s}"),
+                crate::registry::RollbackTarget::Alias(a) => format!("@{a}"),
+            };
+            println!("{name} {what} rolled back from version {from} to version {to}");
         }
         RegistryCommand::Show {
             name,

@@ -279,6 +279,17 @@ pub fn print_history(events: &[ModelEventRow]) {
                 e.version.unwrap_or_default()
             ),
             "alias_removed" => format!("removed alias @{}", e.alias.as_deref().unwrap_or("?")),
+            "rollback" => match (&e.to_stage, &e.alias) {
+                (Some(stage), _) => format!(
+                    "rolled back {stage} to version {}",
+                    e.version.unwrap_or_default()
+                ),
+                (None, Some(alias)) => format!(
+                    "rolled back @{alias} to version {}",
+                    e.version.unwrap_or_default()
+                ),
+                _ => "rollback".into(),
+            },
             other => other.to_string(),
         };
         let comment = e

@@ -21,7 +21,9 @@ use crate::drift::{self, DriftError, ReferenceProfile};
 use crate::lake::{Lake, LakeError, Table};
 use crate::model::{self, Flavor, Model, ModelError};
 use records::{EVENTS_TABLE, ModelEventRow, ModelVersionRow, VERSIONS_TABLE};
-use state::{EV_ALIAS_SET, EV_REGISTERED, EV_STAGE, RegistryState, ResolveError, VersionState};
+use state::{
+    EV_ALIAS_SET, EV_REGISTERED, EV_ROLLBACK, EV_STAGE, RegistryState, ResolveError, VersionState,
+};
 use uri::{ModelRef, Stage};
 
 /// How often an optimistic registry write is retried against concurrent writers.
@@ -94,6 +96,13 @@ pub struct RegisterRequest {
     pub actor: String,
     /// The reference profile captured from `--reference` data.
     pub profile: Option<ReferenceProfile>,
+}
+
+/// What a rollback gives back.
+#[derive(Debug, Clone)]
+pub enum RollbackTarget {
+    Stage(Stage),
+    Alias(String),
 }
 
 /// A resolved model: its version row, state and the loaded model.
@@ -348,6 +357,62 @@ impl Registry {
             Ok(vec![ev])
         })
         .await
+    }
+
+    /// Give `target` (a stage or an alias) back to the version that held it
+    /// before the current one; repeated rollbacks walk further back. For a
+    /// stage, the current holder moves to Archived in the same commit.
+    /// Returns (rolled-back version, restored version).
+    pub async fn rollback(
+        &self,
+        name: &str,
+        target: &RollbackTarget,
+        comment: Option<String>,
+        actor: &str,
+    ) -> Result<(i64, i64)> {
+        let chosen = std::sync::Mutex::new((0, 0));
+        self.append_events(name, |state| {
+            let model = state
+                .models
+                .get(name)
+                .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })?;
+            let none_before = |what: String| RegistryError::Invalid {
+                what: "rollback".into(),
+                message: format!("no earlier version of {name:?} held {what}"),
+            };
+            let (current, previous) = match target {
+                RollbackTarget::Stage(stage) => model
+                    .stage_rollback_target(*stage)
+                    .ok_or_else(|| none_before(format!("stage {stage}")))?,
+                RollbackTarget::Alias(alias) => model
+                    .alias_rollback_target(alias)
+                    .ok_or_else(|| none_before(format!("alias @{alias}")))?,
+            };
+            *chosen.lock().expect("not poisoned") = (current, previous);
+            let mut events = Vec::new();
+            let mut back = new_event(name, Some(previous), EV_ROLLBACK, actor, comment.clone());
+            match target {
+                RollbackTarget::Stage(stage) => {
+                    let mut archive = new_event(
+                        name,
+                        Some(current),
+                        EV_STAGE,
+                        actor,
+                        Some(format!("rolled back from {stage} to version {previous}")),
+                    );
+                    archive.from_stage = Some(stage.to_string());
+                    archive.to_stage = Some(Stage::Archived.to_string());
+                    events.push(archive);
+                    back.from_stage = model.versions.get(&previous).map(|v| v.stage.to_string());
+                    back.to_stage = Some(stage.to_string());
+                }
+                RollbackTarget::Alias(alias) => back.alias = Some(alias.clone()),
+            }
+            events.push(back);
+            Ok(events)
+        })
+        .await?;
+        Ok(chosen.into_inner().expect("not poisoned"))
     }
 
     /// Decide events against the latest state and commit them, retrying on races.

@@ -13,6 +13,8 @@ pub const EV_REGISTERED: &str = "registered";
 pub const EV_STAGE: &str = "stage_transition";
 pub const EV_ALIAS_SET: &str = "alias_set";
 pub const EV_ALIAS_REMOVED: &str = "alias_removed";
+/// A stage (`to_stage`) or alias (`alias`) given back to `version`, the one that held it before.
+pub const EV_ROLLBACK: &str = "rollback";
 
 /// One version with its current stage and aliases.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,6 +30,38 @@ pub struct VersionState {
 pub struct ModelState {
     pub versions: BTreeMap<i64, VersionState>,
     pub aliases: BTreeMap<String, i64>,
+    /// Versions that entered each stage, oldest first; a rollback pops the last.
+    #[serde(skip)]
+    pub stage_holders: BTreeMap<Stage, Vec<i64>>,
+    /// Versions each alias pointed at, oldest first; a rollback pops the last.
+    #[serde(skip)]
+    pub alias_holders: BTreeMap<String, Vec<i64>>,
+}
+
+impl ModelState {
+    /// The version a rollback of `stage` restores: the holder before the current one.
+    pub fn stage_rollback_target(&self, stage: Stage) -> Option<(i64, i64)> {
+        previous_of(self.stage_holders.get(&stage)?)
+    }
+
+    /// The version a rollback of `alias` restores.
+    pub fn alias_rollback_target(&self, alias: &str) -> Option<(i64, i64)> {
+        previous_of(self.alias_holders.get(alias)?)
+    }
+}
+
+/// (current, previous) of a holder stack.
+fn previous_of(stack: &[i64]) -> Option<(i64, i64)> {
+    match stack {
+        [.., previous, current] => Some((*current, *previous)),
+        _ => None,
+    }
+}
+
+fn push_holder(stack: &mut Vec<i64>, version: i64) {
+    if stack.last() != Some(&version) {
+        stack.push(version);
+    }
 }
 
 /// Every model, by name.
@@ -69,18 +103,30 @@ impl RegistryState {
             let Some(model) = models.get_mut(&ev.model_name) else {
                 continue;
             };
+            let rollback = ev.event_type == EV_ROLLBACK;
             match ev.event_type.as_str() {
-                EV_STAGE => {
+                EV_STAGE | EV_ROLLBACK if ev.to_stage.is_some() => {
                     if let (Some(v), Some(stage)) = (ev.version, ev.to_stage.as_deref())
-                        && let (Some(vs), Ok(stage)) = (model.versions.get_mut(&v), stage.parse())
+                        && let (Some(vs), Ok(stage)) =
+                            (model.versions.get_mut(&v), stage.parse::<Stage>())
                     {
                         vs.stage = stage;
+                        let stack = model.stage_holders.entry(stage).or_default();
+                        if rollback {
+                            stack.pop();
+                        }
+                        push_holder(stack, v);
                     }
                 }
-                EV_ALIAS_SET => {
+                EV_ALIAS_SET | EV_ROLLBACK => {
                     if let (Some(v), Some(alias)) = (ev.version, ev.alias.clone())
                         && model.versions.contains_key(&v)
                     {
+                        let stack = model.alias_holders.entry(alias.clone()).or_default();
+                        if rollback {
+                            stack.pop();
+                        }
+                        push_holder(stack, v);
                         model.aliases.insert(alias, v);
                     }
                 }
@@ -237,6 +283,46 @@ mod tests {
             s.resolve(&r("models:/m@gone")).unwrap_err(),
             ResolveError::UnknownAlias("gone".into())
         );
+    }
+
+    #[test]
+    fn rollbacks_walk_back_through_earlier_holders() {
+        let versions = vec![version("m", 1), version("m", 2), version("m", 3)];
+        let mut events = vec![
+            event(1, EV_STAGE, 1, Some("Production"), None),
+            event(2, EV_STAGE, 2, Some("Production"), None),
+            event(3, EV_STAGE, 3, Some("Production"), None),
+        ];
+        let s = RegistryState::fold(versions.clone(), events.clone());
+        assert_eq!(
+            s.models["m"].stage_rollback_target(Stage::Production),
+            Some((3, 2))
+        );
+        events.push(event(4, EV_STAGE, 3, Some("Archived"), None));
+        events.push(event(5, EV_ROLLBACK, 2, Some("Production"), None));
+        let s = RegistryState::fold(versions.clone(), events.clone());
+        assert_eq!(
+            s.resolve(&r("models:/m/Production"))
+                .unwrap()
+                .record
+                .version,
+            2
+        );
+        assert_eq!(
+            s.models["m"].stage_rollback_target(Stage::Production),
+            Some((2, 1))
+        );
+        events.push(event(6, EV_STAGE, 2, Some("Archived"), None));
+        events.push(event(7, EV_ROLLBACK, 1, Some("Production"), None));
+        let s = RegistryState::fold(versions, events);
+        assert_eq!(
+            s.resolve(&r("models:/m/Production"))
+                .unwrap()
+                .record
+                .version,
+            1
+        );
+        assert_eq!(s.models["m"].stage_rollback_target(Stage::Production), None);
     }
 
     #[test]
