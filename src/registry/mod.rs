@@ -53,10 +53,12 @@ pub enum RegistryError {
         source: std::io::Error,
     },
     #[error(
-        "artifact of {name} version {version} at {path} has SHA-256 {found}, but {expected} was registered: \
-         the artifact was modified or corrupted"
+        "{what} of {name} version {version} at {path} has SHA-256 {found}, but {expected} was registered: \
+         it was modified or corrupted"
     )]
-    ArtifactTampered {
+    Tampered {
+        /// `artifact` or `reference profile`.
+        what: &'static str,
         name: String,
         version: i64,
         path: String,
@@ -67,16 +69,6 @@ pub enum RegistryError {
     Model(#[from] ModelError),
     #[error(transparent)]
     Profile(#[from] DriftError),
-    #[error(
-        "reference profile of {name} version {version} at {path} has SHA-256 {found}, but {expected} was registered"
-    )]
-    ProfileTampered {
-        name: String,
-        version: i64,
-        path: String,
-        expected: String,
-        found: String,
-    },
     #[error(transparent)]
     Lake(#[from] LakeError),
     #[error("registry write for {name:?} lost {attempts} races with concurrent writers")]
@@ -474,7 +466,8 @@ impl Registry {
         let bytes = self.lake.get_object(&row.artifact_path).await?;
         let found = crate::spec::sha256_hex(&bytes);
         if found != row.artifact_sha256 {
-            return Err(RegistryError::ArtifactTampered {
+            return Err(RegistryError::Tampered {
+                what: "artifact",
                 name: row.name.clone(),
                 version: row.version,
                 path: format!("{}{}", self.lake.root(), row.artifact_path),
@@ -514,7 +507,8 @@ impl Registry {
         let found = profile_sha(&json, &values);
         let path = format!("{}{dir}", self.lake.root());
         if &found != expected {
-            return Err(RegistryError::ProfileTampered {
+            return Err(RegistryError::Tampered {
+                what: "reference profile",
                 name: row.name.clone(),
                 version: row.version,
                 path,

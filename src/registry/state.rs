@@ -228,6 +228,10 @@ mod tests {
         s.parse().unwrap()
     }
 
+    fn version_of(s: &RegistryState, uri: &str) -> i64 {
+        s.resolve(&r(uri)).unwrap().record.version
+    }
+
     #[test]
     fn fold_applies_events_in_seq_order() {
         let versions = vec![version("m", 1), version("m", 2), version("m", 3)];
@@ -240,23 +244,11 @@ mod tests {
             event(5, EV_ALIAS_SET, 3, None, Some("champion")),
         ];
         let s = RegistryState::fold(versions, events);
-        assert_eq!(
-            s.resolve(&r("models:/m/Production"))
-                .unwrap()
-                .record
-                .version,
-            2
-        );
-        assert_eq!(
-            s.resolve(&r("models:/m/archived")).unwrap().record.version,
-            1
-        );
-        assert_eq!(
-            s.resolve(&r("models:/m@champion")).unwrap().record.version,
-            3
-        );
-        assert_eq!(s.resolve(&r("models:/m/latest")).unwrap().record.version, 3);
-        assert_eq!(s.resolve(&r("models:/m/2")).unwrap().record.version, 2);
+        assert_eq!(version_of(&s, "models:/m/Production"), 2);
+        assert_eq!(version_of(&s, "models:/m/archived"), 1);
+        assert_eq!(version_of(&s, "models:/m@champion"), 3);
+        assert_eq!(version_of(&s, "models:/m/latest"), 3);
+        assert_eq!(version_of(&s, "models:/m/2"), 2);
         assert_eq!(
             s.models["m"].versions[&3].aliases,
             vec!["champion".to_string()]
@@ -301,13 +293,7 @@ mod tests {
         events.push(event(4, EV_STAGE, 3, Some("Archived"), None));
         events.push(event(5, EV_ROLLBACK, 2, Some("Production"), None));
         let s = RegistryState::fold(versions.clone(), events.clone());
-        assert_eq!(
-            s.resolve(&r("models:/m/Production"))
-                .unwrap()
-                .record
-                .version,
-            2
-        );
+        assert_eq!(version_of(&s, "models:/m/Production"), 2);
         assert_eq!(
             s.models["m"].stage_rollback_target(Stage::Production),
             Some((2, 1))
@@ -315,13 +301,7 @@ mod tests {
         events.push(event(6, EV_STAGE, 2, Some("Archived"), None));
         events.push(event(7, EV_ROLLBACK, 1, Some("Production"), None));
         let s = RegistryState::fold(versions, events);
-        assert_eq!(
-            s.resolve(&r("models:/m/Production"))
-                .unwrap()
-                .record
-                .version,
-            1
-        );
+        assert_eq!(version_of(&s, "models:/m/Production"), 1);
         assert_eq!(s.models["m"].stage_rollback_target(Stage::Production), None);
     }
 
