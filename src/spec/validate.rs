@@ -100,6 +100,26 @@ struct Collector<'a> {
 }
 
 impl Collector<'_> {
+    /// A `[drift]` number, if given; out of `ok`'s range it is reported as
+    /// "`name` must be `rule`".
+    fn number(
+        &mut self,
+        value: &Option<Spanned<f64>>,
+        name: &str,
+        ok: impl Fn(f64) -> bool,
+        rule: &str,
+    ) -> Option<f64> {
+        let v = value.as_ref()?;
+        if !ok(*v.get_ref()) {
+            self.error(
+                v.span(),
+                &format!("drift.{name}"),
+                format!("{name} must be {rule}"),
+            );
+        }
+        Some(*v.get_ref())
+    }
+
     fn error(&mut self, span: Range<usize>, key: &str, message: impl Into<String>) {
         let (line, column) = line_col(self.text, span.start);
         self.diagnostics.push(Diagnostic {
@@ -318,77 +338,45 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
             m.get_ref().clone()
         }
     };
-    let psi_alert = match &d.psi_alert {
-        None => defaults.psi_alert,
-        Some(v) => {
-            if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
-                c.error(
-                    v.span(),
-                    "drift.psi_alert",
-                    "psi_alert must be a positive number",
-                );
-            }
-            *v.get_ref()
-        }
-    };
-    let ks_pvalue_alert = match &d.ks_pvalue_alert {
-        None => defaults.ks_pvalue_alert,
-        Some(v) => {
-            if !(*v.get_ref() > 0.0 && *v.get_ref() < 1.0) {
-                c.error(
-                    v.span(),
-                    "drift.ks_pvalue_alert",
-                    "ks_pvalue_alert must be between 0 and 1",
-                );
-            }
-            *v.get_ref()
-        }
-    };
-    let wasserstein_alert = d.wasserstein_alert.as_ref().map(|v| {
-        if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) {
-            c.error(
-                v.span(),
-                "drift.wasserstein_alert",
-                "wasserstein_alert must be a positive number",
-            );
-        }
-        *v.get_ref()
-    });
-    let null_rate_alert = match &d.null_rate_alert {
-        None => defaults.null_rate_alert,
-        Some(v) => {
-            if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) {
-                c.error(
-                    v.span(),
-                    "drift.null_rate_alert",
-                    "null_rate_alert must be in (0, 1]",
-                );
-            }
-            *v.get_ref()
-        }
-    };
-    let chi2_pvalue_alert = match &d.chi2_pvalue_alert {
-        None => defaults.chi2_pvalue_alert,
-        Some(v) => {
-            if !(*v.get_ref() > 0.0 && *v.get_ref() < 1.0) {
-                c.error(
-                    v.span(),
-                    "drift.chi2_pvalue_alert",
-                    "chi2_pvalue_alert must be between 0 and 1",
-                );
-            }
-            *v.get_ref()
-        }
-    };
-    let js_alert = match &d.js_alert {
-        None => defaults.js_alert,
-        Some(v) => {
-            if !(*v.get_ref() > 0.0 && *v.get_ref() <= 1.0) {
-                c.error(v.span(), "drift.js_alert", "js_alert must be in (0, 1]");
-            }
-            *v.get_ref()
-        }
-    };
+    let positive = |x: f64| x.is_finite() && x > 0.0;
+    let open_unit = |x: f64| x > 0.0 && x < 1.0;
+    let half_open_unit = |x: f64| x > 0.0 && x <= 1.0;
+    let psi_alert = c
+        .number(&d.psi_alert, "psi_alert", positive, "a positive number")
+        .unwrap_or(defaults.psi_alert);
+    let ks_pvalue_alert = c
+        .number(
+            &d.ks_pvalue_alert,
+            "ks_pvalue_alert",
+            open_unit,
+            "between 0 and 1",
+        )
+        .unwrap_or(defaults.ks_pvalue_alert);
+    let wasserstein_alert = c.number(
+        &d.wasserstein_alert,
+        "wasserstein_alert",
+        positive,
+        "a positive number",
+    );
+    let null_rate_alert = c
+        .number(
+            &d.null_rate_alert,
+            "null_rate_alert",
+            half_open_unit,
+            "in (0, 1]",
+        )
+        .unwrap_or(defaults.null_rate_alert);
+    let chi2_pvalue_alert = c
+        .number(
+            &d.chi2_pvalue_alert,
+            "chi2_pvalue_alert",
+            open_unit,
+            "between 0 and 1",
+        )
+        .unwrap_or(defaults.chi2_pvalue_alert);
+    let js_alert = c
+        .number(&d.js_alert, "js_alert", half_open_unit, "in (0, 1]")
+        .unwrap_or(defaults.js_alert);
     let columns = d
         .columns
         .as_ref()
@@ -526,6 +514,35 @@ batch_rows = 0
     fn malformed_toml_is_located() {
         let errs = parse("name = \"x\"\n[model\nuri = 1\n").unwrap_err();
         assert_eq!(errs[0].line, 2);
+    }
+
+    #[test]
+    fn drift_thresholds_are_range_checked() {
+        let text = format!(
+            "{GOOD}[drift]\npsi_alert = -1.0\nks_pvalue_alert = 1.5\nwasserstein_alert = 0.0\nnull_rate_alert = 2.0\nchi2_pvalue_alert = 0.0\njs_alert = 1.5\n"
+        );
+        let messages: Vec<String> = parse(&text)
+            .unwrap_err()
+            .iter()
+            .map(|d| d.to_string())
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "drift.psi_alert: psi_alert must be a positive number",
+                "drift.ks_pvalue_alert: ks_pvalue_alert must be between 0 and 1",
+                "drift.wasserstein_alert: wasserstein_alert must be a positive number",
+                "drift.null_rate_alert: null_rate_alert must be in (0, 1]",
+                "drift.chi2_pvalue_alert: chi2_pvalue_alert must be between 0 and 1",
+                "drift.js_alert: js_alert must be in (0, 1]",
+            ]
+        );
+        let ok = parse(&format!("{GOOD}[drift]\nks_pvalue_alert = 0.05\n")).unwrap();
+        let t = &ok.drift.unwrap().thresholds;
+        assert_eq!(
+            (t.ks_pvalue_alert, t.psi_alert, t.wasserstein_alert),
+            (0.05, 0.2, None)
+        );
     }
 
     #[test]
