@@ -163,9 +163,7 @@ pub fn delta_type(dt: &DataType) -> Option<DataType> {
         DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => dt.clone(),
         DataType::Float32 | DataType::Float64 | DataType::Boolean | DataType::Date32 => dt.clone(),
         DataType::Date64 => DataType::Date32,
-        DataType::Timestamp(_, Some(_)) => {
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-        }
+        DataType::Timestamp(_, Some(_)) => super::utc_timestamp(),
         DataType::Timestamp(_, None) => DataType::Timestamp(TimeUnit::Microsecond, None),
         DataType::Decimal128(p, s) => DataType::Decimal128(*p, *s),
         _ => return None,

@@ -163,6 +163,13 @@ impl Lake {
     }
 }
 
+/// The type of every timestamp lakescore writes: Delta's `timestamp`
+/// (microseconds, UTC).
+pub fn utc_timestamp() -> deltalake::arrow::datatypes::DataType {
+    use deltalake::arrow::datatypes::{DataType, TimeUnit};
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
 /// Turn a path or URI into a URL; relative paths are taken against `base`
 /// (the lake root) or, without a base, against the current directory.
 pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 pub const VERSIONS_TABLE: &str = "registry/model_versions";
@@ -59,10 +59,6 @@ pub struct ModelEventRow {
     pub created_at: i64,
 }
 
-fn ts() -> DataType {
-    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
-}
-
 pub fn versions_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("name", DataType::Utf8, false),
@@ -80,7 +76,7 @@ pub fn versions_schema() -> SchemaRef {
         Field::new("summary", DataType::Utf8, false),
         Field::new("description", DataType::Utf8, true),
         Field::new("tags", DataType::Utf8, false),
-        Field::new("created_at", ts(), false),
+        Field::new("created_at", crate::lake::utc_timestamp(), false),
         Field::new("created_by", DataType::Utf8, false),
         Field::new("lakescore_version", DataType::Utf8, false),
         Field::new("profile_path", DataType::Utf8, true),
@@ -100,6 +96,6 @@ pub fn events_schema() -> SchemaRef {
         Field::new("alias", DataType::Utf8, true),
         Field::new("actor", DataType::Utf8, false),
         Field::new("comment", DataType::Utf8, true),
-        Field::new("created_at", ts(), false),
+        Field::new("created_at", crate::lake::utc_timestamp(), false),
     ]))
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 use crate::drift::Metric;
@@ -79,11 +79,7 @@ pub fn drift_schema() -> SchemaRef {
         Field::new("alert", DataType::Boolean, false),
         Field::new("n_reference", DataType::Int64, false),
         Field::new("n_current", DataType::Int64, false),
-        Field::new(
-            "computed_at",
-            DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            false,
-        ),
+        Field::new("computed_at", crate::lake::utc_timestamp(), false),
     ]))
 }
 

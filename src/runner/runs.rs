@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
 
 pub const RUNS_TABLE: &str = "runs";
@@ -41,7 +41,7 @@ pub struct RunRow {
 }
 
 pub fn runs_schema() -> SchemaRef {
-    let ts = DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()));
+    let ts = crate::lake::utc_timestamp();
     Arc::new(Schema::new(vec![
         Field::new("run_id", DataType::Utf8, false),
         Field::new("job_name", DataType::Utf8, false),

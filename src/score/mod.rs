@@ -17,7 +17,7 @@ use deltalake::arrow::array::{
     ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
-use deltalake::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef, TimeUnit};
+use deltalake::arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
 use polars::prelude::*;
 
 use crate::drift::ColumnKind;
@@ -182,11 +182,7 @@ pub fn output_tail_fields() -> Vec<Field> {
         Field::new("run_id", ArrowType::Utf8, false),
         Field::new("job_name", ArrowType::Utf8, false),
         Field::new("logical_date", ArrowType::Date32, false),
-        Field::new(
-            "scored_at",
-            ArrowType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
-            false,
-        ),
+        Field::new("scored_at", crate::lake::utc_timestamp(), false),
     ]
 }
 
