@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 
@@ -109,6 +109,15 @@ pub struct ValidateArgs {
     pub json: bool,
 }
 
+/// `--as-of` for reading the registry as it stood at a time.
+#[derive(Debug, Args)]
+pub struct AsOf {
+    /// Read the registry as it stood at this time (RFC 3339, "YYYY-MM-DD HH:MM:SS"
+    /// UTC, or a date meaning its end), through Delta time travel.
+    #[arg(long = "as-of", value_parser = crate::registry::uri::parse_as_of)]
+    pub as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum RegistryCommand {
     /// Register a new version of a model.
@@ -124,6 +133,16 @@ pub enum RegistryCommand {
         /// KEY=VALUE, repeatable.
         #[arg(long = "tag")]
         tags: Vec<String>,
+        /// Training metric KEY=NUMBER, repeatable.
+        #[arg(long = "metric")]
+        metrics: Vec<String>,
+        /// Training parameter KEY=VALUE, repeatable.
+        #[arg(long = "param")]
+        params: Vec<String>,
+        /// An MLflow run directory (mlruns/EXPERIMENT/RUN_ID): its metrics and
+        /// params are attached (--metric/--param override them).
+        #[arg(long)]
+        mlflow_run: Option<PathBuf>,
         /// Reference data (Parquet file or glob, or a Delta table) to profile for drift.
         #[arg(long)]
         reference: Option<String>,
@@ -132,10 +151,21 @@ pub enum RegistryCommand {
         #[arg(long)]
         json: bool,
     },
-    /// One version in full: its row, stage, aliases and reference profile summary.
+    /// A model (its versions, owner, tags, settings, requests) or one version
+    /// in full (row, stage, aliases, metrics, comments, reference profile).
     Show {
         name: String,
-        version: i64,
+        version: Option<i64>,
+        #[command(flatten)]
+        as_of: AsOf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The version a model reference (models:/NAME/STAGE, @ALIAS, ...) resolves to.
+    Resolve {
+        uri: String,
+        #[command(flatten)]
+        as_of: AsOf,
         #[arg(long)]
         json: bool,
     },
@@ -150,6 +180,106 @@ pub enum RegistryCommand {
         archive_existing: bool,
         #[arg(long)]
         comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Ask for a version to move to a stage (approved or rejected by someone else).
+    Request {
+        name: String,
+        version: i64,
+        #[arg(long)]
+        stage: Stage,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a transition request: the version moves to the requested stage.
+    Approve {
+        request_id: i64,
+        /// Move other versions in that stage to Archived.
+        #[arg(long)]
+        archive_existing: bool,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Reject a transition request.
+    Reject {
+        request_id: i64,
+        #[arg(long)]
+        comment: Option<String>,
+        #[arg(long)]
+        actor: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Transition requests (pending only, unless --all).
+    Requests {
+        name: Option<String>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Model settings.
+    Settings {
+        name: String,
+        /// Stages (comma-separated, or "none") that a version may enter only
+        /// through an approved request.
+        #[arg(long, value_parser = crate::registry::state::parse_stage_list)]
+        require_approval: std::collections::BTreeSet<Stage>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Set tags on a model, or on one version with --version.
+    Tag {
+        name: String,
+        /// KEY=VALUE pairs.
+        #[arg(required = true)]
+        tags: Vec<String>,
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Delete tags from a model, or from one version with --version.
+    Untag {
+        name: String,
+        #[arg(required = true)]
+        keys: Vec<String>,
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Set the description of a model, or of one version with --version.
+    Describe {
+        name: String,
+        text: String,
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Set the owner of a model.
+    Owner {
+        name: String,
+        owner: String,
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Comment on a model, or on one version with --version.
+    Comment {
+        name: String,
+        text: String,
+        #[arg(long)]
+        version: Option<i64>,
         #[arg(long)]
         actor: Option<String>,
     },
@@ -177,15 +307,28 @@ pub enum RegistryCommand {
         #[arg(long)]
         actor: Option<String>,
     },
-    /// List models and versions with their stage and aliases.
-    List {
-        name: Option<String>,
+    /// What changed between two versions: flavor, signature, metrics, params,
+    /// tags, reference profile.
+    Diff {
+        name: String,
+        from: i64,
+        to: i64,
         #[arg(long)]
         json: bool,
     },
-    /// The audit log of one model.
+    /// List models and versions with their stage and aliases.
+    List {
+        name: Option<String>,
+        #[command(flatten)]
+        as_of: AsOf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The audit log of one model: every event with actor, time and comment.
     History {
         name: String,
+        #[command(flatten)]
+        as_of: AsOf,
         #[arg(long)]
         json: bool,
     },
@@ -363,19 +506,36 @@ async fn validate(lake: &str, args: ValidateArgs) -> Result<i32> {
     Ok(if ok { exit::SUCCESS } else { exit::BAD_INPUT })
 }
 
-fn parse_tags(tags: &[String]) -> Result<BTreeMap<String, String>> {
-    tags.iter()
+/// Parse repeated `--FLAG KEY=VALUE` arguments.
+fn parse_pairs(flag: &str, pairs: &[String]) -> Result<BTreeMap<String, String>> {
+    pairs
+        .iter()
         .map(|t| {
             t.split_once('=')
                 .filter(|(k, _)| !k.is_empty())
                 .map(|(k, v)| (k.to_string(), v.to_string()))
-                .ok_or_else(|| UsageError(format!("--tag {t:?} must be KEY=VALUE")).into())
+                .ok_or_else(|| UsageError(format!("{flag} {t:?} must be KEY=VALUE")).into())
+        })
+        .collect()
+}
+
+fn parse_metrics(pairs: &[String]) -> Result<BTreeMap<String, f64>> {
+    parse_pairs("--metric", pairs)?
+        .into_iter()
+        .map(|(k, v)| match v.trim().parse::<f64>() {
+            Ok(x) if x.is_finite() => Ok((k, x)),
+            _ => Err(UsageError(format!(
+                "--metric {k}={v:?}: the value must be a finite number"
+            ))
+            .into()),
         })
         .collect()
 }
 
 async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
+    use crate::registry::Annotation;
     let registry = Registry::new(lake);
+    let actor_or_default = |actor: Option<String>| actor.unwrap_or_else(default_actor);
     match cmd {
         RegistryCommand::Register {
             name,
@@ -383,11 +543,23 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             artifact,
             description,
             tags,
+            metrics,
+            params,
+            mlflow_run,
             reference,
             actor,
             json,
         } => {
-            let tags = parse_tags(&tags)?;
+            let tags = parse_pairs("--tag", &tags)?;
+            let (mut run_metrics, mut run_params) = match &mlflow_run {
+                Some(dir) => {
+                    let run = crate::registry::mlflow::read_run(dir)?;
+                    (run.metrics, run.params)
+                }
+                None => Default::default(),
+            };
+            run_metrics.extend(parse_metrics(&metrics)?);
+            run_params.extend(parse_pairs("--param", &params)?);
             let profile = match &reference {
                 None => None,
                 Some(path) => {
@@ -408,8 +580,10 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 artifact,
                 description,
                 tags,
-                actor: actor.unwrap_or_else(default_actor),
+                actor: actor_or_default(actor),
                 profile,
+                metrics: run_metrics,
+                params: run_params,
             };
             let row = registry.register(&req).await?;
             if json {
@@ -433,11 +607,193 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             comment,
             actor,
         } => {
-            let actor = actor.unwrap_or_else(default_actor);
             registry
-                .promote(&name, version, stage, archive_existing, comment, &actor)
+                .promote(
+                    &name,
+                    version,
+                    stage,
+                    archive_existing,
+                    comment,
+                    &actor_or_default(actor),
+                )
                 .await?;
             println!("{name} version {version} is now in stage {stage}");
+        }
+        RegistryCommand::Request {
+            name,
+            version,
+            stage,
+            comment,
+            actor,
+            json,
+        } => {
+            let id = registry
+                .request_transition(&name, version, stage, comment, &actor_or_default(actor))
+                .await?;
+            if json {
+                output::print_json(&serde_json::json!({ "request_id": id }));
+            } else {
+                println!(
+                    "request {id}: {name} version {version} to {stage} (approve with \
+                     `lakescore registry approve {id}`)"
+                );
+            }
+        }
+        RegistryCommand::Approve {
+            request_id,
+            archive_existing,
+            comment,
+            actor,
+            json,
+        } => {
+            let req = registry
+                .decide_request(
+                    request_id,
+                    true,
+                    archive_existing,
+                    comment,
+                    &actor_or_default(actor),
+                )
+                .await?;
+            if json {
+                output::print_json(&req);
+            } else {
+                println!(
+                    "approved request {}: {} version {} is now in stage {}",
+                    req.id, req.model_name, req.version, req.stage
+                );
+            }
+        }
+        RegistryCommand::Reject {
+            request_id,
+            comment,
+            actor,
+            json,
+        } => {
+            let req = registry
+                .decide_request(request_id, false, false, comment, &actor_or_default(actor))
+                .await?;
+            if json {
+                output::print_json(&req);
+            } else {
+                println!(
+                    "rejected request {}: {} version {} stays in {}",
+                    req.id, req.model_name, req.version, req.stage
+                );
+            }
+        }
+        RegistryCommand::Requests { name, all, json } => {
+            let state = registry.state().await?;
+            if let Some(n) = &name {
+                known_model(&state, n)?;
+            }
+            let requests: Vec<_> = state
+                .models
+                .iter()
+                .filter(|(n, _)| name.as_ref().is_none_or(|want| want == *n))
+                .flat_map(|(_, m)| m.requests.values())
+                .filter(|r| all || r.status == crate::registry::state::RequestStatus::Pending)
+                .collect();
+            if json {
+                output::print_json(&serde_json::json!({ "requests": requests }));
+            } else {
+                output::print_requests(&requests);
+            }
+        }
+        RegistryCommand::Settings {
+            name,
+            require_approval,
+            actor,
+        } => {
+            let stages: Vec<Stage> = require_approval.into_iter().collect();
+            registry
+                .annotate(
+                    &name,
+                    None,
+                    Annotation::RequireApproval(stages.clone()),
+                    &actor_or_default(actor),
+                )
+                .await?;
+            if stages.is_empty() {
+                println!("{name}: no stage requires approval");
+            } else {
+                let names: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+                println!(
+                    "{name}: entering {} requires an approved request",
+                    names.join(", ")
+                );
+            }
+        }
+        RegistryCommand::Tag {
+            name,
+            tags,
+            version,
+            actor,
+        } => {
+            let actor = actor_or_default(actor);
+            for (key, value) in parse_pairs("tag", &tags)? {
+                registry
+                    .annotate(&name, version, Annotation::SetTag { key, value }, &actor)
+                    .await?;
+            }
+            println!("tagged {}", on_what(&name, version));
+        }
+        RegistryCommand::Untag {
+            name,
+            keys,
+            version,
+            actor,
+        } => {
+            let actor = actor_or_default(actor);
+            for key in keys {
+                registry
+                    .annotate(&name, version, Annotation::DeleteTag { key }, &actor)
+                    .await?;
+            }
+            println!("removed tags from {}", on_what(&name, version));
+        }
+        RegistryCommand::Describe {
+            name,
+            text,
+            version,
+            actor,
+        } => {
+            registry
+                .annotate(
+                    &name,
+                    version,
+                    Annotation::Description(text),
+                    &actor_or_default(actor),
+                )
+                .await?;
+            println!("described {}", on_what(&name, version));
+        }
+        RegistryCommand::Owner { name, owner, actor } => {
+            registry
+                .annotate(
+                    &name,
+                    None,
+                    Annotation::Owner(owner.clone()),
+                    &actor_or_default(actor),
+                )
+                .await?;
+            println!("{name} is owned by {owner}");
+        }
+        RegistryCommand::Comment {
+            name,
+            text,
+            version,
+            actor,
+        } => {
+            registry
+                .annotate(
+                    &name,
+                    version,
+                    Annotation::Comment(text),
+                    &actor_or_default(actor),
+                )
+                .await?;
+            println!("commented on {}", on_what(&name, version));
         }
         RegistryCommand::Alias {
             name,
@@ -446,9 +802,8 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             comment,
             actor,
         } => {
-            let actor = actor.unwrap_or_else(default_actor);
             registry
-                .set_alias(&name, version, &alias, comment, &actor)
+                .set_alias(&name, version, &alias, comment, &actor_or_default(actor))
                 .await?;
             println!("{name}@{alias} now points at version {version}");
         }
@@ -464,8 +819,9 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 (None, Some(alias)) => crate::registry::RollbackTarget::Alias(alias),
                 (None, None) => return Err(UsageError("give --stage or --alias".into()).into()),
             };
-            let actor = actor.unwrap_or_else(default_actor);
-            let (from, to) = registry.rollback(&name, &target, comment, &actor).await?;
+            let (from, to) = registry
+                .rollback(&name, &target, comment, &actor_or_default(actor))
+                .await?;
             let what = match &target {
                 crate::registry::RollbackTarget::Stage(s) => format!("stage {s}"),
                 crate::registry::RollbackTarget::Alias(a) => format!("@{a}"),
@@ -475,29 +831,80 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
         RegistryCommand::Show {
             name,
             version,
+            as_of,
             json,
         } => {
-            let r = crate::registry::uri::ModelRef {
-                name: name.clone(),
-                selector: crate::registry::uri::ModelSelector::Version(version),
-            };
-            let state = registry.resolve(&r).await?;
-            let profile = registry.load_profile(&state.record).await?;
-            if json {
-                output::print_json(
-                    &serde_json::json!({ "version": state, "reference_profile": profile }),
-                );
-            } else {
-                output::print_show(&state, profile.as_ref());
+            let state = registry.state_at(as_of.as_of).await?;
+            let model = known_model(&state, &name)?;
+            match version {
+                None => {
+                    if json {
+                        output::print_json(&serde_json::json!({ "model": name, "state": model }));
+                    } else {
+                        output::print_model(&name, model);
+                    }
+                }
+                Some(version) => {
+                    let r = crate::registry::uri::ModelRef {
+                        name: name.clone(),
+                        selector: crate::registry::uri::ModelSelector::Version(version),
+                    };
+                    let v = crate::registry::resolve_in(&state, &r)?;
+                    let profile = registry.load_profile(&v.record).await?;
+                    if json {
+                        output::print_json(
+                            &serde_json::json!({ "version": v, "reference_profile": profile }),
+                        );
+                    } else {
+                        output::print_show(v, profile.as_ref());
+                    }
+                }
             }
         }
-        RegistryCommand::List { name, json } => {
+        RegistryCommand::Resolve { uri, as_of, json } => {
+            let r: crate::registry::uri::ModelRef = uri
+                .parse()
+                .map_err(crate::registry::RegistryError::BadReference)?;
+            let v = registry.resolve_at(&r, as_of.as_of).await?;
+            if json {
+                output::print_json(&serde_json::json!({ "uri": uri, "version": v }));
+            } else {
+                println!(
+                    "{uri} -> {} version {} ({}, {})",
+                    v.record.name, v.record.version, v.stage, v.record.summary
+                );
+            }
+        }
+        RegistryCommand::Diff {
+            name,
+            from,
+            to,
+            json,
+        } => {
             let state = registry.state().await?;
-            if let Some(n) = &name
-                && !state.models.contains_key(n)
-            {
-                return Err(crate::registry::RegistryError::UnknownModel { name: n.clone() })
-                    .context("registry list");
+            let pick = |version| {
+                crate::registry::resolve_in(
+                    &state,
+                    &crate::registry::uri::ModelRef {
+                        name: name.clone(),
+                        selector: crate::registry::uri::ModelSelector::Version(version),
+                    },
+                )
+            };
+            let (a, b) = (pick(from)?, pick(to)?);
+            let pa = registry.load_profile(&a.record).await?;
+            let pb = registry.load_profile(&b.record).await?;
+            let d = crate::registry::diff::diff(a, pa.as_ref(), b, pb.as_ref());
+            if json {
+                output::print_json(&d);
+            } else {
+                output::print_diff(&d);
+            }
+        }
+        RegistryCommand::List { name, as_of, json } => {
+            let state = registry.state_at(as_of.as_of).await?;
+            if let Some(n) = &name {
+                known_model(&state, n)?;
             }
             let versions: Vec<_> = state
                 .models
@@ -511,8 +918,8 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 output::print_versions(&versions);
             }
         }
-        RegistryCommand::History { name, json } => {
-            let events = registry.history(&name).await?;
+        RegistryCommand::History { name, as_of, json } => {
+            let events = registry.history(&name, as_of.as_of).await?;
             if json {
                 output::print_json(&serde_json::json!({ "model": name, "events": events }));
             } else {
@@ -521,4 +928,22 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
         }
     }
     Ok(exit::SUCCESS)
+}
+
+/// The model `name`, or an error naming it.
+fn known_model<'a>(
+    state: &'a crate::registry::state::RegistryState,
+    name: &str,
+) -> Result<&'a crate::registry::state::ModelState> {
+    state
+        .models
+        .get(name)
+        .ok_or_else(|| crate::registry::RegistryError::UnknownModel { name: name.into() }.into())
+}
+
+fn on_what(name: &str, version: Option<i64>) -> String {
+    match version {
+        Some(v) => format!("{name} version {v}"),
+        None => format!("model {name}"),
+    }
 }

@@ -9,8 +9,9 @@ use serde::Serialize;
 
 use crate::lake::Lake;
 use crate::registry::Registry;
+use crate::registry::diff::VersionDiff;
 use crate::registry::records::ModelEventRow;
-use crate::registry::state::VersionState;
+use crate::registry::state::{ModelState, RequestStatus, TransitionRequest, VersionState};
 use crate::runner::RunReport;
 use crate::spec::InputFormat;
 
@@ -151,6 +152,20 @@ pub fn print_show(v: &VersionState, profile: Option<&crate::drift::ReferenceProf
         println!("  about     {d}");
     }
     println!("  tags      {}", r.tags);
+    if let Some(m) = &r.metrics {
+        println!("  metrics   {m}");
+    }
+    if let Some(p) = &r.params {
+        println!("  params    {p}");
+    }
+    for c in &v.comments {
+        println!(
+            "  comment   {} {}: {}",
+            micros_to_string(c.at),
+            c.actor,
+            c.text
+        );
+    }
     match profile {
         None => {
             println!("  reference profile: none (register with --reference to enable drift checks)")
@@ -264,44 +279,202 @@ pub fn print_runs(runs: &[crate::runner::runs::RunRow]) {
 }
 
 pub fn print_history(events: &[ModelEventRow]) {
+    println!("{:<5} {:<23} {:<12} EVENT", "SEQ", "TIME", "ACTOR");
     for e in events {
-        let what = match e.event_type.as_str() {
-            "registered" => format!("registered version {}", e.version.unwrap_or_default()),
-            "stage_transition" => format!(
-                "moved version {} from {} to {}",
-                e.version.unwrap_or_default(),
-                e.from_stage.as_deref().unwrap_or("?"),
-                e.to_stage.as_deref().unwrap_or("?")
-            ),
-            "alias_set" => format!(
-                "set alias @{} -> version {}",
-                e.alias.as_deref().unwrap_or("?"),
-                e.version.unwrap_or_default()
-            ),
-            "alias_removed" => format!("removed alias @{}", e.alias.as_deref().unwrap_or("?")),
-            "rollback" => match (&e.to_stage, &e.alias) {
-                (Some(stage), _) => format!(
-                    "rolled back {stage} to version {}",
-                    e.version.unwrap_or_default()
-                ),
-                (None, Some(alias)) => format!(
-                    "rolled back @{alias} to version {}",
-                    e.version.unwrap_or_default()
-                ),
-                _ => "rollback".into(),
-            },
-            other => other.to_string(),
-        };
         let comment = e
             .comment
             .as_deref()
+            .filter(|_| e.event_type != "comment")
             .map(|c| format!(" — {c}"))
             .unwrap_or_default();
         println!(
-            "{}  {:<12} {what}{comment}",
+            "{:<5} {:<23} {:<12} {}{comment}",
+            e.seq,
             micros_to_string(e.created_at),
-            e.actor
+            e.actor,
+            describe_event(e)
         );
+    }
+}
+
+/// One event as a sentence.
+fn describe_event(e: &ModelEventRow) -> String {
+    let v = e.version.unwrap_or_default();
+    let on = match e.version {
+        Some(v) => format!("version {v}"),
+        None => "the model".to_string(),
+    };
+    let stage = e.to_stage.as_deref().unwrap_or("?");
+    let key = e.key.as_deref().unwrap_or("?");
+    let value = e.value.as_deref().unwrap_or("");
+    let request = e.request_id.unwrap_or_default();
+    match e.event_type.as_str() {
+        "registered" => format!("registered version {v}"),
+        "stage_transition" => format!(
+            "moved version {v} from {} to {stage}",
+            e.from_stage.as_deref().unwrap_or("?")
+        ),
+        "alias_set" => format!(
+            "set alias @{} -> version {v}",
+            e.alias.as_deref().unwrap_or("?")
+        ),
+        "alias_removed" => format!("removed alias @{}", e.alias.as_deref().unwrap_or("?")),
+        "rollback" => match (&e.to_stage, &e.alias) {
+            (Some(stage), _) => format!("rolled back {stage} to version {v}"),
+            (None, Some(alias)) => format!("rolled back @{alias} to version {v}"),
+            _ => "rollback".into(),
+        },
+        "transition_requested" => format!("requested version {v} -> {stage} (request {request})"),
+        "transition_approved" => format!("approved request {request} (version {v} -> {stage})"),
+        "transition_rejected" => format!("rejected request {request} (version {v} -> {stage})"),
+        "tag_set" => format!("tagged {on}: {key}={value}"),
+        "tag_deleted" => format!("removed tag {key} from {on}"),
+        "description_set" => format!("described {on}: {value}"),
+        "owner_set" => format!("set owner to {value}"),
+        "setting_set" => format!(
+            "set {key} = {}",
+            if value.is_empty() { "none" } else { value }
+        ),
+        "comment" => format!(
+            "commented on {on}: {}",
+            e.comment.as_deref().unwrap_or_default()
+        ),
+        other => other.to_string(),
+    }
+}
+
+pub fn print_requests(requests: &[&TransitionRequest]) {
+    println!(
+        "{:<6} {:<20} {:>7}  {:<10} {:<9} {:<12} {:<23} COMMENT",
+        "ID", "MODEL", "VERSION", "STAGE", "STATUS", "BY", "REQUESTED"
+    );
+    for r in requests {
+        let status = match r.status {
+            RequestStatus::Pending => "pending",
+            RequestStatus::Approved => "approved",
+            RequestStatus::Rejected => "rejected",
+        };
+        println!(
+            "{:<6} {:<20} {:>7}  {:<10} {:<9} {:<12} {:<23} {}",
+            r.id,
+            r.model_name,
+            r.version,
+            r.stage.as_str(),
+            status,
+            r.requested_by,
+            micros_to_string(r.requested_at),
+            r.comment.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+/// `registry show NAME`: the model, then its versions.
+pub fn print_model(name: &str, m: &ModelState) {
+    println!("model {name}");
+    println!("  owner        {}", m.owner.as_deref().unwrap_or("-"));
+    println!("  description  {}", m.description.as_deref().unwrap_or("-"));
+    let tags: Vec<String> = m.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!(
+        "  tags         {}",
+        if tags.is_empty() {
+            "-".into()
+        } else {
+            tags.join(", ")
+        }
+    );
+    let gated: Vec<&str> = m.require_approval.iter().map(|s| s.as_str()).collect();
+    println!(
+        "  approval     {}",
+        if gated.is_empty() {
+            "not required".to_string()
+        } else {
+            format!("required for {}", gated.join(", "))
+        }
+    );
+    let pending = m
+        .requests
+        .values()
+        .filter(|r| r.status == RequestStatus::Pending)
+        .count();
+    println!("  requests     {pending} pending");
+    for c in &m.comments {
+        println!(
+            "  comment      {} {}: {}",
+            micros_to_string(c.at),
+            c.actor,
+            c.text
+        );
+    }
+    println!();
+    let versions: Vec<&VersionState> = m.versions.values().collect();
+    print_versions(&versions);
+}
+
+pub fn print_diff(d: &VersionDiff) {
+    println!("{} version {} -> version {}", d.name, d.from, d.to);
+    if d.is_empty() {
+        println!("  no differences");
+        return;
+    }
+    let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "-".into());
+    for c in &d.fields {
+        println!("  {:<16} {} -> {}", c.key, show(&c.from), show(&c.to));
+    }
+    let sig = &d.signature;
+    for c in &sig.added {
+        println!("  signature        + {} ({})", c.name, c.ty);
+    }
+    for c in &sig.removed {
+        println!("  signature        - {} ({})", c.name, c.ty);
+    }
+    for c in &sig.retyped {
+        println!(
+            "  signature        ~ {}: {} -> {}",
+            c.key,
+            show(&c.from),
+            show(&c.to)
+        );
+    }
+    if sig.reordered {
+        println!("  signature        columns reordered");
+    }
+    for (what, changes) in [
+        ("metric", &d.metrics),
+        ("param", &d.params),
+        ("tag", &d.tags),
+    ] {
+        for c in changes.iter() {
+            println!(
+                "  {what:<7} {:<8} {} -> {}",
+                c.key,
+                show(&c.from),
+                show(&c.to)
+            );
+        }
+    }
+    let changed: Vec<_> = d.profile.iter().filter(|p| p.from != p.to).collect();
+    if !changed.is_empty() {
+        println!(
+            "  reference profile: {:<18} {:>22} {:>22} {:>16}",
+            "COLUMN", "MEAN", "STD", "NULLS"
+        );
+        let pair = |a: Option<f64>, b: Option<f64>| format!("{} -> {}", fmt_opt(a), fmt_opt(b));
+        for p in changed {
+            let (a, b) = (p.from.as_ref(), p.to.as_ref());
+            println!(
+                "                     {:<18} {:>22} {:>22} {:>16}",
+                p.column,
+                pair(a.and_then(|x| x.mean), b.and_then(|x| x.mean)),
+                pair(a.and_then(|x| x.std), b.and_then(|x| x.std)),
+                format!(
+                    "{} -> {}",
+                    a.map(|x| format!("{:.2}%", x.null_rate * 100.0))
+                        .unwrap_or("-".into()),
+                    b.map(|x| format!("{:.2}%", x.null_rate * 100.0))
+                        .unwrap_or("-".into())
+                )
+            );
+        }
     }
 }
 

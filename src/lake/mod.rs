@@ -105,8 +105,18 @@ impl Lake {
         Table::open(self.table_url(rel)?, Some(version)).await
     }
 
+    /// Open a table as it stood at `at` (Delta time travel); `None` when it did not exist yet.
+    pub async fn open_table_as_of(
+        &self,
+        rel: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Table>> {
+        Table::open_as_of(self.table_url(rel)?, at).await
+    }
+
     /// Open `rel`, creating it with `schema` and `partitions` when it does not
-    /// exist. An existing table must have exactly `schema`'s columns.
+    /// exist. An existing table must have `schema`'s columns; nullable columns
+    /// missing at its end are added (see [`Table::ensure`]).
     pub async fn ensure_table(
         &self,
         rel: &str,
@@ -243,5 +253,99 @@ mod tests {
     fn local_paths_are_normalized() {
         let url = location_to_url("/tmp/a/./b/../lake", None).unwrap();
         assert_eq!(url.as_str(), "file:///tmp/a/lake/");
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Old {
+        id: i64,
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct New {
+        id: i64,
+        note: Option<String>,
+    }
+
+    fn schema(with_note: bool) -> ArrowSchema {
+        use deltalake::arrow::datatypes::{DataType, Field};
+        let mut fields = vec![Field::new("id", DataType::Int64, false)];
+        if with_note {
+            fields.push(Field::new("note", DataType::Utf8, true));
+        }
+        ArrowSchema::new(fields)
+    }
+
+    #[tokio::test]
+    async fn tables_gain_new_nullable_columns_and_time_travel_by_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let mut t = lake
+            .ensure_table("t", &schema(false), &[], "t")
+            .await
+            .unwrap();
+        t.append_rows(&[Old { id: 1 }], Default::default(), None)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let between = chrono::Utc::now();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+
+        // Rows of the old table read into the new type (serde defaults) before any write.
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Newer {
+            id: i64,
+            #[serde(default)]
+            note: Option<String>,
+        }
+        let (_, early) = t.read_rows::<Newer>().await.unwrap();
+        assert_eq!(early, vec![Newer { id: 1, note: None }]);
+
+        // A later release expects one more (nullable) column: it is added, old rows read null.
+        let mut t = lake
+            .ensure_table("t", &schema(true), &[], "t")
+            .await
+            .unwrap();
+        t.append_rows(
+            &[New {
+                id: 2,
+                note: Some("n".into()),
+            }],
+            Default::default(),
+            None,
+        )
+        .await
+        .unwrap();
+        let (_, rows) = t.read_rows::<New>().await.unwrap();
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.id);
+        assert_eq!(
+            rows,
+            vec![
+                New { id: 1, note: None },
+                New {
+                    id: 2,
+                    note: Some("n".into())
+                }
+            ]
+        );
+        // Anything but an added nullable column is still a mismatch.
+        use deltalake::arrow::datatypes::{DataType, Field};
+        let other = ArrowSchema::new(vec![Field::new("id", DataType::Utf8, false)]);
+        assert!(matches!(
+            lake.ensure_table("t", &other, &[], "t").await,
+            Err(LakeError::SchemaMismatch { .. })
+        ));
+
+        let then = lake.open_table_as_of("t", between).await.unwrap().unwrap();
+        let (_, old_rows) = then.read_rows::<Old>().await.unwrap();
+        assert_eq!(old_rows, vec![Old { id: 1 }]);
+        assert!(lake.open_table_as_of("t", before).await.unwrap().is_none());
+        assert!(
+            lake.open_table_as_of("missing", between)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -112,8 +112,7 @@ impl Table {
         description: &str,
     ) -> Result<Table> {
         if let Some(t) = Table::open(url.clone(), None).await? {
-            t.check_schema(schema)?;
-            return Ok(t);
+            return t.evolve_to(schema).await;
         }
         let uri = url.to_string();
         let err = |source| LakeError::Delta {
@@ -142,13 +141,93 @@ impl Table {
             Ok(table) => Ok(Table { inner: table, uri }),
             // Another process created it at the same moment: use theirs.
             Err(_) => match Table::open(url, None).await? {
+                Some(t) => t.evolve_to(schema).await,
+                None => Err(LakeError::Conflict {
+                    table: uri,
+                    message: "table could not be created".into(),
+                }),
+            },
+        }
+    }
+
+    /// Open the table as it stood at `at` (Delta time travel by commit
+    /// timestamp); `None` when it did not exist yet.
+    pub async fn open_as_of(url: Url, at: chrono::DateTime<chrono::Utc>) -> Result<Option<Table>> {
+        let Some(mut t) = Table::open(url, None).await? else {
+            return Ok(None);
+        };
+        let uri = t.uri.clone();
+        t.inner
+            .load_with_datetime(at)
+            .await
+            .map_err(|source| LakeError::Delta {
+                table: uri,
+                source: Box::new(source),
+            })?;
+        // delta-rs falls back to the first commit when `at` precedes it.
+        if t.version() == 0
+            && t.loaded_commit_ms()
+                .await?
+                .is_some_and(|ms| ms > at.timestamp_millis())
+        {
+            return Ok(None);
+        }
+        Ok(Some(t))
+    }
+
+    /// When the loaded snapshot's commit was made (ms since the epoch, from its `commitInfo`).
+    async fn loaded_commit_ms(&self) -> Result<Option<i64>> {
+        let last = self
+            .inner
+            .history(Some(1))
+            .try_next()
+            .await
+            .map_err(|e| self.delta_err(e))?;
+        Ok(last.and_then(|c| c.timestamp))
+    }
+
+    /// Make an existing table carry `expected`'s columns: columns lakescore added
+    /// in a later release (nullable, after the existing ones) are added with one
+    /// schema-only commit (old rows read them as null); anything else must match.
+    async fn evolve_to(self, expected: &ArrowSchema) -> Result<Table> {
+        let found = self.arrow_schema()?;
+        let n = found.fields().len();
+        let is_prefix = n < expected.fields().len()
+            && found
+                .fields()
+                .iter()
+                .zip(expected.fields())
+                .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+            && expected.fields()[n..].iter().all(|f| f.is_nullable());
+        if !is_prefix {
+            self.check_schema(expected)?;
+            return Ok(self);
+        }
+        let url = Url::parse(&self.uri).map_err(|e| LakeError::InvalidLocation {
+            location: self.uri.clone(),
+            reason: e.to_string(),
+        })?;
+        let added = ArrowSchema::new(expected.fields()[n..].to_vec());
+        let kernel: StructType = (&added)
+            .try_into_kernel()
+            .map_err(|e| self.delta_err(DeltaTableError::from(e)))?;
+        let uri = self.uri.clone();
+        let evolved = self
+            .inner
+            .add_columns()
+            .with_fields(kernel.fields().cloned().collect::<Vec<_>>())
+            .await;
+        match evolved {
+            Ok(inner) => Ok(Table { inner, uri }),
+            // Another process evolved it first: take theirs and check it.
+            Err(_) => match Table::open(url, None).await? {
                 Some(t) => {
-                    t.check_schema(schema)?;
+                    t.check_schema(expected)?;
                     Ok(t)
                 }
                 None => Err(LakeError::Conflict {
                     table: uri,
-                    message: "table could not be created".into(),
+                    message: "table disappeared while adding columns".into(),
                 }),
             },
         }

@@ -82,6 +82,14 @@ pub trait Model: Send + Sync {
     fn predict(&self, x: &FeatureMatrix) -> Vec<f64>;
     /// A one-line description (objective, trees, link) for listings.
     fn describe(&self) -> String;
+    /// The input signature: (column, type) in feature order. Every flavor so
+    /// far reads numbers, which it takes as `double`.
+    fn signature(&self) -> Vec<(String, String)> {
+        self.features()
+            .iter()
+            .map(|f| (f.clone(), "double".to_string()))
+            .collect()
+    }
 }
 
 /// Load a model of `flavor` from artifact `bytes`; `source_name` is used in errors.

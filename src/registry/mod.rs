@@ -9,6 +9,8 @@
 //! Artifacts are stored content-addressed under `registry/artifacts/` and
 //! checked against their SHA-256 on every load.
 
+pub mod diff;
+pub mod mlflow;
 pub mod records;
 pub mod state;
 pub mod uri;
@@ -17,12 +19,16 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+
 use crate::drift::{self, DriftError, ReferenceProfile};
 use crate::lake::{Lake, LakeError, Table};
 use crate::model::{self, Flavor, Model, ModelError};
 use records::{EVENTS_TABLE, ModelEventRow, ModelVersionRow, VERSIONS_TABLE};
 use state::{
-    EV_ALIAS_SET, EV_REGISTERED, EV_ROLLBACK, EV_STAGE, RegistryState, ResolveError, VersionState,
+    EV_ALIAS_SET, EV_APPROVED, EV_COMMENT, EV_DESCRIPTION, EV_OWNER, EV_REGISTERED, EV_REJECTED,
+    EV_REQUESTED, EV_ROLLBACK, EV_SETTING, EV_STAGE, EV_TAG_DELETED, EV_TAG_SET, RegistryState,
+    RequestStatus, ResolveError, SETTING_REQUIRE_APPROVAL, TransitionRequest, VersionState,
 };
 use uri::{ModelRef, Stage};
 
@@ -73,6 +79,38 @@ pub enum RegistryError {
     Lake(#[from] LakeError),
     #[error("registry write for {name:?} lost {attempts} races with concurrent writers")]
     Contended { name: String, attempts: usize },
+    #[error(
+        "model {name:?} requires approval to enter {stage}: request it with \
+         `lakescore registry request {name} {version} --stage {stage_arg}`, then have it approved"
+    )]
+    ApprovalRequired {
+        name: String,
+        version: i64,
+        stage: Stage,
+        stage_arg: String,
+    },
+    #[error("there is no transition request {id} (see `lakescore registry requests`)")]
+    UnknownRequest { id: i64 },
+    #[error("transition request {id} for {name} version {version} was already {status}")]
+    RequestDecided {
+        id: i64,
+        name: String,
+        version: i64,
+        status: String,
+    },
+    #[error("model {name:?}{on} has no tag {key:?}")]
+    UnknownTag {
+        name: String,
+        /// `" version N"` or empty for the model.
+        on: String,
+        key: String,
+    },
+    #[error("cannot read MLflow {what} {path}: {message}")]
+    Mlflow {
+        what: &'static str,
+        path: String,
+        message: String,
+    },
 }
 
 pub type Result<T, E = RegistryError> = std::result::Result<T, E>;
@@ -88,6 +126,27 @@ pub struct RegisterRequest {
     pub actor: String,
     /// The reference profile captured from `--reference` data.
     pub profile: Option<ReferenceProfile>,
+    /// Training metrics (`--metric`, or an MLflow run's).
+    pub metrics: BTreeMap<String, f64>,
+    /// Training parameters (`--param`, or an MLflow run's).
+    pub params: BTreeMap<String, String>,
+}
+
+/// A metadata change to a model (`version` = None) or one version: one event.
+#[derive(Debug, Clone)]
+pub enum Annotation {
+    SetTag {
+        key: String,
+        value: String,
+    },
+    DeleteTag {
+        key: String,
+    },
+    Description(String),
+    Owner(String),
+    /// Stages that need an approved request (empty: none).
+    RequireApproval(Vec<Stage>),
+    Comment(String),
 }
 
 /// What a rollback gives back.
@@ -141,25 +200,46 @@ impl Registry {
             .await?)
     }
 
-    /// The current registry state (or an empty one when nothing is registered).
-    pub async fn state(&self) -> Result<RegistryState> {
-        let versions = match self.lake.open_table(VERSIONS_TABLE).await? {
-            Some(t) => t.read_rows::<ModelVersionRow>().await?.1,
-            None => Vec::new(),
-        };
-        let events = match self.lake.open_table(EVENTS_TABLE).await? {
-            Some(t) => t.read_rows::<ModelEventRow>().await?.1,
-            None => Vec::new(),
-        };
+    /// The registry state now, or as it stood at `as_of` (Delta time travel on
+    /// both registry tables); empty when nothing was registered.
+    pub async fn state_at(&self, as_of: Option<DateTime<Utc>>) -> Result<RegistryState> {
+        let (versions, events) = self.rows_at(as_of).await?;
         Ok(RegistryState::fold(versions, events))
     }
 
-    /// All events of `name`, oldest first.
-    pub async fn history(&self, name: &str) -> Result<Vec<ModelEventRow>> {
-        let mut events = match self.lake.open_table(EVENTS_TABLE).await? {
+    /// The current registry state.
+    pub async fn state(&self) -> Result<RegistryState> {
+        self.state_at(None).await
+    }
+
+    async fn rows_at(
+        &self,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<(Vec<ModelVersionRow>, Vec<ModelEventRow>)> {
+        let open = |rel: &'static str| async move {
+            match as_of {
+                None => self.lake.open_table(rel).await,
+                Some(at) => self.lake.open_table_as_of(rel, at).await,
+            }
+        };
+        let versions = match open(VERSIONS_TABLE).await? {
+            Some(t) => t.read_rows::<ModelVersionRow>().await?.1,
+            None => Vec::new(),
+        };
+        let events = match open(EVENTS_TABLE).await? {
             Some(t) => t.read_rows::<ModelEventRow>().await?.1,
             None => Vec::new(),
         };
+        Ok((versions, events))
+    }
+
+    /// All events of `name` (as of a time), oldest first.
+    pub async fn history(
+        &self,
+        name: &str,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<ModelEventRow>> {
+        let (_, mut events) = self.rows_at(as_of).await?;
         events.retain(|e| e.model_name == name);
         if events.is_empty() {
             return Err(RegistryError::UnknownModel { name: name.into() });
@@ -237,6 +317,11 @@ impl Registry {
                 lakescore_version: env!("CARGO_PKG_VERSION").into(),
                 profile_path: profile_path.clone(),
                 profile_sha256: profile_sha256.clone(),
+                metrics: (!req.metrics.is_empty())
+                    .then(|| serde_json::to_string(&req.metrics).expect("metrics serialize")),
+                params: (!req.params.is_empty())
+                    .then(|| serde_json::to_string(&req.params).expect("params serialize")),
+                signature: Some(signature_json(&loaded.signature())),
             };
             let meta = HashMap::from([
                 ("lakescore.operation".to_string(), "register".into()),
@@ -282,44 +367,286 @@ impl Registry {
         actor: &str,
     ) -> Result<()> {
         self.append_events(name, |state| {
-            let model = state
-                .models
-                .get(name)
-                .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })?;
-            let current = model
-                .versions
-                .get(&version)
-                .ok_or(RegistryError::UnknownVersion {
+            let model = model_in(state, name)?;
+            if model.require_approval.contains(&stage) {
+                return Err(RegistryError::ApprovalRequired {
                     name: name.into(),
                     version,
-                })?;
-            let mut ev = new_event(name, Some(version), EV_STAGE, actor, comment.clone());
-            ev.from_stage = Some(current.stage.to_string());
-            ev.to_stage = Some(stage.to_string());
-            let mut events = vec![ev];
-            if archive_existing && matches!(stage, Stage::Staging | Stage::Production) {
-                for other in model.versions.values() {
-                    if other.record.version != version && other.stage == stage {
-                        let mut ev = new_event(
-                            name,
-                            Some(other.record.version),
-                            EV_STAGE,
-                            actor,
-                            Some(format!(
-                                "archived by the promotion of version {version} to {stage}"
-                            )),
-                        );
-                        ev.from_stage = Some(stage.to_string());
-                        ev.to_stage = Some(Stage::Archived.to_string());
-                        events.push(ev);
-                    }
-                }
+                    stage,
+                    stage_arg: stage.as_str().to_ascii_lowercase(),
+                });
             }
-            Ok(events)
+            transition_events(
+                model,
+                name,
+                version,
+                stage,
+                archive_existing,
+                &comment,
+                actor,
+            )
         })
-        .await
+        .await?;
+        Ok(())
     }
 
+    /// Ask for `version` of `name` to move to `stage`; returns the request id.
+    pub async fn request_transition(
+        &self,
+        name: &str,
+        version: i64,
+        stage: Stage,
+        comment: Option<String>,
+        actor: &str,
+    ) -> Result<i64> {
+        let events = self
+            .append_events(name, |state| {
+                let model = model_in(state, name)?;
+                version_in(model, name, version)?;
+                let mut ev = new_event(name, Some(version), EV_REQUESTED, actor, comment.clone());
+                ev.to_stage = Some(stage.to_string());
+                Ok(vec![ev])
+            })
+            .await?;
+        Ok(events[0].seq)
+    }
+
+    /// Approve (making the transition in the same commit) or reject a pending
+    /// request. Returns the request as decided.
+    pub async fn decide_request(
+        &self,
+        id: i64,
+        approve: bool,
+        archive_existing: bool,
+        comment: Option<String>,
+        actor: &str,
+    ) -> Result<TransitionRequest> {
+        let state = self.state().await?;
+        let name = state
+            .request(id)
+            .ok_or(RegistryError::UnknownRequest { id })?
+            .model_name
+            .clone();
+        let decided = std::sync::Mutex::new(None);
+        self.append_events(&name, |state| {
+            let model = model_in(state, &name)?;
+            let req = model
+                .requests
+                .get(&id)
+                .ok_or(RegistryError::UnknownRequest { id })?;
+            if req.status != RequestStatus::Pending {
+                return Err(RegistryError::RequestDecided {
+                    id,
+                    name: name.clone(),
+                    version: req.version,
+                    status: format!("{:?}", req.status).to_lowercase(),
+                });
+            }
+            let kind = if approve { EV_APPROVED } else { EV_REJECTED };
+            let mut ev = new_event(&name, Some(req.version), kind, actor, comment.clone());
+            ev.request_id = Some(id);
+            ev.to_stage = Some(req.stage.to_string());
+            let mut events = vec![ev];
+            if approve {
+                let why = Some(format!(
+                    "approved request {id}{}",
+                    comment
+                        .as_deref()
+                        .map(|c| format!(": {c}"))
+                        .unwrap_or_default()
+                ));
+                events.extend(transition_events(
+                    model,
+                    &name,
+                    req.version,
+                    req.stage,
+                    archive_existing,
+                    &why,
+                    actor,
+                )?);
+            }
+            let mut done = req.clone();
+            done.status = if approve {
+                RequestStatus::Approved
+            } else {
+                RequestStatus::Rejected
+            };
+            done.decided_by = Some(actor.to_string());
+            done.decision_comment = comment.clone();
+            *decided.lock().expect("not poisoned") = Some(done);
+            Ok(events)
+        })
+        .await?;
+        Ok(decided
+            .into_inner()
+            .expect("not poisoned")
+            .expect("decided when committed"))
+    }
+
+    /// Record a metadata change on the model (`version` None) or a version.
+    pub async fn annotate(
+        &self,
+        name: &str,
+        version: Option<i64>,
+        change: Annotation,
+        actor: &str,
+    ) -> Result<()> {
+        if let Annotation::SetTag { key, .. } | Annotation::DeleteTag { key } = &change {
+            check_tag_key(key)?;
+        }
+        self.append_events(name, |state| {
+            let model = model_in(state, name)?;
+            let on = match version {
+                Some(v) => format!(" version {}", version_in(model, name, v)?.record.version),
+                None => String::new(),
+            };
+            let mut ev = new_event(name, version, EV_COMMENT, actor, None);
+            match &change {
+                Annotation::SetTag { key, value } => {
+                    ev.event_type = EV_TAG_SET.into();
+                    ev.key = Some(key.clone());
+                    ev.value = Some(value.clone());
+                }
+                Annotation::DeleteTag { key } => {
+                    let tags = match version {
+                        Some(v) => model.versions[&v].tags(),
+                        None => model.tags.clone(),
+                    };
+                    if !tags.contains_key(key) {
+                        return Err(RegistryError::UnknownTag {
+                            name: name.into(),
+                            on,
+                            key: key.clone(),
+                        });
+                    }
+                    ev.event_type = EV_TAG_DELETED.into();
+                    ev.key = Some(key.clone());
+                }
+                Annotation::Description(text) => {
+                    ev.event_type = EV_DESCRIPTION.into();
+                    ev.value = Some(text.clone());
+                }
+                Annotation::Owner(owner) => {
+                    if version.is_some() {
+                        return Err(RegistryError::Invalid {
+                            what: "owner".into(),
+                            message: "an owner belongs to the model, not to a version".into(),
+                        });
+                    }
+                    ev.event_type = EV_OWNER.into();
+                    ev.value = Some(owner.clone());
+                }
+                Annotation::RequireApproval(stages) => {
+                    if version.is_some() {
+                        return Err(RegistryError::Invalid {
+                            what: "setting".into(),
+                            message: "approval settings belong to the model, not to a version"
+                                .into(),
+                        });
+                    }
+                    ev.event_type = EV_SETTING.into();
+                    ev.key = Some(SETTING_REQUIRE_APPROVAL.into());
+                    let names: Vec<&str> = stages.iter().map(|s| s.as_str()).collect();
+                    ev.value = Some(names.join(","));
+                }
+                Annotation::Comment(text) => ev.comment = Some(text.clone()),
+            }
+            Ok(vec![ev])
+        })
+        .await?;
+        Ok(())
+    }
+}
+
+/// The model `name` in `state`.
+fn model_in<'a>(state: &'a RegistryState, name: &str) -> Result<&'a state::ModelState> {
+    state
+        .models
+        .get(name)
+        .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })
+}
+
+/// Version `version` of `model`.
+fn version_in<'a>(
+    model: &'a state::ModelState,
+    name: &str,
+    version: i64,
+) -> Result<&'a VersionState> {
+    model
+        .versions
+        .get(&version)
+        .ok_or(RegistryError::UnknownVersion {
+            name: name.into(),
+            version,
+        })
+}
+
+/// Tag keys follow MLflow: at most 250 characters of letters, digits, `_-./ `.
+fn check_tag_key(key: &str) -> Result<()> {
+    let ok = !key.is_empty()
+        && key.len() <= 250
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_-./ ".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(RegistryError::Invalid {
+            what: "tag key".into(),
+            message: format!(
+                "{key:?} must be 1 to 250 letters, digits, '_', '-', '.', '/' or spaces"
+            ),
+        })
+    }
+}
+
+/// The signature column's JSON text.
+fn signature_json(signature: &[(String, String)]) -> String {
+    let items: Vec<serde_json::Value> = signature
+        .iter()
+        .map(|(name, ty)| serde_json::json!({ "name": name, "type": ty }))
+        .collect();
+    serde_json::Value::Array(items).to_string()
+}
+
+/// The events of moving `version` to `stage`, archiving the stage's other
+/// holders when asked.
+fn transition_events(
+    model: &state::ModelState,
+    name: &str,
+    version: i64,
+    stage: Stage,
+    archive_existing: bool,
+    comment: &Option<String>,
+    actor: &str,
+) -> Result<Vec<ModelEventRow>> {
+    let current = version_in(model, name, version)?;
+    let mut ev = new_event(name, Some(version), EV_STAGE, actor, comment.clone());
+    ev.from_stage = Some(current.stage.to_string());
+    ev.to_stage = Some(stage.to_string());
+    let mut events = vec![ev];
+    if archive_existing && matches!(stage, Stage::Staging | Stage::Production) {
+        for other in model.versions.values() {
+            if other.record.version != version && other.stage == stage {
+                let mut ev = new_event(
+                    name,
+                    Some(other.record.version),
+                    EV_STAGE,
+                    actor,
+                    Some(format!(
+                        "archived by the promotion of version {version} to {stage}"
+                    )),
+                );
+                ev.from_stage = Some(stage.to_string());
+                ev.to_stage = Some(Stage::Archived.to_string());
+                events.push(ev);
+            }
+        }
+    }
+    Ok(events)
+}
+
+impl Registry {
     /// Point `alias` of `name` at `version` (moving it if it pointed elsewhere).
     pub async fn set_alias(
         &self,
@@ -334,21 +661,13 @@ impl Registry {
             message,
         })?;
         self.append_events(name, |state| {
-            let model = state
-                .models
-                .get(name)
-                .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })?;
-            if !model.versions.contains_key(&version) {
-                return Err(RegistryError::UnknownVersion {
-                    name: name.into(),
-                    version,
-                });
-            }
+            version_in(model_in(state, name)?, name, version)?;
             let mut ev = new_event(name, Some(version), EV_ALIAS_SET, actor, comment.clone());
             ev.alias = Some(alias.to_string());
             Ok(vec![ev])
         })
-        .await
+        .await?;
+        Ok(())
     }
 
     /// Give `target` (a stage or an alias) back to the version that held it
@@ -364,10 +683,7 @@ impl Registry {
     ) -> Result<(i64, i64)> {
         let chosen = std::sync::Mutex::new((0, 0));
         self.append_events(name, |state| {
-            let model = state
-                .models
-                .get(name)
-                .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })?;
+            let model = model_in(state, name)?;
             let none_before = |what: String| RegistryError::Invalid {
                 what: "rollback".into(),
                 message: format!("no earlier version of {name:?} held {what}"),
@@ -407,8 +723,9 @@ impl Registry {
         Ok(chosen.into_inner().expect("not poisoned"))
     }
 
-    /// Decide events against the latest state and commit them, retrying on races.
-    async fn append_events<F>(&self, name: &str, decide: F) -> Result<()>
+    /// Decide events against the latest state and commit them, retrying on
+    /// races; returns the committed events (with their `seq`).
+    async fn append_events<F>(&self, name: &str, decide: F) -> Result<Vec<ModelEventRow>>
     where
         F: Fn(&RegistryState) -> Result<Vec<ModelEventRow>>,
     {
@@ -428,6 +745,9 @@ impl Registry {
             let mut events = decide(&state)?;
             for (i, ev) in events.iter_mut().enumerate() {
                 ev.seq = next_seq + i as i64;
+                if ev.event_type == EV_REQUESTED {
+                    ev.request_id = Some(ev.seq);
+                }
             }
             let meta = HashMap::from([
                 ("lakescore.operation".to_string(), "registry_event".into()),
@@ -437,7 +757,7 @@ impl Registry {
                 .append_rows(&events, meta, Some(read_version))
                 .await
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => return Ok(events),
                 Err(LakeError::Conflict { .. }) => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -450,13 +770,31 @@ impl Registry {
 
     /// Resolve a reference against the current registry.
     pub async fn resolve(&self, r: &ModelRef) -> Result<VersionState> {
-        let state = self.state().await?;
+        self.resolve_at(r, None).await
+    }
+
+    /// Resolve a reference against the registry as it stood at `as_of` (or now).
+    pub async fn resolve_at(
+        &self,
+        r: &ModelRef,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<VersionState> {
+        let state = self.state_at(as_of).await?;
         resolve_in(&state, r).cloned()
     }
 
     /// Resolve and load: the artifact's SHA-256 is checked before parsing.
     pub async fn load(&self, r: &ModelRef) -> Result<ResolvedModel> {
-        let version = self.resolve(r).await?;
+        self.load_at(r, None).await
+    }
+
+    /// Resolve as of `as_of` (or now) and load.
+    pub async fn load_at(
+        &self,
+        r: &ModelRef,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<ResolvedModel> {
+        let version = self.resolve_at(r, as_of).await?;
         let model = self.load_version(&version.record).await?;
         Ok(ResolvedModel { version, model })
     }
@@ -557,6 +895,9 @@ fn new_event(
         actor: actor.into(),
         comment,
         created_at: now_micros(),
+        request_id: None,
+        key: None,
+        value: None,
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! `registry/model_versions`: one immutable row per model version.
 //! `registry/model_events`: one row per change (registered, stage transition,
-//! alias set/removed), with actor, time and comment; `seq` orders them.
+//! alias, rollback, transition request/approval/rejection, tag, description,
+//! owner, setting, comment), with actor, time and comment; `seq` orders them.
 
 use std::sync::Arc;
 
@@ -39,6 +40,15 @@ pub struct ModelVersionRow {
     pub profile_path: Option<String>,
     /// SHA-256 of the profile's summary followed by its values.
     pub profile_sha256: Option<String>,
+    /// Training metrics, a JSON object of numbers (`--metric`, or an MLflow run's).
+    #[serde(default)]
+    pub metrics: Option<String>,
+    /// Training parameters, a JSON object of strings.
+    #[serde(default)]
+    pub params: Option<String>,
+    /// Input signature: a JSON array of `{"name", "type"}`, in the model's order.
+    #[serde(default)]
+    pub signature: Option<String>,
 }
 
 /// A registry change.
@@ -49,7 +59,7 @@ pub struct ModelEventRow {
     pub event_id: String,
     pub model_name: String,
     pub version: Option<i64>,
-    /// `registered`, `stage_transition`, `alias_set`, `alias_removed`.
+    /// One of the `EV_*` names in [`super::state`].
     pub event_type: String,
     pub from_stage: Option<String>,
     pub to_stage: Option<String>,
@@ -57,6 +67,15 @@ pub struct ModelEventRow {
     pub actor: String,
     pub comment: Option<String>,
     pub created_at: i64,
+    /// The transition request an event opens or decides (its `seq` when opened).
+    #[serde(default)]
+    pub request_id: Option<i64>,
+    /// Tag or setting name.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Tag, setting, description or owner value.
+    #[serde(default)]
+    pub value: Option<String>,
 }
 
 pub fn versions_schema() -> SchemaRef {
@@ -81,6 +100,10 @@ pub fn versions_schema() -> SchemaRef {
         Field::new("lakescore_version", DataType::Utf8, false),
         Field::new("profile_path", DataType::Utf8, true),
         Field::new("profile_sha256", DataType::Utf8, true),
+        // Added in 0.2 (existing tables gain them on first write; old rows read null).
+        Field::new("metrics", DataType::Utf8, true),
+        Field::new("params", DataType::Utf8, true),
+        Field::new("signature", DataType::Utf8, true),
     ]))
 }
 
@@ -97,5 +120,9 @@ pub fn events_schema() -> SchemaRef {
         Field::new("actor", DataType::Utf8, false),
         Field::new("comment", DataType::Utf8, true),
         Field::new("created_at", crate::lake::utc_timestamp(), false),
+        // Added in 0.2.
+        Field::new("request_id", DataType::Int64, true),
+        Field::new("key", DataType::Utf8, true),
+        Field::new("value", DataType::Utf8, true),
     ]))
 }

@@ -1,8 +1,9 @@
 //! Registry state as a fold over events: each version's stage, each alias's
-//! version. Pure: the same fold over a Delta time-travel version of the events
-//! table gives the registry as it stood then.
+//! version, tags, descriptions, owner, settings and transition requests. Pure:
+//! the same fold over a Delta time-travel version of the tables gives the
+//! registry as it stood then.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -15,6 +16,58 @@ pub const EV_ALIAS_SET: &str = "alias_set";
 pub const EV_ALIAS_REMOVED: &str = "alias_removed";
 /// A stage (`to_stage`) or alias (`alias`) given back to `version`, the one that held it before.
 pub const EV_ROLLBACK: &str = "rollback";
+/// A request to move `version` to `to_stage`; `request_id` is the event's own `seq`.
+pub const EV_REQUESTED: &str = "transition_requested";
+/// `request_id` approved; the transition itself is a `stage_transition` in the same commit.
+pub const EV_APPROVED: &str = "transition_approved";
+pub const EV_REJECTED: &str = "transition_rejected";
+/// Tag `key` = `value` on `version`, or on the model when `version` is null.
+pub const EV_TAG_SET: &str = "tag_set";
+pub const EV_TAG_DELETED: &str = "tag_deleted";
+/// Description `value` of `version`, or of the model.
+pub const EV_DESCRIPTION: &str = "description_set";
+/// Owner `value` of the model.
+pub const EV_OWNER: &str = "owner_set";
+/// Model setting `key` = `value`.
+pub const EV_SETTING: &str = "setting_set";
+/// A comment (in `comment`) on `version`, or on the model.
+pub const EV_COMMENT: &str = "comment";
+
+/// Setting: comma-separated stages whose transitions need an approved request.
+pub const SETTING_REQUIRE_APPROVAL: &str = "require_approval";
+
+/// A comment, as `registry show` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comment {
+    pub at: i64,
+    pub actor: String,
+    pub text: String,
+}
+
+/// Where a transition request stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestStatus {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+/// A stage transition request (MLflow/Databricks transition requests).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TransitionRequest {
+    pub id: i64,
+    pub model_name: String,
+    pub version: i64,
+    pub stage: Stage,
+    pub status: RequestStatus,
+    pub requested_by: String,
+    pub requested_at: i64,
+    pub comment: Option<String>,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<i64>,
+    pub decision_comment: Option<String>,
+}
 
 /// One version with its current stage and aliases.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,6 +76,7 @@ pub struct VersionState {
     pub record: ModelVersionRow,
     pub stage: Stage,
     pub aliases: Vec<String>,
+    pub comments: Vec<Comment>,
 }
 
 /// One registered model.
@@ -30,6 +84,14 @@ pub struct VersionState {
 pub struct ModelState {
     pub versions: BTreeMap<i64, VersionState>,
     pub aliases: BTreeMap<String, i64>,
+    pub description: Option<String>,
+    pub owner: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub comments: Vec<Comment>,
+    /// Stages a version may enter only through an approved request.
+    pub require_approval: BTreeSet<Stage>,
+    /// Transition requests by id, pending or decided.
+    pub requests: BTreeMap<i64, TransitionRequest>,
     /// Versions that entered each stage, oldest first; a rollback pops the last.
     #[serde(skip)]
     pub stage_holders: BTreeMap<Stage, Vec<i64>>,
@@ -39,6 +101,118 @@ pub struct ModelState {
 }
 
 impl ModelState {
+    /// Apply one event (events arrive in `seq` order).
+    fn apply(&mut self, ev: &ModelEventRow) {
+        let rollback = ev.event_type == EV_ROLLBACK;
+        match ev.event_type.as_str() {
+            EV_STAGE | EV_ROLLBACK if ev.to_stage.is_some() => {
+                if let (Some(v), Some(stage)) = (ev.version, ev.to_stage.as_deref())
+                    && let (Some(vs), Ok(stage)) =
+                        (self.versions.get_mut(&v), stage.parse::<Stage>())
+                {
+                    vs.stage = stage;
+                    let stack = self.stage_holders.entry(stage).or_default();
+                    if rollback {
+                        stack.pop();
+                    }
+                    push_holder(stack, v);
+                }
+            }
+            EV_ALIAS_SET | EV_ROLLBACK => {
+                if let (Some(v), Some(alias)) = (ev.version, ev.alias.clone())
+                    && self.versions.contains_key(&v)
+                {
+                    let stack = self.alias_holders.entry(alias.clone()).or_default();
+                    if rollback {
+                        stack.pop();
+                    }
+                    push_holder(stack, v);
+                    self.aliases.insert(alias, v);
+                }
+            }
+            EV_ALIAS_REMOVED => {
+                if let Some(alias) = &ev.alias {
+                    self.aliases.remove(alias);
+                }
+            }
+            EV_REQUESTED => {
+                if let (Some(id), Some(version), Some(Ok(stage))) = (
+                    ev.request_id,
+                    ev.version,
+                    ev.to_stage.as_deref().map(str::parse::<Stage>),
+                ) {
+                    self.requests.insert(
+                        id,
+                        TransitionRequest {
+                            id,
+                            model_name: ev.model_name.clone(),
+                            version,
+                            stage,
+                            status: RequestStatus::Pending,
+                            requested_by: ev.actor.clone(),
+                            requested_at: ev.created_at,
+                            comment: ev.comment.clone(),
+                            decided_by: None,
+                            decided_at: None,
+                            decision_comment: None,
+                        },
+                    );
+                }
+            }
+            EV_APPROVED | EV_REJECTED => {
+                if let Some(req) = ev.request_id.and_then(|id| self.requests.get_mut(&id)) {
+                    req.status = if ev.event_type == EV_APPROVED {
+                        RequestStatus::Approved
+                    } else {
+                        RequestStatus::Rejected
+                    };
+                    req.decided_by = Some(ev.actor.clone());
+                    req.decided_at = Some(ev.created_at);
+                    req.decision_comment = ev.comment.clone();
+                }
+            }
+            EV_TAG_SET | EV_TAG_DELETED => {
+                let Some(key) = ev.key.clone() else { return };
+                let value = ev.value.clone().filter(|_| ev.event_type == EV_TAG_SET);
+                match ev.version {
+                    None => set_or_remove(&mut self.tags, key, value),
+                    Some(v) => {
+                        if let Some(vs) = self.versions.get_mut(&v) {
+                            let mut tags = vs.tags();
+                            set_or_remove(&mut tags, key, value);
+                            vs.record.tags = serde_json::to_string(&tags).expect("tags serialize");
+                        }
+                    }
+                }
+            }
+            EV_DESCRIPTION => match ev.version {
+                None => self.description = ev.value.clone(),
+                Some(v) => {
+                    if let Some(vs) = self.versions.get_mut(&v) {
+                        vs.record.description = ev.value.clone();
+                    }
+                }
+            },
+            EV_OWNER => self.owner = ev.value.clone(),
+            EV_SETTING if ev.key.as_deref() == Some(SETTING_REQUIRE_APPROVAL) => {
+                self.require_approval =
+                    parse_stage_list(ev.value.as_deref().unwrap_or("")).unwrap_or_default();
+            }
+            EV_COMMENT => {
+                let comment = Comment {
+                    at: ev.created_at,
+                    actor: ev.actor.clone(),
+                    text: ev.comment.clone().unwrap_or_default(),
+                };
+                match ev.version.and_then(|v| self.versions.get_mut(&v)) {
+                    Some(vs) => vs.comments.push(comment),
+                    None => self.comments.push(comment),
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The version a rollback of `stage` restores: the holder before the current one.
     pub fn stage_rollback_target(&self, stage: Stage) -> Option<(i64, i64)> {
         previous_of(self.stage_holders.get(&stage)?)
@@ -58,6 +232,33 @@ fn previous_of(stack: &[i64]) -> Option<(i64, i64)> {
     }
 }
 
+fn set_or_remove(map: &mut BTreeMap<String, String>, key: String, value: Option<String>) {
+    match value {
+        Some(v) => {
+            map.insert(key, v);
+        }
+        None => {
+            map.remove(&key);
+        }
+    }
+}
+
+/// Parse a comma-separated list of stages (`none` or empty: no stage).
+pub fn parse_stage_list(text: &str) -> Result<BTreeSet<Stage>, String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("none"))
+        .map(str::parse::<Stage>)
+        .collect()
+}
+
+impl VersionState {
+    /// The version's current tags.
+    pub fn tags(&self) -> BTreeMap<String, String> {
+        serde_json::from_str(&self.record.tags).unwrap_or_default()
+    }
+}
+
 fn push_holder(stack: &mut Vec<i64>, version: i64) {
     if stack.last() != Some(&version) {
         stack.push(version);
@@ -68,6 +269,13 @@ fn push_holder(stack: &mut Vec<i64>, version: i64) {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RegistryState {
     pub models: BTreeMap<String, ModelState>,
+}
+
+impl RegistryState {
+    /// A transition request by id, whichever model it belongs to.
+    pub fn request(&self, id: i64) -> Option<&TransitionRequest> {
+        self.models.values().find_map(|m| m.requests.get(&id))
+    }
 }
 
 /// Why a reference does not resolve.
@@ -95,6 +303,7 @@ impl RegistryState {
                         record,
                         stage: Stage::None,
                         aliases: Vec::new(),
+                        comments: Vec::new(),
                     },
                 );
         }
@@ -103,40 +312,7 @@ impl RegistryState {
             let Some(model) = models.get_mut(&ev.model_name) else {
                 continue;
             };
-            let rollback = ev.event_type == EV_ROLLBACK;
-            match ev.event_type.as_str() {
-                EV_STAGE | EV_ROLLBACK if ev.to_stage.is_some() => {
-                    if let (Some(v), Some(stage)) = (ev.version, ev.to_stage.as_deref())
-                        && let (Some(vs), Ok(stage)) =
-                            (model.versions.get_mut(&v), stage.parse::<Stage>())
-                    {
-                        vs.stage = stage;
-                        let stack = model.stage_holders.entry(stage).or_default();
-                        if rollback {
-                            stack.pop();
-                        }
-                        push_holder(stack, v);
-                    }
-                }
-                EV_ALIAS_SET | EV_ROLLBACK => {
-                    if let (Some(v), Some(alias)) = (ev.version, ev.alias.clone())
-                        && model.versions.contains_key(&v)
-                    {
-                        let stack = model.alias_holders.entry(alias.clone()).or_default();
-                        if rollback {
-                            stack.pop();
-                        }
-                        push_holder(stack, v);
-                        model.aliases.insert(alias, v);
-                    }
-                }
-                EV_ALIAS_REMOVED => {
-                    if let Some(alias) = &ev.alias {
-                        model.aliases.remove(alias);
-                    }
-                }
-                _ => {}
-            }
+            model.apply(ev);
         }
         for model in models.values_mut() {
             for (alias, v) in &model.aliases {
@@ -199,6 +375,9 @@ mod tests {
             lakescore_version: "0".into(),
             profile_path: None,
             profile_sha256: None,
+            metrics: None,
+            params: None,
+            signature: None,
         }
     }
 
@@ -221,6 +400,9 @@ mod tests {
             actor: "t".into(),
             comment: None,
             created_at: seq,
+            request_id: None,
+            key: None,
+            value: None,
         }
     }
 
@@ -315,5 +497,78 @@ mod tests {
             ],
         );
         assert!(s.resolve(&r("models:/m@a")).is_err());
+    }
+
+    #[test]
+    fn requests_tags_descriptions_and_settings_fold_in_order() {
+        let mut request = event(1, EV_REQUESTED, 1, Some("Production"), None);
+        request.request_id = Some(1);
+        let mut rejected = event(2, EV_REJECTED, 1, Some("Production"), None);
+        rejected.request_id = Some(1);
+        let mut request2 = event(3, EV_REQUESTED, 1, Some("Production"), None);
+        request2.request_id = Some(3);
+        let mut approved = event(4, EV_APPROVED, 1, Some("Production"), None);
+        approved.request_id = Some(3);
+        let transition = event(5, EV_STAGE, 1, Some("Production"), None);
+        let meta =
+            |seq, kind: &str, version: Option<i64>, key: Option<&str>, value: Option<&str>| {
+                let mut e = event(seq, kind, 0, None, None);
+                e.version = version;
+                e.key = key.map(Into::into);
+                e.value = value.map(Into::into);
+                e
+            };
+        let events = vec![
+            request,
+            rejected,
+            request2,
+            approved,
+            transition,
+            meta(6, EV_TAG_SET, Some(1), Some("team"), Some("risk")),
+            meta(7, EV_TAG_SET, Some(1), Some("tmp"), Some("x")),
+            meta(8, EV_TAG_DELETED, Some(1), Some("tmp"), None),
+            meta(9, EV_TAG_SET, None, Some("domain"), Some("churn")),
+            meta(10, EV_DESCRIPTION, None, None, Some("model about")),
+            meta(11, EV_DESCRIPTION, Some(1), None, Some("version about")),
+            meta(12, EV_OWNER, None, None, Some("ana")),
+            meta(
+                13,
+                EV_SETTING,
+                None,
+                Some(SETTING_REQUIRE_APPROVAL),
+                Some("Production,Staging"),
+            ),
+            meta(
+                14,
+                EV_SETTING,
+                None,
+                Some(SETTING_REQUIRE_APPROVAL),
+                Some("Production"),
+            ),
+        ];
+        let s = RegistryState::fold(vec![version("m", 1)], events);
+        let m = &s.models["m"];
+        assert_eq!(m.requests[&1].status, RequestStatus::Rejected);
+        assert_eq!(m.requests[&3].status, RequestStatus::Approved);
+        assert_eq!(s.request(3).unwrap().decided_by.as_deref(), Some("t"));
+        assert_eq!(version_of(&s, "models:/m/Production"), 1);
+        let v = &m.versions[&1];
+        assert_eq!(v.record.tags, r#"{"team":"risk"}"#);
+        assert_eq!(v.record.description.as_deref(), Some("version about"));
+        assert_eq!(m.tags["domain"], "churn");
+        assert_eq!(m.description.as_deref(), Some("model about"));
+        assert_eq!(m.owner.as_deref(), Some("ana"));
+        assert_eq!(m.require_approval, BTreeSet::from([Stage::Production]));
+    }
+
+    #[test]
+    fn stage_lists_parse_case_insensitively() {
+        assert_eq!(
+            parse_stage_list("production, staging").unwrap(),
+            BTreeSet::from([Stage::Production, Stage::Staging])
+        );
+        assert!(parse_stage_list("none").unwrap().is_empty());
+        assert!(parse_stage_list("").unwrap().is_empty());
+        assert!(parse_stage_list("prod").is_err());
     }
 }

@@ -124,6 +124,44 @@ pub fn check_alias(alias: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Parse a point in time for `--as-of`: RFC 3339 (`2024-03-03T12:00:00+01:00`),
+/// `YYYY-MM-DD HH:MM[:SS]` or `YYYY-MM-DDTHH:MM[:SS]` in UTC, or a bare date,
+/// which means the end of that day in UTC (the registry as it stood when the
+/// day was over).
+pub fn parse_as_of(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    use chrono::{NaiveDate, NaiveDateTime, TimeZone, Utc};
+    let text = text.trim();
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    for format in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
+        if let Ok(t) = NaiveDateTime::parse_from_str(text, format) {
+            return Ok(Utc.from_utc_datetime(&t));
+        }
+    }
+    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Ok(end_of_day(d));
+    }
+    Err(format!(
+        "{text:?} is not a time: use RFC 3339 (2024-03-03T12:00:00Z), \
+         \"2024-03-03 12:00:00\" (UTC) or a date (its end, UTC)"
+    ))
+}
+
+/// The last microsecond of `day`, UTC.
+pub fn end_of_day(day: chrono::NaiveDate) -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    let t = day
+        .and_hms_micro_opt(23, 59, 59, 999_999)
+        .expect("valid time");
+    chrono::Utc.from_utc_datetime(&t)
+}
+
 impl FromStr for ModelRef {
     type Err = String;
 
@@ -234,5 +272,17 @@ mod tests {
         assert!(check_alias("V12").is_err());
         assert!(check_alias("v").is_ok());
         assert!(check_alias("has space").is_err());
+    }
+
+    #[test]
+    fn as_of_accepts_rfc3339_utc_times_and_dates() {
+        let t = parse_as_of("2024-03-03T12:00:00+01:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-03-03T11:00:00+00:00");
+        let t = parse_as_of("2024-03-03 12:30").unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-03-03T12:30:00+00:00");
+        let t = parse_as_of("2024-03-03").unwrap();
+        assert_eq!(t.to_rfc3339(), "2024-03-03T23:59:59.999999+00:00");
+        let e = parse_as_of("March 3rd").unwrap_err();
+        assert!(e.contains("RFC 3339"), "{e}");
     }
 }
