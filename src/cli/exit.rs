@@ -30,6 +30,18 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
     FAILURE
 }
 
+/// The exit code for an error that is not (yet) an `anyhow::Error`.
+pub fn error_code(err: &(dyn std::error::Error + 'static)) -> i32 {
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        if let Some(code) = classify(e) {
+            return code;
+        }
+        cause = e.source();
+    }
+    FAILURE
+}
+
 fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
     if cause.is::<SpecError>() || cause.is::<UsageError>() {
         return Some(BAD_INPUT);
@@ -37,6 +49,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
     if let Some(e) = cause.downcast_ref::<RunError>() {
         return match e {
             RunError::Input { .. } => Some(BAD_INPUT),
+            RunError::Aborted { .. } => Some(FAILURE),
             // Classified by their source, next in the chain.
             RunError::Registry { .. }
             | RunError::Score { .. }

@@ -45,6 +45,14 @@ pub enum Command {
     Run(RunArgs),
     /// Recent runs from the `runs` table, newest first.
     Runs(RunsArgs),
+    /// Run a job for every logical date of a range, oldest first.
+    Backfill(BackfillArgs),
+    /// Reproduce a past run: its stored spec, model version and input version.
+    Rerun(RerunArgs),
+    /// Each job's last run, next fire time and current model version.
+    Status(StatusArgs),
+    /// Run as a scheduler: fire every job of the given specs on its cron schedule.
+    Schedule(ScheduleArgs),
     /// Recompute drift for an already scored date, from the output table (no rescoring).
     Drift(DriftArgs),
     /// Check job specs (and, unless --no-environment, their model and input).
@@ -67,6 +75,66 @@ pub struct RunArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackfillArgs {
+    /// The job spec (TOML).
+    pub job: PathBuf,
+    /// First logical date (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: NaiveDate,
+    /// Last logical date, included.
+    #[arg(long)]
+    pub to: NaiveDate,
+    /// Which already attempted dates run again: none (only dates never
+    /// attempted), failed (also dates whose latest attempt failed), all.
+    #[arg(long, value_enum, default_value = "none")]
+    pub rerun: crate::runner::backfill::Rerun,
+    /// List each date, whether it would run and the model version it would use.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Resolve the model as the registry stood at the end of each logical date.
+    #[arg(long)]
+    pub model_as_of_date: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The run to reproduce (see `lakescore runs`).
+    pub run_id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScheduleArgs {
+    /// Folders of job specs (`*.toml`) or spec files.
+    #[arg(default_value = "jobs")]
+    pub paths: Vec<PathBuf>,
+    /// Runs at once, over all jobs.
+    #[arg(long, default_value_t = 4)]
+    pub max_running: usize,
+    /// Seconds running jobs may go on after SIGTERM/SIGINT before they are stopped.
+    #[arg(long, default_value_t = 60)]
+    pub grace_seconds: u64,
+    /// Seconds between checks of the spec files for changes (SIGHUP: now).
+    #[arg(long, default_value_t = 10)]
+    pub reload_seconds: u64,
+    /// Print each scheduler event as a JSON line on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Job spec files or folders of them.
+    #[arg(default_value = "jobs")]
+    pub paths: Vec<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -423,6 +491,29 @@ async fn dispatch(cli: Cli) -> Result<i32> {
             run(lake, args, cli.quiet).await
         }
         Command::Validate(args) => validate(&cli.lake, args).await,
+        Command::Backfill(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            backfill(lake, args, cli.quiet).await
+        }
+        Command::Rerun(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            rerun(lake, args, cli.quiet).await
+        }
+        Command::Schedule(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            schedule(lake, args).await
+        }
+        Command::Status(args) => {
+            let lake = Lake::open(&cli.lake)?;
+            let report =
+                crate::runner::status::status(&lake, &args.paths, chrono::Utc::now()).await?;
+            if args.json {
+                output::print_json(&serde_json::json!({ "jobs": report }));
+            } else {
+                output::print_status(&report);
+            }
+            Ok(exit::SUCCESS)
+        }
         Command::Runs(args) => {
             let lake = Lake::open(&cli.lake)?;
             let mut runs = crate::runner::read_runs(&lake).await?;
@@ -465,10 +556,9 @@ async fn run(lake: Lake, args: RunArgs, quiet: bool) -> Result<i32> {
         Arc::new(move |rows: usize| b.set_position(rows as u64)) as crate::runner::Progress
     });
     let opts = RunOptions {
-        date: args.date,
         dry_run: args.dry_run,
-        trigger: Trigger::Manual,
         progress,
+        ..RunOptions::new(args.date, Trigger::Manual)
     };
     let result = crate::runner::run(&lake, &spec, &opts).await;
     if let Some(b) = bar {
@@ -478,6 +568,149 @@ async fn run(lake: Lake, args: RunArgs, quiet: bool) -> Result<i32> {
     if args.json {
         output::print_json(&report);
     } else {
+        output::print_run(&report, &lake);
+    }
+    Ok(if report.drift_alerts.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::DRIFT_ALERT
+    })
+}
+
+async fn schedule(lake: Lake, args: ScheduleArgs) -> Result<i32> {
+    use crate::scheduler::{Controls, Scheduler, SchedulerOptions, SystemClock};
+    use tokio::signal::unix::{SignalKind, signal};
+    let opts = SchedulerOptions {
+        paths: args.paths,
+        max_running: args.max_running.max(1),
+        grace: std::time::Duration::from_secs(args.grace_seconds),
+        reload_every: std::time::Duration::from_secs(args.reload_seconds.max(1)),
+        ..SchedulerOptions::default()
+    };
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let json = args.json;
+    let printer = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            if json {
+                output::print_json(&event);
+            } else {
+                output::print_event(&event);
+            }
+        }
+    });
+    let controls = Controls::default();
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let c = controls.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { c.shutdown.notify_one(); }
+                _ = int.recv() => { c.shutdown.notify_one(); }
+                _ = hup.recv() => { c.reload.notify_one(); continue; }
+            }
+            break;
+        }
+    });
+    let scheduler = Scheduler::new(lake, Arc::new(SystemClock), opts, Some(tx));
+    scheduler.run(controls).await?;
+    let _ = printer.await;
+    Ok(exit::SUCCESS)
+}
+
+async fn backfill(lake: Lake, args: BackfillArgs, quiet: bool) -> Result<i32> {
+    use crate::runner::backfill::{BackfillOptions, backfill};
+    let spec = crate::spec::load(&args.job)?;
+    if args.to < args.from {
+        return Err(UsageError(format!("--to {} is before --from {}", args.to, args.from)).into());
+    }
+    let days = (args.to - args.from).num_days() as u64 + 1;
+    let bar = (!args.dry_run)
+        .then(|| output::count_bar(quiet, days, "dates"))
+        .flatten();
+    let on_date = bar.clone().map(|b| {
+        Arc::new(move |done: usize| b.set_position(done as u64)) as crate::runner::Progress
+    });
+    let opts = BackfillOptions {
+        from: args.from,
+        to: args.to,
+        rerun: args.rerun,
+        dry_run: args.dry_run,
+        model_as_of_date: args.model_as_of_date,
+        on_date,
+        progress: None,
+    };
+    let result = backfill(&lake, &spec, &opts, |e| exit::error_code(e)).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = result?;
+    if args.json {
+        output::print_json(&report);
+    } else {
+        output::print_backfill(&report);
+    }
+    // The first failed date decides the exit code; else drift alerts give 3.
+    let code = report.dates.iter().find_map(|d| d.exit_code).unwrap_or(
+        if report.dates.iter().any(|d| d.drift_alerts > 0) {
+            exit::DRIFT_ALERT
+        } else {
+            exit::SUCCESS
+        },
+    );
+    Ok(code)
+}
+
+async fn rerun(lake: Lake, args: RerunArgs, quiet: bool) -> Result<i32> {
+    let runs = crate::runner::read_runs(&lake).await?;
+    let Some(original) = runs.iter().find(|r| r.run_id == args.run_id) else {
+        return Err(UsageError(format!(
+            "there is no run {:?} in {}runs (see `lakescore runs`)",
+            args.run_id,
+            lake.root()
+        ))
+        .into());
+    };
+    let Some(model_version) = original.model_version else {
+        return Err(UsageError(format!(
+            "run {} never resolved its model (it failed with: {}); start a new run with `lakescore run`",
+            original.run_id,
+            original.error.as_deref().unwrap_or("unknown error")
+        ))
+        .into());
+    };
+    let spec = crate::spec::from_text(
+        std::path::Path::new(&original.spec_path),
+        original.spec_toml.clone(),
+    )?;
+    let date = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+        + chrono::Duration::days(original.logical_date as i64);
+    let bar = output::progress_bar(quiet);
+    let progress = bar.clone().map(|b| {
+        Arc::new(move |rows: usize| b.set_position(rows as u64)) as crate::runner::Progress
+    });
+    let opts = RunOptions {
+        progress,
+        pin: Some(crate::runner::Pin {
+            rerun_of: original.run_id.clone(),
+            model_version,
+            input_version: original.input_version,
+        }),
+        ..RunOptions::new(date, Trigger::Rerun)
+    };
+    let result = crate::runner::run(&lake, &spec, &opts).await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let report = result?;
+    if args.json {
+        output::print_json(&report);
+    } else {
+        println!(
+            "rerun of {} ({} for {})",
+            original.run_id, original.job_name, date
+        );
         output::print_run(&report, &lake);
     }
     Ok(if report.drift_alerts.is_empty() {

@@ -36,6 +36,151 @@ pub fn progress_bar(quiet: bool) -> Option<ProgressBar> {
     Some(bar)
 }
 
+/// A bar over `total` items, only when stderr is a terminal and not `--quiet`.
+pub fn count_bar(quiet: bool, total: u64, what: &str) -> Option<ProgressBar> {
+    if quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(&format!(
+            "{{bar:30}} {{pos}}/{{len}} {what} {{elapsed}} (eta {{eta}})"
+        ))
+        .expect("valid template"),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(250));
+    Some(bar)
+}
+
+pub fn print_backfill(r: &crate::runner::backfill::BackfillReport) {
+    let verb = if r.dry_run {
+        "would backfill"
+    } else {
+        "backfill of"
+    };
+    println!(
+        "{verb} {} from {} to {} (rerun {:?})",
+        r.job_name, r.from, r.to, r.rerun
+    );
+    println!(
+        "  {:<10} {:<10} {:<10} {:>7} {:>9} {:>6}  RUN / ERROR",
+        "DATE", "ACTION", "BEFORE", "MODEL", "ROWS", "ALERTS"
+    );
+    for d in &r.dates {
+        let model = d
+            .model_version
+            .map(|v| format!("v{v}"))
+            .unwrap_or("-".into());
+        let rows = d.rows.map(|n| n.to_string()).unwrap_or("-".into());
+        let tail = d
+            .error
+            .as_deref()
+            .map(|e| e.lines().next().unwrap_or_default().to_string())
+            .or_else(|| d.run_id.clone())
+            .unwrap_or_default();
+        println!(
+            "  {:<10} {:<10} {:<10} {:>7} {:>9} {:>6}  {tail}",
+            d.date,
+            d.action,
+            d.previous.as_deref().unwrap_or("-"),
+            model,
+            rows,
+            d.drift_alerts
+        );
+    }
+    let ran = r.dates.iter().filter(|d| d.run_id.is_some()).count();
+    let failed = r.dates.iter().filter(|d| d.action == "failed").count();
+    let skipped = r.dates.iter().filter(|d| d.action == "skip").count();
+    if !r.dry_run {
+        println!("  {ran} run(s) succeeded, {failed} failed, {skipped} date(s) skipped");
+    }
+}
+
+pub fn print_event(e: &crate::scheduler::Event) {
+    use crate::scheduler::Event;
+    let line = match e {
+        Event::Loaded {
+            job,
+            path,
+            next_fire,
+        } => format!(
+            "loaded {job} from {path}; next fire {}",
+            next_fire.map(|t| t.to_rfc3339()).unwrap_or("-".into())
+        ),
+        Event::Invalid { path, error } => format!("skipped invalid spec {path}: {error}"),
+        Event::Unloaded { job } => format!("unloaded {job}"),
+        Event::Started {
+            job,
+            fire,
+            date,
+            attempt,
+        } => format!(
+            "started {job} for {date} (fire {}){}",
+            fire.to_rfc3339(),
+            if *attempt > 0 {
+                format!(", retry {attempt}")
+            } else {
+                String::new()
+            }
+        ),
+        Event::Finished {
+            job,
+            fire,
+            status,
+            run_id,
+            error,
+        } => format!(
+            "{job} (fire {}) {status}{}",
+            fire.to_rfc3339(),
+            error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .or_else(|| run_id.as_deref().map(|r| format!(" (run {r})")))
+                .unwrap_or_default()
+        ),
+        Event::Skipped { job, fire, reason } => {
+            format!("skipped {job} (fire {}): {reason}", fire.to_rfc3339())
+        }
+        Event::Stopping => "stopping: no new runs; waiting for running jobs".into(),
+        Event::Stopped => "stopped".into(),
+    };
+    println!("{} {line}", chrono::Utc::now().format("%Y-%m-%d %H:%M:%S"));
+}
+
+pub fn print_status(jobs: &[crate::runner::status::JobStatus]) {
+    println!(
+        "{:<20} {:<14} {:<25} {:<30} {:<8} NOTE",
+        "JOB", "SCHEDULE", "NEXT FIRE (UTC)", "LAST RUN", "MODEL"
+    );
+    for j in jobs {
+        let last = j
+            .last_run
+            .as_ref()
+            .map(|l| format!("{} {} ({})", l.logical_date, l.status, l.trigger))
+            .unwrap_or("-".into());
+        let next = if j.suspended {
+            "suspended".to_string()
+        } else {
+            j.next_fire
+                .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                .unwrap_or("-".into())
+        };
+        let model = j
+            .model_version
+            .map(|v| format!("v{v}"))
+            .unwrap_or("-".into());
+        println!(
+            "{:<20} {:<14} {:<25} {:<30} {:<8} {}",
+            j.job_name.as_deref().unwrap_or("?"),
+            j.schedule.as_deref().unwrap_or("-"),
+            next,
+            last,
+            model,
+            j.error.as_deref().unwrap_or(&j.path)
+        );
+    }
+}
+
 fn micros_to_string(us: i64) -> String {
     DateTime::from_timestamp_micros(us)
         .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
@@ -242,8 +387,8 @@ pub fn print_versions(versions: &[&VersionState]) {
 
 pub fn print_runs(runs: &[crate::runner::runs::RunRow]) {
     println!(
-        "{:<23} {:<20} {:<10} {:<9} {:<12} {:>9} {:>6} {:>8}  RUN / ERROR",
-        "STARTED", "JOB", "DATE", "STATUS", "MODEL", "ROWS", "ALERTS", "SECONDS"
+        "{:<23} {:<20} {:<10} {:<11} {:<8} {:<12} {:>9} {:>6} {:>8}  RUN / ERROR",
+        "STARTED", "JOB", "DATE", "STATUS", "TRIGGER", "MODEL", "ROWS", "ALERTS", "SECONDS"
     );
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
     for r in runs {
@@ -265,11 +410,12 @@ pub fn print_runs(runs: &[crate::runner::runs::RunRow]) {
             }
         };
         println!(
-            "{:<23} {:<20} {:<10} {:<9} {:<12} {:>9} {:>6} {:>8.1}  {tail}",
+            "{:<23} {:<20} {:<10} {:<11} {:<8} {:<12} {:>9} {:>6} {:>8.1}  {tail}",
             micros_to_string(r.started_at),
             r.job_name,
             date,
             r.status,
+            r.trigger,
             model,
             r.rows_out,
             r.drift_alerts,

@@ -10,6 +10,7 @@
 //! imports `deltalake`.
 
 pub mod bridge;
+pub mod lease;
 pub mod table;
 pub mod writer;
 

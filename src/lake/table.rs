@@ -460,12 +460,7 @@ impl Table {
         expected_version: Option<i64>,
         app_txn: Option<(String, i64)>,
     ) -> Result<i64> {
-        let mut writer =
-            RecordBatchWriter::for_table(&self.inner).map_err(|e| self.delta_err(e))?;
-        for batch in batches {
-            writer.write(batch).await.map_err(|e| self.delta_err(e))?;
-        }
-        let adds = writer.flush().await.map_err(|e| self.delta_err(e))?;
+        let adds = self.write_files(batches).await?;
         let actions: Vec<Action> = adds.into_iter().map(Action::Add).collect();
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,
@@ -474,6 +469,16 @@ impl Table {
         };
         self.commit(actions, operation, metadata, expected_version, app_txn)
             .await
+    }
+
+    /// Write `batches` as data files (not yet committed); their `add` actions.
+    async fn write_files(&self, batches: Vec<RecordBatch>) -> Result<Vec<deltalake::kernel::Add>> {
+        let mut writer =
+            RecordBatchWriter::for_table(&self.inner).map_err(|e| self.delta_err(e))?;
+        for batch in batches {
+            writer.write(batch).await.map_err(|e| self.delta_err(e))?;
+        }
+        writer.flush().await.map_err(|e| self.delta_err(e))
     }
 
     /// Commit `actions` (one Delta commit) and reload the snapshot.
@@ -549,6 +554,77 @@ impl Table {
         Ok((read.version, rows))
     }
 
+    /// Append `rows` in one commit (rebased over concurrent appends); returns the
+    /// paths of the data files holding them, for a later [`Table::replace_rows`].
+    pub async fn append_rows_tracked<T: serde::Serialize>(
+        &mut self,
+        rows: &[T],
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<Vec<String>> {
+        let batch = self.rows_to_batch(rows)?;
+        let adds = self.write_files(vec![batch]).await?;
+        let paths = adds.iter().map(|a| a.path.clone()).collect();
+        let actions = adds.into_iter().map(Action::Add).collect();
+        let operation = DeltaOperation::Write {
+            mode: SaveMode::Append,
+            partition_by: None,
+            predicate: None,
+        };
+        self.commit(actions, operation, metadata, None, None)
+            .await?;
+        Ok(paths)
+    }
+
+    /// Replace the data files `old` (as returned by [`Table::append_rows_tracked`])
+    /// with `rows`, in one commit: readers see the old rows or the new ones, never
+    /// both or neither. Files of `old` that are gone already are skipped. Retried
+    /// (re-planned on the new snapshot) when another writer commits first.
+    pub async fn replace_rows<T: serde::Serialize>(
+        &mut self,
+        old: &[String],
+        rows: &[T],
+        metadata: HashMap<String, serde_json::Value>,
+        predicate: String,
+    ) -> Result<i64> {
+        let batch = self.rows_to_batch(rows)?;
+        let adds = self.write_files(vec![batch]).await?;
+        let mut last_conflict = None;
+        for _ in 0..20 {
+            let removes: Vec<Action> = self
+                .file_views()
+                .await?
+                .iter()
+                .filter(|v| old.iter().any(|p| *p == v.path()))
+                .map(|v| Action::Remove(v.remove_action(true)))
+                .collect();
+            let mut actions = removes;
+            actions.extend(adds.iter().cloned().map(Action::Add));
+            let operation = DeltaOperation::Update {
+                predicate: Some(predicate.clone()),
+            };
+            let expected = Some(self.version());
+            match self
+                .commit(actions, operation, metadata.clone(), expected, None)
+                .await
+            {
+                Err(e @ LakeError::Conflict { .. }) => {
+                    last_conflict = Some(e);
+                    self.refresh().await?;
+                }
+                other => return other,
+            }
+        }
+        Err(last_conflict.expect("a conflict ended the loop"))
+    }
+
+    fn rows_to_batch<T: serde::Serialize>(&self, rows: &[T]) -> Result<RecordBatch> {
+        let schema = self.arrow_schema()?;
+        serde_arrow::to_record_batch(schema.fields(), &rows).map_err(|e| LakeError::Encode {
+            table: self.uri.clone(),
+            message: e.to_string(),
+        })
+    }
+
     /// Append `rows` in one commit (see [`Table::append`] for `expected_version`).
     pub async fn append_rows<T: serde::Serialize>(
         &mut self,
@@ -556,13 +632,7 @@ impl Table {
         metadata: HashMap<String, serde_json::Value>,
         expected_version: Option<i64>,
     ) -> Result<i64> {
-        let schema = self.arrow_schema()?;
-        let batch = serde_arrow::to_record_batch(schema.fields(), &rows).map_err(|e| {
-            LakeError::Encode {
-                table: self.uri.clone(),
-                message: e.to_string(),
-            }
-        })?;
+        let batch = self.rows_to_batch(rows)?;
         self.append(vec![batch], metadata, expected_version, None)
             .await
     }

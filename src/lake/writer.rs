@@ -136,7 +136,10 @@ impl DateReplaceWriter {
                     ),
                 });
             }
-            let removes = self.removes_for_partition().await?;
+            // Borrow only the table across the await (the parquet writer is not Sync).
+            let removes =
+                removes_for_partition(&self.table, &self.partition_column, &self.partition_value)
+                    .await?;
             let files_removed = removes.len();
             let mut actions: Vec<Action> = removes;
             actions.extend(adds.iter().cloned().map(Action::Add));
@@ -175,19 +178,21 @@ impl DateReplaceWriter {
             message: format!("gave up after {MAX_REPLANS} concurrent commits: {last_conflict}"),
         })
     }
+}
 
-    async fn removes_for_partition(&self) -> Result<Vec<Action>> {
-        let views = self.table.file_views().await?;
-        Ok(views
-            .iter()
-            .filter(|v| {
-                v.partition_values_map()
-                    .get(&self.partition_column)
-                    .cloned()
-                    .flatten()
-                    == Some(self.partition_value.clone())
-            })
-            .map(|v| Action::Remove(v.remove_action(true)))
-            .collect())
-    }
+/// `remove` actions for every file of `table` in partition `column = value`.
+async fn removes_for_partition(table: &Table, column: &str, value: &str) -> Result<Vec<Action>> {
+    let views = table.file_views().await?;
+    Ok(views
+        .iter()
+        .filter(|v| {
+            v.partition_values_map()
+                .get(column)
+                .cloned()
+                .flatten()
+                .as_deref()
+                == Some(value)
+        })
+        .map(|v| Action::Remove(v.remove_action(true)))
+        .collect())
 }

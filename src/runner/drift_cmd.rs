@@ -254,7 +254,7 @@ pub async fn recompute(
         .collect();
 
     if accumulators.iter().any(Option::is_some) {
-        let plan = resolve_input(spec, date, &features).await?.plan;
+        let plan = resolve_input(spec, date, &features, None).await?.plan;
         // Which version each input row belongs to (by key) when there are several.
         let owner: HashMap<&str, usize> = if groups.len() > 1 {
             groups

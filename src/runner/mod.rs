@@ -6,16 +6,18 @@
 //! the date's previous predictions. Success or failure, the attempt is then
 //! recorded in `runs`.
 
+pub mod backfill;
 pub mod drift_cmd;
 pub mod drift_table;
 pub mod reference;
 pub mod runs;
+pub mod status;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::drift::{ColumnKind, DriftAccumulator, PREDICTION, Thresholds};
@@ -23,7 +25,7 @@ use crate::lake::{DateReplaceWriter, Lake, LakeError};
 use crate::registry::{Registry, RegistryError};
 use crate::score::{InputPlan, Lineage, ScoreError, ScoreStream};
 use crate::spec::{InputFormat, LoadedSpec};
-use runs::{RUNS_TABLE, RunRow, runs_schema};
+use runs::RunRow;
 
 /// Errors of a run; the variant tells the CLI which exit code applies.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +60,34 @@ pub enum RunError {
         input: String,
         message: String,
     },
+    #[error(
+        "job {job}: stopped before its commit (the scheduler is shutting down or replaced it); nothing was written"
+    )]
+    Aborted { job: String },
+}
+
+impl RunError {
+    /// Worth retrying: storage and commit trouble, not bad input or a bad model.
+    pub fn is_transient(&self) -> bool {
+        let lake_transient = |e: &LakeError| {
+            !matches!(
+                e,
+                LakeError::SchemaMismatch { .. }
+                    | LakeError::InvalidLocation { .. }
+                    | LakeError::Unsupported { .. }
+            )
+        };
+        match self {
+            RunError::Lake { source, .. } => lake_transient(source),
+            RunError::Registry { source, .. } => match &**source {
+                RegistryError::Lake(e) => lake_transient(e),
+                RegistryError::Contended { .. } => true,
+                _ => false,
+            },
+            RunError::Score { source, .. } => matches!(source, ScoreError::Output(_)),
+            RunError::Reference { .. } | RunError::Input { .. } | RunError::Aborted { .. } => false,
+        }
+    }
 }
 
 /// How a run was triggered.
@@ -91,6 +121,40 @@ pub struct RunOptions {
     pub trigger: Trigger,
     /// Called after each written batch with the rows so far (progress display).
     pub progress: Option<Progress>,
+    /// The fire time of a scheduled run.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// Resolve the model reference as the registry stood at this time
+    /// (`backfill --model-as-of-date`).
+    pub model_as_of: Option<DateTime<Utc>>,
+    /// Reproduce an earlier run exactly (`rerun`).
+    pub pin: Option<Pin>,
+    /// Set to stop the run cooperatively (checked after each batch and before
+    /// the commit): it then ends `aborted`, having written nothing.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// What a rerun holds fixed.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    pub rerun_of: String,
+    pub model_version: i64,
+    /// The Delta input version the original run read.
+    pub input_version: Option<i64>,
+}
+
+impl RunOptions {
+    pub fn new(date: NaiveDate, trigger: Trigger) -> Self {
+        RunOptions {
+            date,
+            dry_run: false,
+            trigger,
+            progress: None,
+            scheduled_at: None,
+            model_as_of: None,
+            pin: None,
+            cancel: None,
+        }
+    }
 }
 
 /// What a run did (printed as `--json`).
@@ -107,6 +171,8 @@ pub struct RunReport {
     pub input: String,
     pub input_files: usize,
     pub input_version: Option<i64>,
+    /// Incremental Delta input: the version after which rows were scored.
+    pub input_start_version: Option<i64>,
     pub rows_in: usize,
     pub rows: usize,
     pub output_table: String,
@@ -153,6 +219,7 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         input: job.input.path_for(opts.date),
         input_files: 0,
         input_version: None,
+        input_start_version: None,
         rows_in: 0,
         rows: 0,
         output_table: lake
@@ -166,74 +233,77 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         drift_metrics: 0,
         drift_alerts: Vec::new(),
     };
+    let mut row = RunRow {
+        run_id: run_id.clone(),
+        job_name: job.name.clone(),
+        trigger: opts.trigger.as_str().into(),
+        logical_date: days_since_epoch(opts.date),
+        status: runs::RUNNING.into(),
+        started_at: started.timestamp_micros(),
+        finished_at: started.timestamp_micros(),
+        duration_ms: 0,
+        rows_in: 0,
+        rows_out: 0,
+        model_uri: report.model_uri.clone(),
+        model_name: None,
+        model_version: None,
+        input: report.input.clone(),
+        input_version: None,
+        output_table: report.output_table.clone(),
+        output_version: None,
+        spec_path: spec.path.display().to_string(),
+        spec_sha256: spec.sha256.clone(),
+        spec_toml: spec.text.clone(),
+        lakescore_version: env!("CARGO_PKG_VERSION").into(),
+        error: None,
+        drift_alerts: 0,
+        scheduled_at: opts.scheduled_at.map(|t| t.timestamp_micros()),
+        rerun_of: opts.pin.as_ref().map(|p| p.rerun_of.clone()),
+        input_start_version: None,
+        host: Some(runs::host_name()),
+        pid: Some(std::process::id() as i64),
+    };
+    let lake_err = |source| RunError::Lake {
+        job: job.name.clone(),
+        source,
+    };
+    let started_row = if opts.dry_run {
+        None
+    } else {
+        Some(runs::start(lake, &row).await.map_err(lake_err)?)
+    };
     let result = execute(lake, spec, opts, &mut report).await;
     report.duration_ms = clock.elapsed().as_millis() as i64;
     if opts.dry_run {
         return result.map(|_| report);
     }
-    report.status = if result.is_ok() {
-        "succeeded"
-    } else {
-        "failed"
+    report.status = match &result {
+        Ok(()) => runs::SUCCEEDED,
+        Err(RunError::Aborted { .. }) => runs::ABORTED,
+        Err(_) => runs::FAILED,
     }
     .into();
-    let row = RunRow {
-        run_id,
-        job_name: job.name.clone(),
-        trigger: opts.trigger.as_str().into(),
-        logical_date: days_since_epoch(opts.date),
-        status: report.status.clone(),
-        started_at: started.timestamp_micros(),
-        finished_at: Utc::now().timestamp_micros(),
-        duration_ms: report.duration_ms,
-        rows_in: report.rows_in as i64,
-        rows_out: report.rows as i64,
-        model_uri: report.model_uri.clone(),
-        model_name: (report.model_version > 0).then(|| report.model_name.clone()),
-        model_version: (report.model_version > 0).then_some(report.model_version),
-        input: report.input.clone(),
-        input_version: report.input_version,
-        output_table: report.output_table.clone(),
-        output_version: report.output_version,
-        spec_path: spec.path.display().to_string(),
-        spec_sha256: spec.sha256.clone(),
-        spec_toml: spec.text.clone(),
-        lakescore_version: env!("CARGO_PKG_VERSION").into(),
-        error: result.as_ref().err().map(|e| e.to_string()),
-        drift_alerts: report.drift_alerts.len() as i64,
-    };
-    let recorded = record_run(lake, row).await;
+    row.status = report.status.clone();
+    row.finished_at = Utc::now().timestamp_micros();
+    row.duration_ms = report.duration_ms;
+    row.rows_in = report.rows_in as i64;
+    row.rows_out = report.rows as i64;
+    row.model_name = (report.model_version > 0).then(|| report.model_name.clone());
+    row.model_version = (report.model_version > 0).then_some(report.model_version);
+    row.input_version = report.input_version;
+    row.input_start_version = report.input_start_version;
+    row.output_version = report.output_version;
+    row.error = result.as_ref().err().map(|e| e.to_string());
+    row.drift_alerts = report.drift_alerts.len() as i64;
+    let recorded = runs::finish(lake, started_row, row).await;
     match (result, recorded) {
         (Err(e), _) => Err(e),
-        (Ok(()), Err(e)) => Err(RunError::Lake {
-            job: job.name.clone(),
-            source: e,
-        }),
+        (Ok(()), Err(e)) => Err(lake_err(e)),
         (Ok(()), Ok(())) => Ok(report),
     }
 }
 
-/// Append one row to the runs table.
-pub async fn record_run(lake: &Lake, row: RunRow) -> Result<(), LakeError> {
-    let mut table = lake
-        .ensure_table(RUNS_TABLE, &runs_schema(), &[], "lakescore runs")
-        .await?;
-    let meta = HashMap::from([
-        ("lakescore.operation".to_string(), "run".into()),
-        ("lakescore.run_id".to_string(), row.run_id.clone().into()),
-    ]);
-    table.append_rows(&[row], meta, None).await.map(|_| ())
-}
-
-/// Read every recorded run, oldest first.
-pub async fn read_runs(lake: &Lake) -> Result<Vec<RunRow>, LakeError> {
-    let mut runs = match lake.open_table(RUNS_TABLE).await? {
-        Some(t) => t.read_rows::<RunRow>().await?.1,
-        None => Vec::new(),
-    };
-    runs.sort_by_key(|r| (r.started_at, r.finished_at));
-    Ok(runs)
-}
+pub use runs::read_runs;
 
 pub fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
@@ -248,8 +318,15 @@ async fn execute(
     let job = &spec.job;
     let jname = || job.name.clone();
     let registry = Registry::new(lake.clone());
+    let reference = match &opts.pin {
+        Some(pin) => crate::registry::uri::ModelRef {
+            name: job.model.name.clone(),
+            selector: crate::registry::uri::ModelSelector::Version(pin.model_version),
+        },
+        None => job.model.clone(),
+    };
     let resolved = registry
-        .load(&job.model)
+        .load_at(&reference, opts.model_as_of)
         .await
         .map_err(|source| RunError::Registry {
             job: jname(),
@@ -267,7 +344,13 @@ async fn execute(
     let Resolved {
         plan,
         input_version,
-    } = resolve_input(spec, opts.date, model.features()).await?;
+    } = resolve_input(
+        spec,
+        opts.date,
+        model.features(),
+        opts.pin.as_ref().and_then(|p| p.input_version),
+    )
+    .await?;
     report.input_files = plan.files.len();
     report.input_version = input_version;
     // The reference is read (and may fail) before anything is written.
@@ -366,6 +449,14 @@ async fn execute(
         if let Some(progress) = &opts.progress {
             progress(rows);
         }
+        if cancelled(opts) {
+            writer.abort();
+            return Err(RunError::Aborted { job: jname() });
+        }
+    }
+    if cancelled(opts) {
+        writer.abort();
+        return Err(RunError::Aborted { job: jname() });
     }
     report.rows_in = stream.rows_in;
     let meta = HashMap::from([
@@ -427,6 +518,12 @@ async fn execute(
             .collect();
     }
     Ok(())
+}
+
+fn cancelled(opts: &RunOptions) -> bool {
+    opts.cancel
+        .as_ref()
+        .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// The reference profile drift compares with: the spec's `[drift]
@@ -526,6 +623,7 @@ pub(crate) async fn resolve_input(
     spec: &LoadedSpec,
     date: NaiveDate,
     features: &[String],
+    pinned_version: Option<i64>,
 ) -> Result<Resolved, RunError> {
     let job = &spec.job;
     let input = job.input.path_for(date);
@@ -541,7 +639,7 @@ pub(crate) async fn resolve_input(
                     job: job.name.clone(),
                     source,
                 })?;
-            let table = match job.input.version {
+            let table = match pinned_version.or(job.input.version) {
                 None => crate::lake::Table::open(url, None).await,
                 Some(v) => crate::lake::Table::open(url, Some(v)).await,
             }

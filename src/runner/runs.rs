@@ -1,9 +1,18 @@
-//! The `runs` table: one row per run attempt, successful or not.
+//! The `runs` table: one row per run attempt.
+//!
+//! An attempt appends a `running` row when it starts (its own data file) and,
+//! when it ends, replaces that file with the final row (`succeeded`, `failed`,
+//! `aborted`) in one commit: a reader sees one row per attempt, and an attempt
+//! killed with `kill -9` stays visible as `running`. Once a later attempt of the
+//! same job and date exists, [`read_runs`] reports such a row as `interrupted`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use deltalake::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use serde::{Deserialize, Serialize};
+
+use crate::lake::{Lake, LakeError};
 
 pub const RUNS_TABLE: &str = "runs";
 
@@ -16,7 +25,8 @@ pub struct RunRow {
     pub trigger: String,
     /// Days since 1970-01-01.
     pub logical_date: i32,
-    /// `succeeded` or `failed`.
+    /// `running`, `succeeded`, `failed`, `aborted` (stopped by the scheduler's
+    /// shutdown), or, as read back, `interrupted` (killed while running).
     pub status: String,
     pub started_at: i64,
     pub finished_at: i64,
@@ -38,6 +48,109 @@ pub struct RunRow {
     pub error: Option<String>,
     /// Drift metrics over their alert threshold.
     pub drift_alerts: i64,
+    /// The fire time a scheduled run was started for (microseconds, UTC).
+    #[serde(default)]
+    pub scheduled_at: Option<i64>,
+    /// The run this one reproduces (`rerun`).
+    #[serde(default)]
+    pub rerun_of: Option<String>,
+    /// Incremental Delta input: rows committed after this version (exclusive)
+    /// up to `input_version` were scored.
+    #[serde(default)]
+    pub input_start_version: Option<i64>,
+    /// Where the attempt ran (host name and process id).
+    #[serde(default)]
+    pub host: Option<String>,
+    #[serde(default)]
+    pub pid: Option<i64>,
+}
+
+pub const RUNNING: &str = "running";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+pub const ABORTED: &str = "aborted";
+pub const INTERRUPTED: &str = "interrupted";
+
+/// The `running` row of an attempt in progress: where it is stored.
+#[derive(Debug)]
+pub struct Started {
+    files: Vec<String>,
+}
+
+async fn runs_table(lake: &Lake) -> Result<crate::lake::Table, LakeError> {
+    lake.ensure_table(RUNS_TABLE, &runs_schema(), &[], "lakescore runs")
+        .await
+}
+
+fn commit_meta(row: &RunRow) -> HashMap<String, serde_json::Value> {
+    HashMap::from([
+        ("lakescore.operation".to_string(), "run".into()),
+        ("lakescore.run_id".to_string(), row.run_id.clone().into()),
+        ("lakescore.status".to_string(), row.status.clone().into()),
+    ])
+}
+
+/// Record that an attempt started (`row.status` is `running`).
+pub async fn start(lake: &Lake, row: &RunRow) -> Result<Started, LakeError> {
+    let mut table = runs_table(lake).await?;
+    let files = table
+        .append_rows_tracked(std::slice::from_ref(row), commit_meta(row))
+        .await?;
+    Ok(Started { files })
+}
+
+/// Record how an attempt ended: its `running` row is replaced by `row` in one commit.
+pub async fn finish(lake: &Lake, started: Option<Started>, row: RunRow) -> Result<(), LakeError> {
+    let mut table = runs_table(lake).await?;
+    let files = started.map(|s| s.files).unwrap_or_default();
+    let predicate = format!("run_id = '{}'", row.run_id);
+    let meta = commit_meta(&row);
+    table
+        .replace_rows(&files, std::slice::from_ref(&row), meta, predicate)
+        .await
+        .map(|_| ())
+}
+
+/// Every recorded attempt, oldest first; a `running` row with a later attempt
+/// of the same job and date is reported as `interrupted`.
+pub async fn read_runs(lake: &Lake) -> Result<Vec<RunRow>, LakeError> {
+    let mut runs = match lake.open_table(RUNS_TABLE).await? {
+        Some(t) => t.read_rows::<RunRow>().await?.1,
+        None => Vec::new(),
+    };
+    runs.sort_by_key(|r| (r.started_at, r.finished_at));
+    mark_interrupted(&mut runs);
+    Ok(runs)
+}
+
+/// Pure part of [`read_runs`]: `runs` sorted by start.
+pub fn mark_interrupted(runs: &mut [RunRow]) {
+    let mut latest: HashMap<(String, i32), i64> = HashMap::new();
+    for r in runs.iter() {
+        let e = latest
+            .entry((r.job_name.clone(), r.logical_date))
+            .or_insert(r.started_at);
+        *e = (*e).max(r.started_at);
+    }
+    for r in runs.iter_mut() {
+        if r.status == RUNNING && latest[&(r.job_name.clone(), r.logical_date)] > r.started_at {
+            r.status = INTERRUPTED.into();
+        }
+    }
+}
+
+/// This machine's name, for the `host` column.
+pub fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_string())
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 pub fn runs_schema() -> SchemaRef {
@@ -66,5 +179,11 @@ pub fn runs_schema() -> SchemaRef {
         Field::new("lakescore_version", DataType::Utf8, false),
         Field::new("error", DataType::Utf8, true),
         Field::new("drift_alerts", DataType::Int64, false),
+        // Added in 0.2 (existing tables gain them on first write).
+        Field::new("scheduled_at", crate::lake::utc_timestamp(), true),
+        Field::new("rerun_of", DataType::Utf8, true),
+        Field::new("input_start_version", DataType::Int64, true),
+        Field::new("host", DataType::Utf8, true),
+        Field::new("pid", DataType::Int64, true),
     ]))
 }

@@ -14,7 +14,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use raw::RawJobSpec;
-pub use validate::{DriftConfig, InputFormat, InputSpec, Job};
+pub use validate::{
+    Catchup, Concurrency, DriftConfig, InputFormat, InputSpec, Job, SchedulePolicy, parse_cron,
+};
 
 /// One problem in a spec, located in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,35 @@ pub fn load(path: &Path) -> Result<LoadedSpec, SpecError> {
         path: path.to_path_buf(),
         source,
     })?;
+    from_text(path, text)
+}
+
+/// The spec files named by `paths`: files as given, folders as their `*.toml`
+/// files (sorted, not recursive).
+pub fn spec_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, SpecError> {
+    let mut out = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|source| SpecError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let mut found: Vec<PathBuf> = entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+                .collect();
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Parse and validate spec `text` said to come from `path` (e.g. a spec stored with a run).
+pub fn from_text(path: &Path, text: String) -> Result<LoadedSpec, SpecError> {
     let job = parse(&text).map_err(|diagnostics| SpecError::Invalid {
         path: path.to_path_buf(),
         diagnostics,

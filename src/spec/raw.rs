@@ -27,6 +27,31 @@ pub struct RawJobSpec {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub timezone: Option<Spanned<String>>,
+    /// When a fire time comes while the job is still running: `forbid` (skip the
+    /// new run; the default), `allow` (run both), `replace` (stop the running one).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub concurrency: Option<Spanned<String>>,
+    /// Fire times missed while the scheduler was down: `none` (skip them; the
+    /// default), `latest` (run the most recent), `all` (run each, oldest first),
+    /// within `starting_deadline_seconds`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub catchup: Option<Spanned<String>>,
+    /// A run that cannot start within this many seconds of its fire time is
+    /// skipped; also bounds how far back `catchup` looks (default: no deadline;
+    /// catchup then looks back to the job's last scheduled run).
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub starting_deadline_seconds: Option<Spanned<i64>>,
+    /// `true` stops the scheduler from starting new runs of this job.
+    #[serde(default)]
+    pub suspend: Option<bool>,
+    /// Times the scheduler retries a run that failed on a transient (storage)
+    /// error, with exponential backoff; bad input is never retried (default 2).
+    #[serde(default)]
+    #[schemars(with = "Option<i64>")]
+    pub retries: Option<Spanned<i64>>,
     /// Which model scores the input.
     pub model: RawModel,
     /// What is scored.

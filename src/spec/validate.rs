@@ -36,6 +36,45 @@ pub struct Job {
     pub input: InputSpec,
     pub output_table: String,
     pub drift: Option<DriftConfig>,
+    pub policy: SchedulePolicy,
+}
+
+/// How the scheduler treats a job (Kubernetes CronJob semantics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchedulePolicy {
+    pub concurrency: Concurrency,
+    pub catchup: Catchup,
+    pub starting_deadline: Option<chrono::Duration>,
+    pub suspend: bool,
+    pub retries: u32,
+}
+
+impl Default for SchedulePolicy {
+    fn default() -> Self {
+        SchedulePolicy {
+            concurrency: Concurrency::Forbid,
+            catchup: Catchup::None,
+            starting_deadline: None,
+            suspend: false,
+            retries: 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Concurrency {
+    Forbid,
+    Allow,
+    Replace,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Catchup {
+    None,
+    Latest,
+    All,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,6 +296,7 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
     };
 
     let drift = raw.drift.as_ref().map(|d| validate_drift(&mut c, d));
+    let policy = validate_policy(&mut c, &raw);
 
     if !c.diagnostics.is_empty() {
         c.diagnostics.sort_by_key(|d| (d.line, d.column));
@@ -277,7 +317,77 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
         },
         output_table,
         drift,
+        policy,
     })
+}
+
+fn validate_policy(c: &mut Collector<'_>, raw: &RawJobSpec) -> SchedulePolicy {
+    let mut policy = SchedulePolicy::default();
+    if let Some(v) = &raw.concurrency {
+        match v.get_ref().as_str() {
+            "forbid" => policy.concurrency = Concurrency::Forbid,
+            "allow" => policy.concurrency = Concurrency::Allow,
+            "replace" => policy.concurrency = Concurrency::Replace,
+            other => c.error(
+                v.span(),
+                "concurrency",
+                format!(
+                    "unknown concurrency {other:?} (expected \"forbid\", \"allow\" or \"replace\")"
+                ),
+            ),
+        }
+    }
+    if let Some(v) = &raw.catchup {
+        match v.get_ref().as_str() {
+            "none" => policy.catchup = Catchup::None,
+            "latest" => policy.catchup = Catchup::Latest,
+            "all" => policy.catchup = Catchup::All,
+            other => c.error(
+                v.span(),
+                "catchup",
+                format!("unknown catchup {other:?} (expected \"none\", \"latest\" or \"all\")"),
+            ),
+        }
+    }
+    if let Some(v) = &raw.starting_deadline_seconds {
+        if *v.get_ref() <= 0 {
+            c.error(
+                v.span(),
+                "starting_deadline_seconds",
+                "must be a positive number of seconds",
+            );
+        } else {
+            policy.starting_deadline = Some(chrono::Duration::seconds(*v.get_ref()));
+        }
+    }
+    if let Some(v) = &raw.retries {
+        match u32::try_from(*v.get_ref()) {
+            Ok(n) if n <= 10 => policy.retries = n,
+            _ => c.error(v.span(), "retries", "retries must be from 0 to 10"),
+        }
+    }
+    policy.suspend = raw.suspend.unwrap_or(false);
+    if raw.schedule.is_none() {
+        let set: Vec<(&str, std::ops::Range<usize>)> = [
+            ("concurrency", raw.concurrency.as_ref().map(|v| v.span())),
+            ("catchup", raw.catchup.as_ref().map(|v| v.span())),
+            (
+                "starting_deadline_seconds",
+                raw.starting_deadline_seconds.as_ref().map(|v| v.span()),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(k, s)| s.map(|s| (k, s)))
+        .collect();
+        for (key, span) in set {
+            c.error(
+                span,
+                key,
+                format!("{key} applies to scheduled jobs: add a `schedule`"),
+            );
+        }
+    }
+    policy
 }
 
 fn check_template(path: &str) -> Result<(), String> {
