@@ -86,7 +86,8 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
         return Some(match e {
             LakeError::SchemaMismatch { .. }
             | LakeError::InvalidLocation { .. }
-            | LakeError::Unsupported { .. } => BAD_INPUT,
+            | LakeError::Unsupported { .. }
+            | LakeError::NotAppendOnly { .. } => BAD_INPUT,
             _ => FAILURE,
         });
     }

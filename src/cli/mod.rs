@@ -696,6 +696,7 @@ async fn rerun(lake: Lake, args: RerunArgs, quiet: bool) -> Result<i32> {
             rerun_of: original.run_id.clone(),
             model_version,
             input_version: original.input_version,
+            input_start_version: original.input_start_version,
         }),
         ..RunOptions::new(date, Trigger::Rerun)
     };

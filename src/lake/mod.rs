@@ -58,6 +58,17 @@ pub enum LakeError {
     Encode { table: String, message: String },
     #[error("arrow/polars conversion: {0}")]
     Bridge(String),
+    /// An incremental read found a commit that is not an append.
+    #[error(
+        "Delta table {table} version {version} ({operation}) {what}: an incremental input \
+         takes appends only; score the table in full once (`mode = \"full\"`) or start a new job"
+    )]
+    NotAppendOnly {
+        table: String,
+        version: i64,
+        operation: String,
+        what: String,
+    },
 }
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;

@@ -331,6 +331,92 @@ impl Table {
             .collect())
     }
 
+    /// The data files appended after version `after` up to the loaded snapshot
+    /// (every active file when `after` is `None`), for incremental reads.
+    ///
+    /// Commits in the range are read from the log: `add`s with `dataChange`
+    /// are new rows; compaction (`dataChange = false`) of older files is
+    /// ignored; a commit that deletes or rewrites rows, or compacts files of the
+    /// range, is an error ([`LakeError::NotAppendOnly`]), as is a range whose
+    /// log files were already cleaned up.
+    pub async fn appended_files_since(&self, after: Option<i64>) -> Result<Vec<DataFile>> {
+        let Some(after) = after else {
+            return self.data_files().await;
+        };
+        let log_store = self.inner.log_store();
+        let mut added: Vec<(String, HashMap<String, Option<String>>)> = Vec::new();
+        for version in (after + 1)..=self.version() {
+            let not_append = |operation: &str, what: String| LakeError::NotAppendOnly {
+                table: self.uri.clone(),
+                version,
+                operation: operation.to_string(),
+                what,
+            };
+            let bytes = log_store
+                .read_commit_entry(version as u64)
+                .await
+                .map_err(|e| self.delta_err(e))?
+                .ok_or_else(|| {
+                    not_append("unknown", "is no longer in the log (log retention)".into())
+                })?;
+            let mut operation = String::from("unknown");
+            let mut removes: Vec<(String, bool)> = Vec::new();
+            for line in bytes.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                let action: serde_json::Value =
+                    serde_json::from_slice(line).map_err(|e| LakeError::Encode {
+                        table: self.uri.clone(),
+                        message: format!("commit {version}: {e}"),
+                    })?;
+                if let Some(op) = action["commitInfo"]["operation"].as_str() {
+                    operation = op.to_string();
+                }
+                if let Some(add) = action.get("add")
+                    && add["dataChange"].as_bool().unwrap_or(true)
+                {
+                    let path = add["path"].as_str().unwrap_or_default().to_string();
+                    let partitions = add["partitionValues"]
+                        .as_object()
+                        .map(|o| {
+                            o.iter()
+                                .map(|(k, v)| (k.clone(), v.as_str().map(String::from)))
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    added.push((path, partitions));
+                }
+                if let Some(remove) = action.get("remove") {
+                    removes.push((
+                        remove["path"].as_str().unwrap_or_default().to_string(),
+                        remove["dataChange"].as_bool().unwrap_or(true),
+                    ));
+                }
+            }
+            for (path, data_change) in removes {
+                if data_change {
+                    return Err(not_append(&operation, "deleted or rewrote rows".into()));
+                }
+                if added.iter().any(|(p, _)| *p == path) {
+                    return Err(not_append(
+                        &operation,
+                        "compacted files appended since the last run".into(),
+                    ));
+                }
+            }
+        }
+        Ok(added
+            .into_iter()
+            .map(|(path, partition_values)| {
+                let decoded = percent_encoding_decode(&path);
+                let location = deltalake::Path::parse(&decoded)
+                    .unwrap_or_else(|_| deltalake::Path::from(decoded.as_str()));
+                DataFile {
+                    uri: log_store.to_uri(&location),
+                    partition_values,
+                }
+            })
+            .collect())
+    }
+
     /// The last version recorded for application transaction `app_id`.
     pub async fn transaction_version(&self, app_id: &str) -> Result<Option<i64>> {
         let snapshot = self.inner.snapshot().map_err(|e| self.delta_err(e))?;
@@ -636,4 +722,13 @@ impl Table {
         self.append(vec![batch], metadata, expected_version, None)
             .await
     }
+}
+
+/// Undo the percent-encoding of a path in the Delta log.
+fn percent_encoding_decode(path: &str) -> String {
+    url::Url::parse(&format!("file:///{path}"))
+        .ok()
+        .and_then(|u| u.to_file_path().ok())
+        .map(|p| p.to_string_lossy().trim_start_matches('/').to_string())
+        .unwrap_or_else(|| path.to_string())
 }

@@ -15,7 +15,9 @@ use deltalake::arrow::compute::cast;
 use deltalake::arrow::datatypes::{DataType, Float64Type, Int64Type};
 use serde::Serialize;
 
-use super::{DriftAlert, RunError, days_since_epoch, drift_table, resolve_input, thresholds};
+use super::{
+    DriftAlert, RunError, days_since_epoch, drift_table, input_range, resolve_input, thresholds,
+};
 use crate::drift::{ColumnKind, DriftAccumulator, Metric, PREDICTION, ReferenceProfile};
 use crate::lake::Lake;
 use crate::registry::Registry;
@@ -254,7 +256,15 @@ pub async fn recompute(
         .collect();
 
     if accumulators.iter().any(Option::is_some) {
-        let plan = resolve_input(spec, date, &features, None).await?.plan;
+        let range = input_range(lake, spec, date, None).await?;
+        let plan = resolve_input(spec, date, &features, range)
+            .await?
+            .plan
+            .ok_or_else(|| RunError::Input {
+                job: job.name.clone(),
+                input: job.input.path_for(date),
+                message: "the run of this date read no rows (an empty increment)".into(),
+            })?;
         // Which version each input row belongs to (by key) when there are several.
         let owner: HashMap<&str, usize> = if groups.len() > 1 {
             groups

@@ -75,6 +75,7 @@ impl RunError {
                 LakeError::SchemaMismatch { .. }
                     | LakeError::InvalidLocation { .. }
                     | LakeError::Unsupported { .. }
+                    | LakeError::NotAppendOnly { .. }
             )
         };
         match self {
@@ -140,6 +141,8 @@ pub struct Pin {
     pub model_version: i64,
     /// The Delta input version the original run read.
     pub input_version: Option<i64>,
+    /// Incremental input: the version after which the original run read rows.
+    pub input_start_version: Option<i64>,
 }
 
 impl RunOptions {
@@ -197,8 +200,53 @@ pub struct DriftAlert {
 }
 
 pub(crate) struct Resolved {
-    pub(crate) plan: InputPlan,
+    /// `None` when an incremental input has no new rows.
+    pub(crate) plan: Option<InputPlan>,
     pub(crate) input_version: Option<i64>,
+    /// Incremental input: the version after which rows were read.
+    pub(crate) input_start_version: Option<i64>,
+}
+
+/// Which Delta versions a run reads.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct InputRange {
+    /// Read this version (else the spec's `version`, else the latest).
+    pub(crate) version: Option<i64>,
+    /// Incremental: only files appended after this version (`Some(None)`: all of them).
+    pub(crate) after: Option<Option<i64>>,
+}
+
+/// The range a run of `date` reads: pinned by a rerun; for an incremental
+/// input, the range of the date's last successful run (a rerun scores the same
+/// rows), else everything after the job's last successful run.
+pub(crate) async fn input_range(
+    lake: &Lake,
+    spec: &LoadedSpec,
+    date: NaiveDate,
+    pin: Option<&Pin>,
+) -> Result<InputRange, RunError> {
+    let job = &spec.job;
+    if job.input.mode != crate::spec::InputMode::Incremental {
+        return Ok(InputRange {
+            version: pin.and_then(|p| p.input_version),
+            after: None,
+        });
+    }
+    if let Some(pin) = pin {
+        return Ok(InputRange {
+            version: pin.input_version,
+            after: Some(pin.input_start_version),
+        });
+    }
+    let runs = read_runs(lake).await.map_err(|source| RunError::Lake {
+        job: job.name.clone(),
+        source,
+    })?;
+    let (after, version) = runs::incremental_range(&runs, &job.name, days_since_epoch(date));
+    Ok(InputRange {
+        version,
+        after: Some(after),
+    })
 }
 
 /// Run `spec` for `opts.date` in `lake`.
@@ -341,18 +389,22 @@ async fn execute(
     );
     let model = resolved.model.as_ref();
 
+    let range = input_range(lake, spec, opts.date, opts.pin.as_ref()).await?;
     let Resolved {
         plan,
         input_version,
-    } = resolve_input(
-        spec,
-        opts.date,
-        model.features(),
-        opts.pin.as_ref().and_then(|p| p.input_version),
-    )
-    .await?;
-    report.input_files = plan.files.len();
+        input_start_version,
+    } = resolve_input(spec, opts.date, model.features(), range).await?;
     report.input_version = input_version;
+    report.input_start_version = input_start_version;
+    let Some(plan) = plan else {
+        tracing::info!(job = %job.name, version = ?input_version, "no rows appended to the input since the last run: nothing to score");
+        if opts.dry_run {
+            report.status = "dry_run".into();
+        }
+        return Ok(());
+    };
+    report.input_files = plan.files.len();
     // The reference is read (and may fail) before anything is written.
     let profile = job_profile(lake, &registry, job, &resolved.version.record, model).await?;
     if opts.dry_run {
@@ -623,7 +675,7 @@ pub(crate) async fn resolve_input(
     spec: &LoadedSpec,
     date: NaiveDate,
     features: &[String],
-    pinned_version: Option<i64>,
+    range: InputRange,
 ) -> Result<Resolved, RunError> {
     let job = &spec.job;
     let input = job.input.path_for(date);
@@ -639,7 +691,7 @@ pub(crate) async fn resolve_input(
                     job: job.name.clone(),
                     source,
                 })?;
-            let table = match pinned_version.or(job.input.version) {
+            let table = match range.version.or(job.input.version) {
                 None => crate::lake::Table::open(url, None).await,
                 Some(v) => crate::lake::Table::open(url, Some(v)).await,
             }
@@ -666,10 +718,21 @@ pub(crate) async fn resolve_input(
                     ),
                 });
             }
-            let files = table.data_files().await.map_err(|source| RunError::Lake {
+            let files = match range.after {
+                None => table.data_files().await,
+                Some(after) => table.appended_files_since(after).await,
+            }
+            .map_err(|source| RunError::Lake {
                 job: job.name.clone(),
                 source,
             })?;
+            if files.is_empty() && range.after.is_some() {
+                return Ok(Resolved {
+                    plan: None,
+                    input_version: Some(table.version()),
+                    input_start_version: range.after.flatten(),
+                });
+            }
             let mut paths = Vec::with_capacity(files.len());
             for f in files {
                 match f.local_path() {
@@ -707,7 +770,8 @@ pub(crate) async fn resolve_input(
     )
     .map_err(score_err)?;
     Ok(Resolved {
-        plan,
+        plan: Some(plan),
         input_version,
+        input_start_version: range.after.flatten(),
     })
 }

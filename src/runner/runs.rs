@@ -139,6 +139,25 @@ pub fn mark_interrupted(runs: &mut [RunRow]) {
     }
 }
 
+/// The Delta range `(after, version)` an incremental run of `day` reads: the
+/// range of that date's last successful run (a rerun scores the same rows), else
+/// everything after the job's last successfully read version, up to the latest
+/// (`None`). Every appended row thus belongs to exactly one date.
+pub fn incremental_range(runs: &[RunRow], job: &str, day: i32) -> (Option<i64>, Option<i64>) {
+    let done = || {
+        runs.iter().filter(move |r| {
+            r.job_name == job && r.status == SUCCEEDED && r.input_version.is_some()
+        })
+    };
+    if let Some(same) = done()
+        .filter(|r| r.logical_date == day)
+        .max_by_key(|r| r.started_at)
+    {
+        return (same.input_start_version, same.input_version);
+    }
+    (done().filter_map(|r| r.input_version).max(), None)
+}
+
 /// This machine's name, for the `host` column.
 pub fn host_name() -> String {
     std::env::var("HOSTNAME")
@@ -186,4 +205,51 @@ pub fn runs_schema() -> SchemaRef {
         Field::new("host", DataType::Utf8, true),
         Field::new("pid", DataType::Int64, true),
     ]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(day: i32, status: &str, started_at: i64, range: (Option<i64>, Option<i64>)) -> RunRow {
+        let mut r: RunRow = serde_json::from_value(serde_json::json!({
+            "run_id": format!("r{started_at}"), "job_name": "j", "trigger": "schedule",
+            "logical_date": day, "status": status, "started_at": started_at,
+            "finished_at": started_at, "duration_ms": 0, "rows_in": 0, "rows_out": 0,
+            "model_uri": "models:/m/1", "model_name": null, "model_version": null, "input": "",
+            "input_version": null, "output_table": "", "output_version": null, "spec_path": "",
+            "spec_sha256": "", "spec_toml": "", "lakescore_version": "0", "error": null,
+            "drift_alerts": 0
+        }))
+        .unwrap();
+        (r.input_start_version, r.input_version) = range;
+        r
+    }
+
+    #[test]
+    fn incremental_ranges_give_each_version_to_one_date() {
+        // Nothing succeeded yet: everything up to the latest.
+        assert_eq!(incremental_range(&[], "j", 1), (None, None));
+        let runs = vec![
+            run(1, SUCCEEDED, 1, (None, Some(3))),
+            run(2, FAILED, 2, (Some(3), Some(5))), // a failed attempt does not count
+            run(2, RUNNING, 3, (None, None)),      // nor a killed one
+        ];
+        assert_eq!(incremental_range(&runs, "j", 2), (Some(3), None));
+        // A rerun of day 1 reads day 1's range again.
+        assert_eq!(incremental_range(&runs, "j", 1), (None, Some(3)));
+        assert_eq!(incremental_range(&runs, "other", 2), (None, None));
+    }
+
+    #[test]
+    fn running_rows_superseded_by_a_later_attempt_read_as_interrupted() {
+        let mut runs = vec![
+            run(1, RUNNING, 1, (None, None)),
+            run(1, SUCCEEDED, 2, (None, None)),
+            run(2, RUNNING, 3, (None, None)),
+        ];
+        mark_interrupted(&mut runs);
+        let statuses: Vec<&str> = runs.iter().map(|r| r.status.as_str()).collect();
+        assert_eq!(statuses, [INTERRUPTED, SUCCEEDED, RUNNING]);
+    }
 }

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 pub use raw::RawJobSpec;
 pub use validate::{
-    Catchup, Concurrency, DriftConfig, InputFormat, InputSpec, Job, SchedulePolicy, parse_cron,
+    Catchup, Concurrency, DriftConfig, InputFormat, InputMode, InputSpec, Job, SchedulePolicy,
+    parse_cron,
 };
 
 /// One problem in a spec, located in its file.

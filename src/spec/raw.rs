@@ -84,6 +84,12 @@ pub struct RawInput {
     /// from the current directory.
     #[schemars(with = "String")]
     pub path: Spanned<String>,
+    /// Delta only: `full` (score the whole table; the default) or
+    /// `incremental` (score only rows appended since the job's last successful
+    /// run; a rerun of a date scores the same rows again).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub mode: Option<Spanned<String>>,
     /// Delta only: read this table version instead of the latest.
     #[serde(default)]
     #[schemars(with = "Option<i64>")]

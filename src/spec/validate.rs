@@ -83,9 +83,18 @@ pub enum InputFormat {
     Delta,
 }
 
+/// How much of a Delta input a run scores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputMode {
+    Full,
+    Incremental,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct InputSpec {
     pub format: InputFormat,
+    pub mode: InputMode,
     pub path: String,
     pub version: Option<i64>,
     pub keys: Vec<String>,
@@ -244,6 +253,39 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
             None
         }
     };
+    let mode = match raw
+        .input
+        .mode
+        .as_ref()
+        .map(|m| (m.get_ref().as_str(), m.span()))
+    {
+        None | Some(("full", _)) => InputMode::Full,
+        Some(("incremental", span)) => {
+            if format != Some(InputFormat::Delta) {
+                c.error(
+                    span.clone(),
+                    "input.mode",
+                    "mode = \"incremental\" needs format = \"delta\" (it follows the table's commits)",
+                );
+            }
+            if let Some(v) = &raw.input.version {
+                c.error(
+                    v.span(),
+                    "input.version",
+                    "an incremental input reads up to the latest version; remove `version`",
+                );
+            }
+            InputMode::Incremental
+        }
+        Some((other, span)) => {
+            c.error(
+                span,
+                "input.mode",
+                format!("unknown input mode {other:?} (expected \"full\" or \"incremental\")"),
+            );
+            InputMode::Full
+        }
+    };
     let path = raw.input.path.get_ref().clone();
     if path.trim().is_empty() {
         c.error(raw.input.path.span(), "input.path", "input path is empty");
@@ -310,6 +352,7 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
         model: model.expect("checked above"),
         input: InputSpec {
             format: format.expect("checked above"),
+            mode,
             path,
             version: raw.input.version.map(|v| v.into_inner()),
             keys,
@@ -653,6 +696,55 @@ batch_rows = 0
             (t.ks_pvalue_alert, t.psi_alert, t.wasserstein_alert),
             (0.05, 0.2, None)
         );
+    }
+
+    #[test]
+    fn scheduling_keys_and_input_mode_are_checked() {
+        let text = r#"
+name = "j"
+concurrency = "sometimes"
+catchup = "everything"
+starting_deadline_seconds = 0
+retries = 11
+[model]
+uri = "models:/m/1"
+[input]
+format = "parquet"
+mode = "incremental"
+path = "x.parquet"
+"#;
+        let messages: Vec<String> = parse(text)
+            .unwrap_err()
+            .iter()
+            .map(|d| format!("{}:{} {d}", d.line, d.column))
+            .collect();
+        assert_eq!(
+            messages,
+            [
+                "3:15 concurrency: unknown concurrency \"sometimes\" (expected \"forbid\", \"allow\" or \"replace\")",
+                "3:15 concurrency: concurrency applies to scheduled jobs: add a `schedule`",
+                "4:11 catchup: unknown catchup \"everything\" (expected \"none\", \"latest\" or \"all\")",
+                "4:11 catchup: catchup applies to scheduled jobs: add a `schedule`",
+                "5:29 starting_deadline_seconds: must be a positive number of seconds",
+                "5:29 starting_deadline_seconds: starting_deadline_seconds applies to scheduled jobs: add a `schedule`",
+                "6:11 retries: retries must be from 0 to 10",
+                "11:8 input.mode: mode = \"incremental\" needs format = \"delta\" (it follows the table's commits)",
+            ]
+        );
+        let scheduled = GOOD.replace(
+            "schedule = \"0 2 * * *\"",
+            "schedule = \"0 2 * * *\"\nconcurrency = \"replace\"\ncatchup = \"all\"\n\
+             starting_deadline_seconds = 600\nsuspend = true",
+        );
+        let ok = parse(&scheduled).unwrap();
+        assert_eq!(ok.policy.concurrency, Concurrency::Replace);
+        assert_eq!(ok.policy.catchup, Catchup::All);
+        assert_eq!(
+            ok.policy.starting_deadline,
+            Some(chrono::Duration::seconds(600))
+        );
+        assert!(ok.policy.suspend);
+        assert_eq!(ok.input.mode, InputMode::Full);
     }
 
     #[test]
