@@ -2250,3 +2250,51 @@ fn incremental_delta_input_scores_each_appended_row_once() {
         "{err}"
     );
 }
+
+#[test]
+fn concurrent_runs_of_one_job_and_date_leave_one_copy() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.spec(
+        "job",
+        &format!(
+            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\"]\nbatch_rows = 250\n",
+            demo_input()
+        ),
+    );
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(BIN)
+                .args(["run", &spec, "--date", "2024-01-01"])
+                .current_dir(repo())
+                .env("LAKESCORE_LAKE", env.lake())
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut succeeded = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => succeeded += 1,
+            // A run that overlapped a committed run of the same job and date writes nothing.
+            Some(1) => assert!(
+                err.contains("another run of the same job and date"),
+                "unexpected failure: {err}"
+            ),
+            other => panic!("exit {other:?}: {err}"),
+        }
+    }
+    assert!(succeeded >= 1);
+    let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    assert_eq!(rows(&batches), 5000, "one copy of the date");
+    let runs = read_runs(&env.lake());
+    assert_eq!(runs.len(), 4, "every attempt recorded");
+    assert_eq!(
+        runs.iter().filter(|r| r.status == "succeeded").count(),
+        succeeded
+    );
+}
