@@ -193,7 +193,8 @@ pub enum RegistryCommand {
         name: String,
         #[arg(long)]
         flavor: Flavor,
-        /// The model file (XGBoost JSON, lakescore linear JSON).
+        /// The model file: XGBoost JSON or UBJSON (`.json`, `.ubj`, MLflow's
+        /// `model.xgb`), LightGBM text (`.txt`, MLflow's `model.lgb`), lakescore linear JSON.
         #[arg(long)]
         artifact: PathBuf,
         #[arg(long)]
@@ -422,7 +423,7 @@ impl clap::ValueEnum for Stage {
 
 impl clap::ValueEnum for Flavor {
     fn value_variants<'a>() -> &'a [Self] {
-        &[Flavor::Xgboost, Flavor::Linear]
+        &[Flavor::Xgboost, Flavor::Lightgbm, Flavor::Linear]
     }
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))

@@ -711,7 +711,7 @@ pub async fn validate_one(
                                     .as_ref()
                                     .map(|d| d.columns.clone())
                                     .unwrap_or_default(),
-                                resolved.model.features(),
+                                &crate::score::ModelInputs::of(resolved.model.as_ref()),
                                 spec.job.input.batch_rows,
                             )
                         });

@@ -650,15 +650,28 @@ impl Table {
         let batch = self.rows_to_batch(rows)?;
         let adds = self.write_files(vec![batch]).await?;
         let paths = adds.iter().map(|a| a.path.clone()).collect();
-        let actions = adds.into_iter().map(Action::Add).collect();
         let operation = DeltaOperation::Write {
             mode: SaveMode::Append,
             partition_by: None,
             predicate: None,
         };
-        self.commit(actions, operation, metadata, None, None)
-            .await?;
-        Ok(paths)
+        // delta-rs rebases appends over concurrent appends; a concurrent metadata
+        // change (the table being created or gaining columns) needs a fresh snapshot.
+        let mut attempt = 0;
+        loop {
+            let actions = adds.iter().cloned().map(Action::Add).collect();
+            match self
+                .commit(actions, operation.clone(), metadata.clone(), None, None)
+                .await
+            {
+                Err(LakeError::Conflict { .. }) if attempt < 10 => {
+                    attempt += 1;
+                    self.refresh().await?;
+                }
+                Err(e) => return Err(e),
+                Ok(_) => return Ok(paths),
+            }
+        }
     }
 
     /// Replace the data files `old` (as returned by [`Table::append_rows_tracked`])

@@ -84,7 +84,20 @@ impl Model for LinearModel {
         &self.features
     }
 
-    fn predict(&self, x: &FeatureMatrix) -> Vec<f64> {
+    fn predict_all(&self, x: &FeatureMatrix) -> super::Predictions {
+        super::Predictions {
+            prediction: self.linear_predict(x),
+            probabilities: Vec::new(),
+        }
+    }
+
+    fn describe(&self) -> String {
+        self.summary()
+    }
+}
+
+impl LinearModel {
+    fn linear_predict(&self, x: &FeatureMatrix) -> Vec<f64> {
         let mut out = vec![self.intercept; x.rows];
         for (coef, column) in self.coefficients.iter().zip(&x.columns) {
             for (acc, v) in out.iter_mut().zip(column) {
@@ -99,7 +112,7 @@ impl Model for LinearModel {
         out
     }
 
-    fn describe(&self) -> String {
+    fn summary(&self) -> String {
         let link = match self.link {
             Link::Identity => "identity",
             Link::Logistic => "logistic",

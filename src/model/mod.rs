@@ -1,13 +1,18 @@
 //! Models: one module per flavor behind one scoring trait.
 //!
 //! A model is loaded from its artifact bytes ([`load`]) and scores a
-//! column-major [`FeatureMatrix`] of `f64` (missing values are NaN) into one
-//! `f64` per row. Each flavor reproduces its training library's arithmetic
-//! (XGBoost compares and sums in `f32`; linear models work in `f64`). No IO here.
+//! column-major [`FeatureMatrix`] of `f64` (missing values are NaN; a
+//! categorical input holds its category code) into one prediction per row,
+//! plus one probability per class for multiclass models. Each flavor
+//! reproduces its training library's arithmetic (XGBoost compares and sums in
+//! `f32`, LightGBM in `f64`; see [`forest`]). No IO here.
 
 #[cfg(test)]
 mod conformance;
+pub mod forest;
+pub mod lightgbm;
 pub mod linear;
+mod ubjson;
 pub mod xgboost;
 
 use std::fmt;
@@ -17,6 +22,7 @@ use std::str::FromStr;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavor {
     Xgboost,
+    Lightgbm,
     Linear,
 }
 
@@ -24,6 +30,7 @@ impl Flavor {
     pub fn as_str(self) -> &'static str {
         match self {
             Flavor::Xgboost => "xgboost",
+            Flavor::Lightgbm => "lightgbm",
             Flavor::Linear => "linear",
         }
     }
@@ -40,9 +47,10 @@ impl FromStr for Flavor {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "xgboost" => Ok(Flavor::Xgboost),
+            "lightgbm" => Ok(Flavor::Lightgbm),
             "linear" => Ok(Flavor::Linear),
             other => Err(format!(
-                "unknown model flavor {other:?} (expected xgboost or linear)"
+                "unknown model flavor {other:?} (expected xgboost, lightgbm or linear)"
             )),
         }
     }
@@ -72,30 +80,70 @@ pub struct FeatureMatrix {
     pub columns: Vec<Vec<f64>>,
 }
 
+/// A batch's predictions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Predictions {
+    /// One per row: the prediction, or the predicted class for multiclass models.
+    pub prediction: Vec<f64>,
+    /// Multiclass models: one column per class (`probabilities[c][row]`); else empty.
+    pub probabilities: Vec<Vec<f64>>,
+}
+
 /// A loaded model.
 pub trait Model: Send + Sync {
     fn flavor(&self) -> Flavor;
     /// Input columns, in the order [`FeatureMatrix::columns`] must follow.
     fn features(&self) -> &[String];
-    /// One prediction per row; NaN where the model gives none (e.g. a linear
-    /// model with a missing input), which the output table stores as null.
-    fn predict(&self, x: &FeatureMatrix) -> Vec<f64>;
+    /// Which inputs are categorical (their matrix column holds category codes).
+    fn categorical(&self) -> Vec<bool> {
+        vec![false; self.features().len()]
+    }
+    /// For categorical inputs whose categories the model file records (in code
+    /// order), those names: an input string maps to its position.
+    fn categories(&self) -> Vec<Option<Vec<String>>> {
+        vec![None; self.features().len()]
+    }
+    /// Number of classes of a multiclass model; 0 for single-output models.
+    fn classes(&self) -> usize {
+        0
+    }
+    /// Predictions of every row (NaN where the model gives none, e.g. a linear
+    /// model with a missing input, which the output table stores as null).
+    fn predict_all(&self, x: &FeatureMatrix) -> Predictions;
+    /// The prediction column only.
+    fn predict(&self, x: &FeatureMatrix) -> Vec<f64> {
+        self.predict_all(x).prediction
+    }
     /// A one-line description (objective, trees, link) for listings.
     fn describe(&self) -> String;
-    /// The input signature: (column, type) in feature order. Every flavor so
-    /// far reads numbers, which it takes as `double`.
+    /// The input signature: (column, type) in feature order: `double` for
+    /// numeric inputs, `string` for categorical ones.
     fn signature(&self) -> Vec<(String, String)> {
+        let cat = self.categorical();
         self.features()
             .iter()
-            .map(|f| (f.clone(), "double".to_string()))
+            .enumerate()
+            .map(|(i, f)| {
+                let ty = if cat.get(i).copied().unwrap_or(false) {
+                    "string"
+                } else {
+                    "double"
+                };
+                (f.clone(), ty.to_string())
+            })
             .collect()
+    }
+    /// Output columns besides `prediction`: `prob_0` … `prob_{k-1}` for k classes.
+    fn output_columns(&self) -> Vec<String> {
+        (0..self.classes()).map(|c| format!("prob_{c}")).collect()
     }
 }
 
 /// Load a model of `flavor` from artifact `bytes`; `source_name` is used in errors.
 pub fn load(flavor: Flavor, bytes: &[u8], source_name: &str) -> Result<Box<dyn Model>, ModelError> {
     match flavor {
-        Flavor::Xgboost => Ok(Box::new(xgboost::XgbModel::from_json(bytes, source_name)?)),
+        Flavor::Xgboost => Ok(Box::new(xgboost::XgbModel::from_bytes(bytes, source_name)?)),
+        Flavor::Lightgbm => Ok(Box::new(lightgbm::LgbModel::from_text(bytes, source_name)?)),
         Flavor::Linear => Ok(Box::new(linear::LinearModel::from_json(
             bytes,
             source_name,

@@ -318,6 +318,7 @@ mod tests {
                 metrics: metrics.map(Into::into),
                 params: None,
                 signature: Some(signature.into()),
+                output_columns: None,
             },
             stage: Stage::None,
             aliases: vec![],

@@ -322,6 +322,12 @@ impl Registry {
                 params: (!req.params.is_empty())
                     .then(|| serde_json::to_string(&req.params).expect("params serialize")),
                 signature: Some(signature_json(&loaded.signature())),
+                output_columns: Some(signature_json(
+                    &std::iter::once("prediction".to_string())
+                        .chain(loaded.output_columns())
+                        .map(|c| (c, "double".to_string()))
+                        .collect::<Vec<_>>(),
+                )),
             };
             let meta = HashMap::from([
                 ("lakescore.operation".to_string(), "register".into()),

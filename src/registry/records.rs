@@ -49,6 +49,10 @@ pub struct ModelVersionRow {
     /// Input signature: a JSON array of `{"name", "type"}`, in the model's order.
     #[serde(default)]
     pub signature: Option<String>,
+    /// Columns the model writes to prediction tables: a JSON array of
+    /// `{"name", "type"}` (`prediction`, then `prob_<class>` for multiclass models).
+    #[serde(default)]
+    pub output_columns: Option<String>,
 }
 
 /// A registry change.
@@ -104,6 +108,7 @@ pub fn versions_schema() -> SchemaRef {
         Field::new("metrics", DataType::Utf8, true),
         Field::new("params", DataType::Utf8, true),
         Field::new("signature", DataType::Utf8, true),
+        Field::new("output_columns", DataType::Utf8, true),
     ]))
 }
 

@@ -378,6 +378,7 @@ mod tests {
             metrics: None,
             params: None,
             signature: None,
+            output_columns: None,
         }
     }
 

@@ -257,14 +257,19 @@ pub async fn recompute(
 
     if accumulators.iter().any(Option::is_some) {
         let range = input_range(lake, spec, date, None).await?;
-        let plan = resolve_input(spec, date, &features, range)
-            .await?
-            .plan
-            .ok_or_else(|| RunError::Input {
-                job: job.name.clone(),
-                input: job.input.path_for(date),
-                message: "the run of this date read no rows (an empty increment)".into(),
-            })?;
+        let plan = resolve_input(
+            spec,
+            date,
+            &crate::score::ModelInputs::numeric(&features),
+            range,
+        )
+        .await?
+        .plan
+        .ok_or_else(|| RunError::Input {
+            job: job.name.clone(),
+            input: job.input.path_for(date),
+            message: "the run of this date read no rows (an empty increment)".into(),
+        })?;
         // Which version each input row belongs to (by key) when there are several.
         let owner: HashMap<&str, usize> = if groups.len() > 1 {
             groups

@@ -394,7 +394,13 @@ async fn execute(
         plan,
         input_version,
         input_start_version,
-    } = resolve_input(spec, opts.date, model.features(), range).await?;
+    } = resolve_input(
+        spec,
+        opts.date,
+        &crate::score::ModelInputs::of(model),
+        range,
+    )
+    .await?;
     report.input_version = input_version;
     report.input_start_version = input_start_version;
     let Some(plan) = plan else {
@@ -674,9 +680,10 @@ pub fn thresholds(job: &crate::spec::Job) -> Thresholds {
 pub(crate) async fn resolve_input(
     spec: &LoadedSpec,
     date: NaiveDate,
-    features: &[String],
+    inputs: &crate::score::ModelInputs,
     range: InputRange,
 ) -> Result<Resolved, RunError> {
+    let features = &inputs.features;
     let job = &spec.job;
     let input = job.input.path_for(date);
     let score_err = |source| RunError::Score {
@@ -765,7 +772,7 @@ pub(crate) async fn resolve_input(
         files,
         &job.input.keys,
         &monitored,
-        features,
+        inputs,
         job.input.batch_rows,
     )
     .map_err(score_err)?;

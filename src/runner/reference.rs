@@ -92,7 +92,7 @@ pub async fn build_profile(
         files,
         &[],
         &others,
-        model.features(),
+        &score::ModelInputs::of(model),
         crate::spec::validate::DEFAULT_BATCH_ROWS,
     )
     .map_err(score_err)?;

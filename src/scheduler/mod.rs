@@ -424,7 +424,29 @@ impl Scheduler {
                 cancel: Some(cancel.clone()),
                 ..RunOptions::new(date, Trigger::Schedule)
             };
-            let result = crate::runner::run(&self.lake, &spec, &opts).await;
+            // A panic in a run is that run's failure, not the scheduler's.
+            let result = match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(
+                crate::runner::run(&self.lake, &spec, &opts),
+            ))
+            .await
+            {
+                Ok(r) => r,
+                Err(panic) => {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                        .unwrap_or_else(|| "unknown panic".into());
+                    self.emit(Event::Finished {
+                        job: job.clone(),
+                        fire,
+                        status: crate::runner::runs::FAILED.into(),
+                        run_id: None,
+                        error: Some(format!("the run panicked: {what}")),
+                    });
+                    break;
+                }
+            };
             match result {
                 Ok(report) => {
                     self.emit(Event::Finished {

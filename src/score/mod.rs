@@ -98,6 +98,43 @@ pub struct Lineage {
     pub scored_at: DateTime<Utc>,
 }
 
+/// What scoring needs to know of a model: its inputs (which are categorical,
+/// with their category names when the model records them) and its extra
+/// output columns (class probabilities).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelInputs {
+    pub features: Vec<String>,
+    pub categorical: Vec<bool>,
+    pub categories: Vec<Option<Vec<String>>>,
+    /// Output columns after `prediction` (`prob_0`, ...).
+    pub outputs: Vec<String>,
+}
+
+impl ModelInputs {
+    pub fn of(model: &dyn crate::model::Model) -> Self {
+        ModelInputs {
+            features: model.features().to_vec(),
+            categorical: model.categorical(),
+            categories: model.categories(),
+            outputs: model.output_columns(),
+        }
+    }
+
+    /// Numeric inputs only, one output.
+    pub fn numeric(features: &[String]) -> Self {
+        ModelInputs {
+            features: features.to_vec(),
+            categorical: vec![false; features.len()],
+            categories: vec![None; features.len()],
+            outputs: Vec::new(),
+        }
+    }
+
+    fn is_categorical(&self, i: usize) -> bool {
+        self.categorical.get(i).copied().unwrap_or(false)
+    }
+}
+
 /// A checked input: the files to read and the output schema they produce.
 #[derive(Debug, Clone)]
 pub struct InputPlan {
@@ -106,6 +143,7 @@ pub struct InputPlan {
     pub files: Vec<PathBuf>,
     pub keys: Vec<String>,
     pub features: Vec<String>,
+    pub inputs: ModelInputs,
     /// Other input columns read for drift only, with how they are compared.
     pub monitored: Vec<(String, ColumnKind)>,
     pub batch_rows: usize,
@@ -173,17 +211,23 @@ pub fn drift_columns(file: &Path) -> Result<Vec<(String, ColumnKind)>> {
         .collect())
 }
 
-/// The lineage + prediction part of the output schema.
-pub fn output_tail_fields() -> Vec<Field> {
-    vec![
-        Field::new("prediction", ArrowType::Float64, true),
+/// The prediction + lineage part of the output schema (`extra`: class probabilities).
+pub fn output_tail_fields(extra: &[String]) -> Vec<Field> {
+    let mut fields = vec![Field::new("prediction", ArrowType::Float64, true)];
+    fields.extend(
+        extra
+            .iter()
+            .map(|c| Field::new(c, ArrowType::Float64, true)),
+    );
+    fields.extend([
         Field::new("model_name", ArrowType::Utf8, false),
         Field::new("model_version", ArrowType::Int64, false),
         Field::new("run_id", ArrowType::Utf8, false),
         Field::new("job_name", ArrowType::Utf8, false),
         Field::new("logical_date", ArrowType::Date32, false),
         Field::new("scored_at", crate::lake::utc_timestamp(), false),
-    ]
+    ]);
+    fields
 }
 
 impl InputPlan {
@@ -193,9 +237,10 @@ impl InputPlan {
         files: Vec<PathBuf>,
         keys: &[String],
         monitored: &[String],
-        features: &[String],
+        inputs: &ModelInputs,
         batch_rows: usize,
     ) -> Result<Self> {
+        let features = &inputs.features;
         let mut kinds: Vec<(String, ColumnKind)> = Vec::new();
         if files.is_empty() {
             return Err(ScoreError::NoInput {
@@ -218,7 +263,7 @@ impl InputPlan {
                     .collect::<Vec<_>>()
                     .join(", ")
             };
-            for feature in features {
+            for (i, feature) in features.iter().enumerate() {
                 match schema.get(feature) {
                     None => {
                         return Err(ScoreError::MissingFeature {
@@ -226,6 +271,29 @@ impl InputPlan {
                             column: feature.clone(),
                             available: available(),
                         });
+                    }
+                    // A categorical input: category codes, or names the model can map.
+                    Some(dt) if inputs.is_categorical(i) => {
+                        let named = matches!(
+                            dt,
+                            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+                        );
+                        if named && inputs.categories.get(i).is_none_or(|c| c.is_none()) {
+                            return Err(ScoreError::BadFeatureType {
+                                path,
+                                column: feature.clone(),
+                                dtype: format!(
+                                    "{dt} (the model does not record this feature's category names: give its integer codes)"
+                                ),
+                            });
+                        }
+                        if !named && !is_numeric(dt) {
+                            return Err(ScoreError::BadFeatureType {
+                                path,
+                                column: feature.clone(),
+                                dtype: dt.to_string(),
+                            });
+                        }
                     }
                     Some(dt) if !is_numeric(dt) => {
                         return Err(ScoreError::BadFeatureType {
@@ -274,12 +342,13 @@ impl InputPlan {
         let mut fields: Vec<Field> = key_schema
             .map(|s| s.fields().iter().map(|f| f.as_ref().clone()).collect())
             .unwrap_or_default();
-        fields.extend(output_tail_fields());
+        fields.extend(output_tail_fields(&inputs.outputs));
         Ok(InputPlan {
             pattern: pattern.into(),
             files,
             keys: keys.to_vec(),
             features: features.to_vec(),
+            inputs: inputs.clone(),
             monitored: kinds,
             batch_rows,
             output_schema: Arc::new(Schema::new(fields)),
@@ -416,6 +485,8 @@ pub struct ScoreStream<'m> {
 pub struct Scored {
     pub features: FeatureMatrix,
     pub predictions: Vec<f64>,
+    /// Class probabilities of multiclass models (`[class][row]`).
+    pub probabilities: Vec<Vec<f64>>,
     pub output: Option<RecordBatch>,
     /// The input batch (keys, features and monitored columns).
     pub frame: DataFrame,
@@ -436,21 +507,31 @@ impl<'m> ScoreStream<'m> {
 
     /// Score one polars batch; with lineage, also build the output arrow batch.
     fn score(&self, df: &DataFrame) -> Result<Scored> {
-        let features = feature_matrix(df, &self.plan.features)?;
-        let predictions = self.model.predict(&features);
+        let features = model_matrix(df, &self.plan.inputs)?;
+        let crate::model::Predictions {
+            prediction: predictions,
+            probabilities,
+        } = self.model.predict_all(&features);
         let output = match &self.lineage {
-            Some(l) => Some(self.output(df, &predictions, l)?),
+            Some(l) => Some(self.output(df, &predictions, &probabilities, l)?),
             None => None,
         };
         Ok(Scored {
             features,
             predictions,
+            probabilities,
             output,
             frame: df.clone(),
         })
     }
 
-    fn output(&self, df: &DataFrame, predictions: &[f64], l: &Lineage) -> Result<RecordBatch> {
+    fn output(
+        &self,
+        df: &DataFrame,
+        predictions: &[f64],
+        probabilities: &[Vec<f64>],
+        l: &Lineage,
+    ) -> Result<RecordBatch> {
         let rows = df.height();
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len());
         if !self.plan.keys.is_empty() {
@@ -475,9 +556,11 @@ impl<'m> ScoreStream<'m> {
         }
         let days = (l.logical_date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
             as i32;
-        columns.push(Arc::new(Float64Array::from_iter(
-            predictions.iter().map(|p| (!p.is_nan()).then_some(*p)),
-        )));
+        for values in std::iter::once(predictions).chain(probabilities.iter().map(Vec::as_slice)) {
+            columns.push(Arc::new(Float64Array::from_iter(
+                values.iter().map(|p| (!p.is_nan()).then_some(*p)),
+            )));
+        }
         columns.push(Arc::new(StringArray::from(vec![
             l.model_name.as_str();
             rows
@@ -521,6 +604,51 @@ pub fn feature_matrix(df: &DataFrame, features: &[String]) -> Result<FeatureMatr
         let mut values = Vec::with_capacity(rows);
         values.extend(ca.iter().map(|v| v.unwrap_or(f64::NAN)));
         columns.push(values);
+    }
+    Ok(FeatureMatrix { rows, columns })
+}
+
+/// The model's input matrix: numeric inputs as `f64` (nulls are NaN);
+/// categorical inputs as codes, names mapped through the model's category list
+/// (a name the list lacks, or null, is NaN: missing, as pandas codes it).
+pub fn model_matrix(df: &DataFrame, inputs: &ModelInputs) -> Result<FeatureMatrix> {
+    let rows = df.height();
+    let mut columns = Vec::with_capacity(inputs.features.len());
+    for (i, name) in inputs.features.iter().enumerate() {
+        let column = df
+            .column(name)
+            .map_err(|e| ScoreError::Output(format!("feature {name}: {e}")))?;
+        let named = matches!(
+            column.dtype(),
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+        );
+        if inputs.is_categorical(i) && named {
+            let Some(Some(categories)) = inputs.categories.get(i) else {
+                return Err(ScoreError::Output(format!(
+                    "feature {name}: category names given, but the model records none"
+                )));
+            };
+            let code: std::collections::HashMap<&str, f64> = categories
+                .iter()
+                .enumerate()
+                .map(|(c, n)| (n.as_str(), c as f64))
+                .collect();
+            let strings = column
+                .cast(&DataType::String)
+                .map_err(|e| ScoreError::Output(format!("feature {name}: {e}")))?;
+            let ca = strings
+                .str()
+                .map_err(|e| ScoreError::Output(format!("feature {name}: {e}")))?;
+            let mut values = Vec::with_capacity(rows);
+            values.extend(
+                ca.iter()
+                    .map(|v| v.and_then(|s| code.get(s).copied()).unwrap_or(f64::NAN)),
+            );
+            columns.push(values);
+        } else {
+            let mut m = feature_matrix(df, std::slice::from_ref(name))?;
+            columns.push(m.columns.pop().unwrap_or_default());
+        }
     }
     Ok(FeatureMatrix { rows, columns })
 }
