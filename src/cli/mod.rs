@@ -191,12 +191,16 @@ pub enum RegistryCommand {
     /// Register a new version of a model.
     Register {
         name: String,
-        #[arg(long)]
-        flavor: Flavor,
+        #[arg(long, required_unless_present = "mlflow", conflicts_with = "mlflow")]
+        flavor: Option<Flavor>,
         /// The model file: XGBoost JSON or UBJSON (`.json`, `.ubj`, MLflow's
         /// `model.xgb`), LightGBM text (`.txt`, MLflow's `model.lgb`), lakescore linear JSON.
+        #[arg(long, required_unless_present = "mlflow", conflicts_with = "mlflow")]
+        artifact: Option<PathBuf>,
+        /// An MLflow model directory (with its MLmodel file): flavor, data file
+        /// and input signature are taken from it.
         #[arg(long)]
-        artifact: PathBuf,
+        mlflow: Option<PathBuf>,
         #[arg(long)]
         description: Option<String>,
         /// KEY=VALUE, repeatable.
@@ -776,6 +780,7 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             name,
             flavor,
             artifact,
+            mlflow,
             description,
             tags,
             metrics,
@@ -785,7 +790,25 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             actor,
             json,
         } => {
-            let tags = parse_pairs("--tag", &tags)?;
+            let mut tags = parse_pairs("--tag", &tags)?;
+            let (flavor, artifact, signature) = match (&mlflow, flavor, artifact) {
+                (Some(dir), _, _) => {
+                    let m = crate::registry::mlflow::read_model_dir(dir)?;
+                    if let Some(run) = &m.run_id {
+                        tags.entry("mlflow.run_id".into()).or_insert(run.clone());
+                    }
+                    if let Some(v) = &m.mlflow_version {
+                        tags.entry("mlflow.version".into()).or_insert(v.clone());
+                    }
+                    (m.flavor, m.artifact, m.signature)
+                }
+                (None, Some(f), Some(a)) => (f, a, None),
+                _ => {
+                    return Err(
+                        UsageError("give --flavor and --artifact, or --mlflow DIR".into()).into(),
+                    );
+                }
+            };
             let (mut run_metrics, mut run_params) = match &mlflow_run {
                 Some(dir) => {
                     let run = crate::registry::mlflow::read_run(dir)?;
@@ -819,6 +842,7 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 profile,
                 metrics: run_metrics,
                 params: run_params,
+                signature,
             };
             let row = registry.register(&req).await?;
             if json {

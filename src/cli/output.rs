@@ -624,6 +624,14 @@ pub fn print_diff(d: &VersionDiff) {
     }
 }
 
+/// A version's signature as (column, type) pairs.
+fn signature_pairs(row: &crate::registry::records::ModelVersionRow) -> Vec<(String, String)> {
+    crate::registry::diff::signature_of(row)
+        .into_iter()
+        .map(|c| (c.name, c.ty))
+        .collect()
+}
+
 /// The outcome of validating one spec.
 #[derive(Debug, Serialize)]
 pub struct Validation {
@@ -714,6 +722,21 @@ pub async fn validate_one(
                                 &crate::score::ModelInputs::of(resolved.model.as_ref()),
                                 spec.job.input.batch_rows,
                             )
+                        });
+                        let checked = checked.and_then(|plan| {
+                            // The version's signature (an MLflow model's, or the model's own).
+                            let signature = signature_pairs(&resolved.version.record);
+                            let codes_ok: Vec<String> = plan
+                                .inputs
+                                .features
+                                .iter()
+                                .zip(&plan.inputs.categorical)
+                                .filter(|(_, c)| **c)
+                                .map(|(f, _)| f.clone())
+                                .collect();
+                            plan.files.iter().try_for_each(|f| {
+                                crate::score::check_signature(f, &signature, &codes_ok)
+                            })
                         });
                         if let Err(e) = checked {
                             v.errors.push(ValidationError {

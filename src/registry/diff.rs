@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
+use super::records::ModelVersionRow;
 use super::state::VersionState;
 use crate::drift::ReferenceProfile;
 use crate::drift::profile::ColumnProfile;
@@ -82,9 +83,8 @@ impl VersionDiff {
 }
 
 /// The signature of a version: its `signature` column, or its features as doubles.
-pub fn signature_of(v: &VersionState) -> Vec<Column> {
-    v.record
-        .signature
+pub fn signature_of(row: &ModelVersionRow) -> Vec<Column> {
+    row.signature
         .as_deref()
         .and_then(|s| serde_json::from_str::<Vec<serde_json::Value>>(s).ok())
         .map(|items| {
@@ -97,8 +97,7 @@ pub fn signature_of(v: &VersionState) -> Vec<Column> {
                 .collect()
         })
         .unwrap_or_else(|| {
-            v.record
-                .features
+            row.features
                 .iter()
                 .map(|f| Column {
                     name: f.clone(),
@@ -158,7 +157,7 @@ pub fn diff(
         from: ra.version,
         to: rb.version,
         fields,
-        signature: signature_diff(&signature_of(a), &signature_of(b)),
+        signature: signature_diff(&signature_of(ra), &signature_of(rb)),
         metrics: map_changes(
             &json_map(ra.metrics.as_deref()),
             &json_map(rb.metrics.as_deref()),
@@ -293,7 +292,6 @@ fn profile_changes(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::registry::records::ModelVersionRow;
     use crate::registry::uri::Stage;
 
     fn version(v: i64, signature: &str, metrics: Option<&str>, tags: &str) -> VersionState {

@@ -1,9 +1,124 @@
 //! Reading what MLflow leaves on disk: a run's metrics, parameters and tags
 //! (`mlruns/<experiment>/<run_id>/{metrics,params,tags}/<key>`), attached to a
-//! version at registration.
+//! version at registration; and model directories (`MLmodel` plus the
+//! flavor's data file), registered with `--mlflow DIR`.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::model::Flavor;
+
+/// What lakescore takes from an MLflow model directory.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelDir {
+    pub flavor: Flavor,
+    /// The flavor's data file (`model.xgb`, `model.lgb`, ...).
+    pub artifact: PathBuf,
+    /// Column-based input signature: (name, MLflow type), if the model has one.
+    pub signature: Option<Vec<(String, String)>>,
+    pub run_id: Option<String>,
+    pub mlflow_version: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct MlModel {
+    #[serde(default)]
+    flavors: BTreeMap<String, yaml_serde::Value>,
+    #[serde(default)]
+    signature: Option<MlSignature>,
+    #[serde(default)]
+    run_id: Option<String>,
+    #[serde(default)]
+    mlflow_version: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct MlSignature {
+    #[serde(default)]
+    inputs: Option<String>,
+}
+
+/// Read `DIR/MLmodel`: pick the xgboost or lightgbm flavor and its data file,
+/// and the input signature.
+pub fn read_model_dir(dir: &Path) -> Result<ModelDir> {
+    let path = dir.join("MLmodel");
+    let err = |message: String| RegistryError::Mlflow {
+        what: "model",
+        path: path.display().to_string(),
+        message,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        err(format!(
+            "{e} (an MLflow model directory holds an MLmodel file: pass the folder that \
+             mlflow.<flavor>.log_model or save_model wrote)"
+        ))
+    })?;
+    let model: MlModel = yaml_serde::from_str(&text).map_err(|e| err(e.to_string()))?;
+    let data_of = |flavor: &str| {
+        model
+            .flavors
+            .get(flavor)
+            .and_then(|f| f.get("data"))
+            .and_then(|d| d.as_str())
+            .map(String::from)
+    };
+    let (flavor, data) = if let Some(d) = data_of("xgboost") {
+        (Flavor::Xgboost, d)
+    } else if let Some(d) = data_of("lightgbm") {
+        (Flavor::Lightgbm, d)
+    } else {
+        let found: Vec<&str> = model.flavors.keys().map(String::as_str).collect();
+        let hint = if found.contains(&"sklearn") {
+            " A scikit-learn model is a pickle lakescore cannot load: train with XGBoost or \
+             LightGBM, or export it to ONNX with skl2onnx and log it with mlflow.onnx \
+             (lakescore's ONNX flavor is not built yet)."
+        } else {
+            ""
+        };
+        return Err(err(format!(
+            "no flavor lakescore can score (xgboost, lightgbm); this model has {}.{hint}",
+            if found.is_empty() {
+                "none".to_string()
+            } else {
+                found.join(", ")
+            }
+        )));
+    };
+    let artifact = dir.join(&data);
+    if !artifact.is_file() {
+        return Err(err(format!(
+            "the {flavor} flavor's data file {data} is missing"
+        )));
+    }
+    let signature = match model.signature.and_then(|s| s.inputs) {
+        None => None,
+        Some(inputs) => {
+            let items: Vec<serde_json::Value> =
+                serde_json::from_str(&inputs).map_err(|e| err(format!("signature inputs: {e}")))?;
+            let mut columns = Vec::new();
+            for item in &items {
+                match (item["name"].as_str(), item["type"].as_str()) {
+                    (Some(name), Some(ty)) if ty != "tensor" => {
+                        columns.push((name.to_string(), ty.to_string()))
+                    }
+                    // A tensor signature names no columns: the model's feature names apply.
+                    _ => {
+                        columns.clear();
+                        break;
+                    }
+                }
+            }
+            (!columns.is_empty()).then_some(columns)
+        }
+    };
+    Ok(ModelDir {
+        flavor,
+        artifact,
+        signature,
+        run_id: model.run_id,
+        mlflow_version: model.mlflow_version,
+    })
+}
 
 use super::{RegistryError, Result};
 
@@ -125,6 +240,67 @@ fn files_under(root: &Path) -> Result<Vec<(std::path::PathBuf, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const MLMODEL: &str = r#"artifact_path: model
+flavors:
+  python_function:
+    data: model.xgb
+    env:
+      conda: conda.yaml
+      virtualenv: python_env.yaml
+    loader_module: mlflow.xgboost
+    python_version: 3.11.7
+  xgboost:
+    code: null
+    data: model.xgb
+    model_class: xgboost.core.Booster
+    model_format: xgb
+    xgb_version: 3.1.2
+mlflow_version: 2.22.0
+model_size_bytes: 1234
+model_uuid: 0b8b1c2d
+run_id: 4f2a9c
+signature:
+  inputs: '[{"type": "double", "name": "f0", "required": true}, {"type": "long", "name":
+    "f1", "required": true}]'
+  outputs: null
+  params: null
+utc_time_created: '2026-11-27 05:00:00.000000'
+"#;
+
+    #[test]
+    fn model_dirs_give_flavor_data_file_and_signature() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("MLmodel"), MLMODEL).unwrap();
+        std::fs::write(dir.path().join("model.xgb"), b"{}").unwrap();
+        let m = read_model_dir(dir.path()).unwrap();
+        assert_eq!(m.flavor, Flavor::Xgboost);
+        assert_eq!(m.artifact, dir.path().join("model.xgb"));
+        assert_eq!(
+            m.signature.unwrap(),
+            vec![("f0".into(), "double".into()), ("f1".into(), "long".into())]
+        );
+        assert_eq!(m.run_id.as_deref(), Some("4f2a9c"));
+    }
+
+    #[test]
+    fn a_pickled_sklearn_model_is_refused_with_advice() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("MLmodel"),
+            "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    pickled_model: model.pkl\n",
+        )
+        .unwrap();
+        let e = read_model_dir(dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("python_function, sklearn") && e.contains("skl2onnx"),
+            "{e}"
+        );
+        let e = read_model_dir(&dir.path().join("nope"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("MLmodel"), "{e}");
+    }
 
     #[test]
     fn reads_the_last_value_of_each_metric_and_every_param() {

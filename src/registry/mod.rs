@@ -130,6 +130,9 @@ pub struct RegisterRequest {
     pub metrics: BTreeMap<String, f64>,
     /// Training parameters (`--param`, or an MLflow run's).
     pub params: BTreeMap<String, String>,
+    /// An input signature given with the model (an MLflow model's), which
+    /// must name every model feature; else the model's own.
+    pub signature: Option<Vec<(String, String)>>,
 }
 
 /// A metadata change to a model (`version` = None) or one version: one event.
@@ -261,6 +264,27 @@ impl Registry {
         })?;
         // Refuse what lakescore could not score, now rather than at the first run.
         let loaded = model::load(req.flavor, &bytes, &source)?;
+        let signature = match &req.signature {
+            None => loaded.signature(),
+            Some(given) => {
+                let missing: Vec<&String> = loaded
+                    .features()
+                    .iter()
+                    .filter(|f| !given.iter().any(|(n, _)| n == *f))
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(RegistryError::Invalid {
+                        what: "signature".into(),
+                        message: format!(
+                            "the model reads {missing:?}, which its signature does not list \
+                             (signature: {:?})",
+                            given.iter().map(|(n, _)| n).collect::<Vec<_>>()
+                        ),
+                    });
+                }
+                given.clone()
+            }
+        };
         let sha = crate::spec::sha256_hex(&bytes);
         let file_name = Path::new(&req.artifact)
             .file_name()
@@ -321,7 +345,7 @@ impl Registry {
                     .then(|| serde_json::to_string(&req.metrics).expect("metrics serialize")),
                 params: (!req.params.is_empty())
                     .then(|| serde_json::to_string(&req.params).expect("params serialize")),
-                signature: Some(signature_json(&loaded.signature())),
+                signature: Some(signature_json(&signature)),
                 output_columns: Some(signature_json(
                     &std::iter::once("prediction".to_string())
                         .chain(loaded.output_columns())

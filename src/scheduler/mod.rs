@@ -661,6 +661,7 @@ mod tests {
                 profile: None,
                 metrics: Default::default(),
                 params: Default::default(),
+                signature: None,
             })
             .await
             .unwrap();

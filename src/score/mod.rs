@@ -56,6 +56,15 @@ pub enum ScoreError {
         dtype: String,
     },
     #[error(
+        "input {path}: column {column:?} has type {found}, but the model's signature says {expected}"
+    )]
+    SignatureMismatch {
+        path: String,
+        column: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
         "input {path}: key column {column:?} has type {dtype}, which a Delta table cannot store"
     )]
     BadKeyType {
@@ -354,6 +363,57 @@ impl InputPlan {
             output_schema: Arc::new(Schema::new(fields)),
         })
     }
+}
+
+/// Check an input file against a model signature: every column present, with
+/// a type the signature's (MLflow) type accepts: `double`, `float`, `long`,
+/// `integer` numbers; `boolean`; `string` (or category codes, for a column in
+/// `codes_ok`). Other types (`binary`, `datetime`, ...) are not checked.
+pub fn check_signature(
+    file: &Path,
+    signature: &[(String, String)],
+    codes_ok: &[String],
+) -> Result<()> {
+    let path = file.display().to_string();
+    let schema = scan(&[file.to_path_buf()])
+        .and_then(|mut lf| lf.collect_schema())
+        .map_err(|e| ScoreError::Corrupt {
+            path: path.clone(),
+            message: first_line(&e.to_string()),
+        })?;
+    for (name, ty) in signature {
+        let Some(dt) = schema.get(name) else {
+            return Err(ScoreError::MissingFeature {
+                path,
+                column: name.clone(),
+                available: schema
+                    .iter_names()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let named = matches!(
+            dt,
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+        );
+        let ok = match ty.as_str() {
+            "double" | "float" => is_numeric(dt),
+            "long" | "integer" => dt.is_integer() || matches!(dt, DataType::Boolean),
+            "boolean" => matches!(dt, DataType::Boolean) || dt.is_integer(),
+            "string" => named || (codes_ok.contains(name) && is_numeric(dt)),
+            _ => true,
+        };
+        if !ok {
+            return Err(ScoreError::SignatureMismatch {
+                path,
+                column: name.clone(),
+                expected: ty.clone(),
+                found: dt.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// The Delta-compatible arrow field for a key column of polars type `dt`.
