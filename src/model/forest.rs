@@ -16,7 +16,7 @@
 use super::FeatureMatrix;
 
 /// Rows walked together through one tree.
-const BLOCK_ROWS: usize = 256;
+const BLOCK_ROWS: usize = 128;
 
 /// How a node routes its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,13 +96,155 @@ pub struct Forest {
     pub precision: Precision,
     /// Margin before any tree, per output.
     pub base: Vec<f64>,
+    /// The evaluation layout, built by [`Forest::validate`].
+    packed: Packed,
+}
+
+/// The compiled layout: 16-byte nodes, each tree breadth-first with the two
+/// children of a node side by side (right = left + 1), leaves pointing at
+/// themselves so that every row of a block can take exactly `depth` steps
+/// without testing for leaves.
+#[derive(Debug, Clone, Default)]
+struct Packed {
+    nodes: Vec<PackedNode>,
+    roots: Vec<u32>,
+    depths: Vec<u32>,
+    /// Trees whose splits are all numeric with NaN to the default side (every
+    /// XGBoost numeric tree, LightGBM's default missing type): the fast path.
+    simple: Vec<bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+struct PackedNode {
+    /// Threshold, leaf value, or (categorical) the category set index in its low bits.
+    value: f64,
+    /// Left child (right is `left + 1`); a leaf's own index.
+    left: u32,
+    /// Feature (low 24 bits), split kind (3 bits), default-left bit, leaf bit.
+    meta: u32,
+}
+
+const FEATURE_MASK: u32 = (1 << 24) - 1;
+const KIND_SHIFT: u32 = 24;
+const DEFAULT_LEFT: u32 = 1 << 27;
+const LEAF_BIT: u32 = 1 << 28;
+/// Rows walked in lockstep through a tree (independent chains of loads).
+const LANES: usize = 8;
+/// Deeper trees are walked row by row, each row stopping at its leaf.
+const LOCKSTEP_MAX_DEPTH: u32 = 12;
+
+fn kind_code(s: Split) -> u32 {
+    match s {
+        Split::NumNanDefault => 0,
+        Split::NumNanAsZero => 1,
+        Split::NumZeroDefault => 2,
+        Split::CatMemberLeft => 3,
+        Split::CatMemberRight => 4,
+    }
 }
 
 const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
 
 impl Forest {
-    /// Check the structure: children in range and forward, features in range.
-    pub fn validate(&self) -> Result<(), String> {
+    /// A forest with no trees yet; parsers push nodes, roots and outputs, then
+    /// call [`Forest::validate`].
+    pub fn new(outputs: usize, features: usize, precision: Precision, base: Vec<f64>) -> Self {
+        Forest {
+            nodes: Vec::new(),
+            roots: Vec::new(),
+            tree_output: Vec::new(),
+            tree_weight: None,
+            cat_sets: Vec::new(),
+            outputs,
+            features,
+            precision,
+            base,
+            packed: Packed::default(),
+        }
+    }
+
+    /// Check the structure (children in range and forward, features in range),
+    /// then build the evaluation layout.
+    pub fn validate(&mut self) -> Result<(), String> {
+        self.check()?;
+        if self.features >= FEATURE_MASK as usize {
+            return Err(format!(
+                "{} features is more than lakescore supports",
+                self.features
+            ));
+        }
+        self.packed = self.pack();
+        Ok(())
+    }
+
+    fn pack(&self) -> Packed {
+        let mut p = Packed::default();
+        let n = self.nodes.len() as u32;
+        for (t, &root) in self.roots.iter().enumerate() {
+            let _end = self.roots.get(t + 1).copied().unwrap_or(n);
+            let base = p.nodes.len() as u32;
+            p.roots.push(base);
+            // Breadth-first: (source node, slot, depth).
+            let mut queue = std::collections::VecDeque::from([(root, base, 0u32)]);
+            p.nodes.push(PackedNode {
+                value: 0.0,
+                left: 0,
+                meta: 0,
+            });
+            let mut depth = 0;
+            let mut simple = true;
+            while let Some((src, slot, d)) = queue.pop_front() {
+                let node = &self.nodes[src as usize];
+                if node.is_leaf() {
+                    p.nodes[slot as usize] = PackedNode {
+                        value: node.value,
+                        left: slot,
+                        meta: LEAF_BIT,
+                    };
+                    continue;
+                }
+                depth = depth.max(d + 1);
+                simple &= matches!(node.split, Split::NumNanDefault | Split::NumNanAsZero);
+                let left = p.nodes.len() as u32;
+                p.nodes.push(PackedNode {
+                    value: 0.0,
+                    left: 0,
+                    meta: 0,
+                });
+                p.nodes.push(PackedNode {
+                    value: 0.0,
+                    left: 0,
+                    meta: 0,
+                });
+                queue.push_back((node.left, left, d + 1));
+                queue.push_back((node.right, left + 1, d + 1));
+                let categorical =
+                    matches!(node.split, Split::CatMemberLeft | Split::CatMemberRight);
+                // NaN-as-zero is NaN-to-a-side: the side 0 takes at this node.
+                let (split, default_left) = match node.split {
+                    Split::NumNanAsZero => (Split::NumNanDefault, 0.0 < node.value),
+                    other => (other, node.default_left),
+                };
+                p.nodes[slot as usize] = PackedNode {
+                    value: if categorical {
+                        f64::from_bits(node.cat_set as u64)
+                    } else {
+                        node.value
+                    },
+                    left,
+                    meta: node.feature
+                        | kind_code(split) << KIND_SHIFT
+                        | if default_left { DEFAULT_LEFT } else { 0 },
+                };
+            }
+            p.depths.push(depth);
+            p.simple.push(simple);
+        }
+        p
+    }
+
+    fn check(&self) -> Result<(), String> {
         let n = self.nodes.len() as u32;
         for (t, &root) in self.roots.iter().enumerate() {
             let end = self.roots.get(t + 1).copied().unwrap_or(n);
@@ -149,47 +291,52 @@ impl Forest {
         Ok(())
     }
 
+    /// One step from packed node `i` for input row `row`: the next node.
     #[inline(always)]
-    fn route(&self, node: &Node, x: f64) -> u32 {
-        let go_left = match node.split {
-            Split::NumNanDefault => {
-                if x.is_nan() {
-                    node.default_left
-                } else {
-                    x < node.value
-                }
+    fn step(&self, i: u32, row: &[f64]) -> u32 {
+        let n = self.packed.nodes[i as usize];
+        let meta = n.meta;
+        // Leaves point at themselves: step 0.
+        let live = ((meta & LEAF_BIT) == 0) as u32;
+        let x = row[(meta & FEATURE_MASK) as usize];
+        let dl = ((meta & DEFAULT_LEFT) != 0) as u32;
+        let right: u32 = match (meta >> KIND_SHIFT) & 7 {
+            0 => {
+                // x < t left; NaN to the default side.
+                let nan = x.is_nan() as u32;
+                (1 - (x < n.value) as u32) * (1 - nan) + nan * (1 - dl)
             }
-            Split::NumNanAsZero => {
+            1 => {
                 let x = if x.is_nan() { 0.0 } else { x };
-                x < node.value
+                1 - (x < n.value) as u32
             }
-            Split::NumZeroDefault => {
+            2 => {
                 if x.is_nan() || x.abs() <= ZERO_THRESHOLD {
-                    node.default_left
+                    1 - dl
                 } else {
-                    x < node.value
+                    1 - (x < n.value) as u32
                 }
             }
-            Split::CatMemberLeft => {
+            3 => {
+                // LightGBM: members left; NaN and negative codes right.
                 if x.is_nan() || x < 0.0 {
-                    false
+                    1
                 } else {
-                    self.in_set(node.cat_set, x as u32)
+                    1 - self.in_set(n.value.to_bits() as u32, x as u32) as u32
                 }
             }
-            Split::CatMemberRight => {
+            _ => {
+                // XGBoost: members right; NaN to the default; invalid codes left.
                 if x.is_nan() {
-                    node.default_left
+                    1 - dl
                 } else if !(0.0..16_777_216.0).contains(&x) {
-                    // XGBoost's invalid categories go left, whatever the default.
-                    true
+                    0
                 } else {
-                    // Codes are truncated (2.5 is 2); codes past the set are not in it.
-                    !self.in_set(node.cat_set, x as u32)
+                    self.in_set(n.value.to_bits() as u32, x as u32) as u32
                 }
             }
         };
-        if go_left { node.left } else { node.right }
+        n.left + (right & live)
     }
 
     #[inline(always)]
@@ -199,15 +346,51 @@ impl Forest {
         w < words.len() && words[w] >> (code % 32) & 1 == 1
     }
 
+    /// Leaf values of tree `t` for the rows of `block` (row-major, `nf` wide).
+    /// Shallow trees: `LANES` rows in lockstep, each taking exactly the tree's
+    /// depth in steps (no leaf test, independent loads in flight). Deep,
+    /// unbalanced trees (LightGBM's leaf-wise growth): each row stops at its leaf.
     #[inline(always)]
-    fn leaf(&self, root: u32, row: &[f64]) -> f64 {
-        let mut idx = root;
-        loop {
-            let node = &self.nodes[idx as usize];
-            if node.is_leaf() {
-                return node.value;
+    fn tree_leaves(&self, t: usize, block: &[f64], nf: usize, rows: usize, out: &mut [f64]) {
+        let root = self.packed.roots[t];
+        let depth = self.packed.depths[t];
+        if self.packed.simple[t] {
+            if depth > LOCKSTEP_MAX_DEPTH {
+                lockstep_simple::<true>(&self.packed.nodes, root, depth, block, nf, rows, out);
+            } else {
+                lockstep_simple::<false>(&self.packed.nodes, root, depth, block, nf, rows, out);
             }
-            idx = self.route(node, row[node.feature as usize]);
+            return;
+        }
+        if depth > LOCKSTEP_MAX_DEPTH {
+            for (r, o) in out.iter_mut().enumerate().take(rows) {
+                let row = &block[r * nf..r * nf + nf];
+                let mut i = root;
+                loop {
+                    let next = self.step(i, row);
+                    if next == i {
+                        break;
+                    }
+                    i = next;
+                }
+                *o = self.packed.nodes[i as usize].value;
+            }
+            return;
+        }
+        let mut r = 0;
+        while r < rows {
+            let lanes = (rows - r).min(LANES);
+            let mut idx = [root; LANES];
+            for _ in 0..depth {
+                for (l, i) in idx.iter_mut().enumerate().take(lanes) {
+                    let row = &block[(r + l) * nf..(r + l) * nf + nf];
+                    *i = self.step(*i, row);
+                }
+            }
+            for l in 0..lanes {
+                out[r + l] = self.packed.nodes[idx[l] as usize].value;
+            }
+            r += lanes;
         }
     }
 
@@ -236,6 +419,7 @@ impl Forest {
         let mut block = vec![0.0f64; BLOCK_ROWS * nf.max(1)];
         let mut acc32 = vec![0.0f32; BLOCK_ROWS * k];
         let mut acc64 = vec![0.0f64; BLOCK_ROWS * k];
+        let mut leaves = vec![0.0f64; BLOCK_ROWS];
         let mut b = 0;
         while b < rows {
             let n = (rows - b).min(BLOCK_ROWS);
@@ -258,11 +442,12 @@ impl Forest {
                             acc32[r * k + g] = self.base[g] as f32;
                         }
                     }
-                    for (t, &root) in self.roots.iter().enumerate() {
+                    for t in 0..self.roots.len() {
                         let g = self.tree_output[t] as usize;
                         let w = self.tree_weight.as_ref().map(|w| w[t] as f32);
+                        self.tree_leaves(t, &block, nf, n, &mut leaves);
                         for r in 0..n {
-                            let leaf = self.leaf(root, &block[r * nf..r * nf + nf]) as f32;
+                            let leaf = leaves[r] as f32;
                             acc32[r * k + g] += match w {
                                 Some(w) => w * leaf,
                                 None => leaf,
@@ -277,11 +462,20 @@ impl Forest {
                     for r in 0..n {
                         acc64[r * k..r * k + k].copy_from_slice(&self.base);
                     }
-                    for (t, &root) in self.roots.iter().enumerate() {
+                    for t in 0..self.roots.len() {
                         let g = self.tree_output[t] as usize;
-                        let w = self.tree_weight.as_ref().map_or(1.0, |w| w[t]);
-                        for r in 0..n {
-                            acc64[r * k + g] += w * self.leaf(root, &block[r * nf..r * nf + nf]);
+                        self.tree_leaves(t, &block, nf, n, &mut leaves);
+                        match &self.tree_weight {
+                            None => {
+                                for r in 0..n {
+                                    acc64[r * k + g] += leaves[r];
+                                }
+                            }
+                            Some(w) => {
+                                for r in 0..n {
+                                    acc64[r * k + g] += w[t] * leaves[r];
+                                }
+                            }
                         }
                     }
                     out[b * k..(b + n) * k].copy_from_slice(&acc64[..n * k]);
@@ -289,6 +483,56 @@ impl Forest {
             }
             b += n;
         }
+    }
+}
+
+/// The fast path: `LANES` rows at a time step together through a tree of
+/// numeric splits (`x < t` left, NaN to the default side); leaves point at
+/// themselves and mask their step. Shallow trees take exactly `depth` steps;
+/// deep ones (`UNTIL_LEAVES`) stop once every lane is at a leaf. A short last
+/// group repeats its last row.
+#[inline(always)]
+fn lockstep_simple<const UNTIL_LEAVES: bool>(
+    nodes: &[PackedNode],
+    root: u32,
+    depth: u32,
+    block: &[f64],
+    nf: usize,
+    rows: usize,
+    out: &mut [f64],
+) {
+    assert!(rows > 0 && block.len() >= rows * nf && out.len() >= rows);
+    let mut r = 0;
+    while r < rows {
+        let mut base = [0usize; LANES];
+        for (l, b) in base.iter_mut().enumerate() {
+            *b = (r + l).min(rows - 1) * nf;
+        }
+        let mut idx = [root; LANES];
+        for _ in 0..depth {
+            let mut moving = 0u32;
+            for l in 0..LANES {
+                // SAFETY: `validate` checked every child index (within its tree)
+                // and feature (< nf); `base[l] + feature < rows * nf <= block.len()`.
+                let n = unsafe { *nodes.get_unchecked(idx[l] as usize) };
+                let x = unsafe { *block.get_unchecked(base[l] + (n.meta & FEATURE_MASK) as usize) };
+                let live = ((n.meta & LEAF_BIT) == 0) as u32;
+                let right = if x.is_nan() {
+                    ((n.meta & DEFAULT_LEFT) == 0) as u32
+                } else {
+                    (x >= n.value) as u32
+                };
+                idx[l] = n.left + (right & live);
+                moving |= live;
+            }
+            if UNTIL_LEAVES && moving == 0 {
+                break;
+            }
+        }
+        for l in 0..LANES.min(rows - r) {
+            out[r + l] = nodes[idx[l] as usize].value;
+        }
+        r += LANES;
     }
 }
 
@@ -344,17 +588,12 @@ mod tests {
             Node::leaf(2.0),
             Node::leaf(3.0),
         ];
-        let f = Forest {
-            nodes,
-            roots: vec![0],
-            tree_output: vec![0],
-            tree_weight: None,
-            cat_sets: vec![bitset([1, 3])],
-            outputs: 1,
-            features: 2,
-            precision: Precision::F64,
-            base: vec![0.0],
-        };
+        let mut f = Forest::new(1, 2, Precision::F64, vec![0.0]);
+        f.nodes = nodes;
+        f.roots = vec![0];
+        f.tree_output = vec![0];
+        f.cat_sets = vec![bitset([1, 3])];
+        f.validate().unwrap();
         let x0: Vec<f64> = (0..threads_rows).map(|i| (i % 3) as f64 * 0.4).collect();
         let x1: Vec<f64> = (0..threads_rows).map(|i| (i % 5) as f64).collect();
         (
@@ -369,7 +608,6 @@ mod tests {
     #[test]
     fn routes_numeric_and_categorical_splits() {
         let (f, _) = forest(1);
-        f.validate().unwrap();
         let x = FeatureMatrix {
             rows: 5,
             columns: vec![

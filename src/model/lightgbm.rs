@@ -191,17 +191,7 @@ impl LgbModel {
             )));
         }
 
-        let mut forest = Forest {
-            nodes: Vec::new(),
-            roots: Vec::new(),
-            tree_output: Vec::new(),
-            tree_weight: None,
-            cat_sets: Vec::new(),
-            outputs,
-            features: features.len(),
-            precision: Precision::F64,
-            base: vec![0.0; outputs],
-        };
+        let mut forest = Forest::new(outputs, features.len(), Precision::F64, vec![0.0; outputs]);
         for (t, block) in blocks.enumerate() {
             let f = fields(block);
             let leaves: usize = f

@@ -444,17 +444,8 @@ fn trees(
             w.len()
         ));
     }
-    let mut forest = Forest {
-        nodes: Vec::new(),
-        roots: Vec::with_capacity(trees.len()),
-        tree_output: Vec::with_capacity(trees.len()),
-        tree_weight: weights,
-        cat_sets: Vec::new(),
-        outputs,
-        features: features.len(),
-        precision: Precision::F32,
-        base,
-    };
+    let mut forest = Forest::new(outputs, features.len(), Precision::F32, base);
+    forest.tree_weight = weights;
     for (t, tree) in trees.iter().enumerate() {
         let n = tree.left_children.len();
         let lens = [
