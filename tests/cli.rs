@@ -2579,3 +2579,88 @@ mod flavors {
         );
     }
 }
+
+/// Model directories written by MLflow itself (`fixtures/generate_mlflow.py`):
+/// XGBoost UBJSON and LightGBM text, with NaN and nulls in the inputs.
+#[test]
+fn real_mlflow_model_directories_score_like_their_libraries() {
+    let env = Env::new();
+    let mlflow = repo().join("fixtures/mlflow");
+    for (name, dir) in [("xgb", "xgb_binary"), ("lgb", "lgb_multiclass")] {
+        env.ok(&[
+            "registry",
+            "register",
+            name,
+            "--mlflow",
+            mlflow.join(dir).to_str().unwrap(),
+        ]);
+        let spec = env.spec(
+            name,
+            &format!(
+                "name = \"{name}\"\n[model]\nuri = \"models:/{name}/1\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\n",
+                mlflow.join("data.parquet").display()
+            ),
+        );
+        env.ok(&["validate", &spec]);
+        env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    }
+    let expected = lakescore::score::read_parquet(&mlflow.join("data.parquet")).unwrap();
+    let want = |c: &str| -> Vec<f64> {
+        let col = expected
+            .column(c)
+            .unwrap()
+            .cast(&polars::prelude::DataType::Float64)
+            .unwrap();
+        col.f64().unwrap().iter().map(|v| v.unwrap()).collect()
+    };
+    let got = |table: &str, c: &str| -> Vec<f64> {
+        let (_, batches) = read_table(&env.lake(), table).unwrap();
+        batches
+            .iter()
+            .flat_map(|b| {
+                let a = b
+                    .column_by_name(c)
+                    .unwrap()
+                    .as_primitive::<Float64Type>()
+                    .clone();
+                (0..a.len()).map(move |i| a.value(i)).collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    let close = |a: &[f64], b: &[f64], what: &str| {
+        assert_eq!(a.len(), b.len(), "{what}");
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            assert!((x - y).abs() <= 1e-6, "{what} row {i}: {x} vs {y}");
+        }
+    };
+    close(
+        &got("predictions/xgb", "prediction"),
+        &want("expected_xgb"),
+        "xgboost",
+    );
+    for c in 0..3 {
+        close(
+            &got("predictions/lgb", &format!("prob_{c}")),
+            &want(&format!("expected_lgb_prob_{c}")),
+            "lightgbm",
+        );
+    }
+    assert_eq!(
+        got("predictions/lgb", "prediction"),
+        want("expected_lgb_class")
+    );
+    let (_, err) = env.expect(
+        2,
+        &[
+            "registry",
+            "register",
+            "sk",
+            "--mlflow",
+            mlflow.join("sklearn_only").to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("python_function, sklearn") && err.contains("skl2onnx"),
+        "{err}"
+    );
+}

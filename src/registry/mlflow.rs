@@ -84,6 +84,13 @@ pub fn read_model_dir(dir: &Path) -> Result<ModelDir> {
             }
         )));
     };
+    if data.ends_with(".pkl") || data.ends_with(".skops") {
+        return Err(err(format!(
+            "the {flavor} flavor's data file {data} is a pickled scikit-learn wrapper, which \
+             lakescore cannot load: log the native booster instead (e.g. \
+             mlflow.lightgbm.log_model(model.booster_, ...))"
+        )));
+    }
     let artifact = dir.join(&data);
     if !artifact.is_file() {
         return Err(err(format!(
