@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 
 use super::forest::{self, Forest, Node, Precision, Split};
-use super::xgboost::{argmax, softmax};
+use super::xgboost::softmax;
 use super::{FeatureMatrix, Flavor, Model, ModelError, Predictions};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -299,24 +299,14 @@ impl LgbModel {
         forest.validate().map_err(err)?;
 
         let categories = pandas_categories(&text[end..], &categorical).map_err(err)?;
-        let summary = format!(
-            "lightgbm {}, {} trees{}, {} features{}",
-            objective.split_whitespace().next().unwrap_or(""),
-            forest.roots.len(),
-            if outputs > 1 {
-                format!(", {outputs} classes")
-            } else {
-                String::new()
-            },
-            features.len(),
-            if categorical.iter().any(|c| *c) {
-                format!(
-                    " ({} categorical)",
-                    categorical.iter().filter(|c| **c).count()
-                )
-            } else {
-                String::new()
-            }
+        let summary = super::summary(
+            &format!(
+                "lightgbm {}",
+                objective.split_whitespace().next().unwrap_or("")
+            ),
+            &format!("{} trees", forest.roots.len()),
+            outputs,
+            &categorical,
         );
         Ok(Self {
             features,
@@ -411,22 +401,16 @@ impl Model for LgbModel {
                 probabilities: Vec::new(),
             };
         }
-        let mut probabilities = vec![Vec::with_capacity(x.rows); k];
-        let mut prediction = Vec::with_capacity(x.rows);
-        for row in margins.chunks(k) {
-            let p = match self.transform {
+        let transform = self.transform;
+        super::multiclass(
+            &margins,
+            k,
+            |row| match transform {
                 Transform::SigmoidEach(s) => row.iter().map(|m| sigmoid(s, *m)).collect(),
                 _ => softmax(row),
-            };
-            prediction.push(argmax(&p) as f64);
-            for (c, v) in p.into_iter().enumerate() {
-                probabilities[c].push(v);
-            }
-        }
-        Predictions {
-            prediction,
-            probabilities,
-        }
+            },
+            true,
+        )
     }
 
     fn describe(&self) -> String {

@@ -139,6 +139,54 @@ pub trait Model: Send + Sync {
     }
 }
 
+/// The one-line summary of a tree model: `"{head}, {size}[, k classes], n features[ (c categorical)]"`.
+pub(crate) fn summary(head: &str, size: &str, outputs: usize, categorical: &[bool]) -> String {
+    let classes = if outputs > 1 {
+        format!(", {outputs} classes")
+    } else {
+        String::new()
+    };
+    let cats = categorical.iter().filter(|c| **c).count();
+    let cats = if cats > 0 {
+        format!(" ({cats} categorical)")
+    } else {
+        String::new()
+    };
+    format!(
+        "{head}, {size}{classes}, {} features{cats}",
+        categorical.len()
+    )
+}
+
+/// Multiclass predictions from row-major margins (`k` per row): the class
+/// (arg-max of `class_of`'s input) and the probabilities `probabilities` gives.
+pub(crate) fn multiclass(
+    margins: &[f64],
+    k: usize,
+    probabilities: impl Fn(&[f64]) -> Vec<f64>,
+    argmax_of_probabilities: bool,
+) -> Predictions {
+    let rows = margins.len() / k.max(1);
+    let mut columns = vec![Vec::with_capacity(rows); k];
+    let mut prediction = Vec::with_capacity(rows);
+    for row in margins.chunks(k) {
+        let p = probabilities(row);
+        let class = if argmax_of_probabilities {
+            xgboost::argmax(&p)
+        } else {
+            xgboost::argmax(row)
+        };
+        prediction.push(class as f64);
+        for (c, v) in p.into_iter().enumerate() {
+            columns[c].push(v);
+        }
+    }
+    Predictions {
+        prediction,
+        probabilities: columns,
+    }
+}
+
 /// Load a model of `flavor` from artifact `bytes`; `source_name` is used in errors.
 pub fn load(flavor: Flavor, bytes: &[u8], source_name: &str) -> Result<Box<dyn Model>, ModelError> {
     match flavor {

@@ -314,22 +314,11 @@ impl XgbModel {
             Booster::Trees(f) => format!("{} {kind}", f.roots.len()),
             Booster::Linear { .. } => kind.to_string(),
         };
-        let summary = format!(
-            "xgboost {objective}, {size}{}, {} features{}",
-            if outputs > 1 {
-                format!(", {outputs} classes")
-            } else {
-                String::new()
-            },
-            features.len(),
-            if categorical.iter().any(|c| *c) {
-                format!(
-                    " ({} categorical)",
-                    categorical.iter().filter(|c| **c).count()
-                )
-            } else {
-                String::new()
-            }
+        let summary = super::summary(
+            &format!("xgboost {objective}"),
+            &size,
+            outputs,
+            &categorical,
         );
         Ok(Self {
             features,
@@ -617,19 +606,7 @@ impl Model for XgbModel {
                 probabilities: Vec::new(),
             };
         }
-        let mut probabilities = vec![Vec::with_capacity(x.rows); k];
-        let mut prediction = Vec::with_capacity(x.rows);
-        for row in margins.chunks(k) {
-            let p = softmax_f32(row);
-            prediction.push(argmax(row) as f64);
-            for (c, v) in p.into_iter().enumerate() {
-                probabilities[c].push(v);
-            }
-        }
-        Predictions {
-            prediction,
-            probabilities,
-        }
+        super::multiclass(&margins, k, softmax_f32, false)
     }
 
     fn describe(&self) -> String {
