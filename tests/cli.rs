@@ -2664,3 +2664,92 @@ fn real_mlflow_model_directories_score_like_their_libraries() {
         "{err}"
     );
 }
+
+/// scikit-learn models exported with skl2onnx (`fixtures/generate_onnx.py`),
+/// scored by a job; operators tract lacks are refused at registration.
+#[test]
+fn onnx_models_register_score_and_refuse_missing_operators() {
+    let env = Env::new();
+    let onnx = repo().join("fixtures/onnx");
+    let model = onnx.join("scaler_logistic.onnx");
+    // One [N, 4] input tensor: its columns need names.
+    let (_, err) = env.expect(
+        2,
+        &[
+            "registry",
+            "register",
+            "s",
+            "--flavor",
+            "onnx",
+            "--artifact",
+            model.to_str().unwrap(),
+        ],
+    );
+    assert!(err.contains("--features"), "{err}");
+    let out = json(&env.ok(&[
+        "registry",
+        "register",
+        "s",
+        "--flavor",
+        "onnx",
+        "--artifact",
+        model.to_str().unwrap(),
+        "--features",
+        "x0,x1,x2,x3",
+        "--json",
+    ]));
+    assert_eq!(out["features"], serde_json::json!(["x0", "x1", "x2", "x3"]));
+    let spec = env.spec(
+        "onnx",
+        &format!(
+            "name = \"onnx\"\n[model]\nuri = \"models:/s/1\"\n[input]\nformat = \"parquet\"\npath = \"{}\"\n",
+            onnx.join("data.parquet").display()
+        ),
+    );
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    let (_, batches) = read_table(&env.lake(), "predictions/onnx").unwrap();
+    let got: Vec<f64> = batches
+        .iter()
+        .flat_map(|b| {
+            let a = b
+                .column_by_name("prediction")
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .clone();
+            (0..a.len()).map(move |i| a.value(i)).collect::<Vec<_>>()
+        })
+        .collect();
+    let data = lakescore::score::read_parquet(&onnx.join("data.parquet")).unwrap();
+    let want: Vec<f64> = data
+        .column("expected_scaler_logistic_prediction")
+        .unwrap()
+        .f64()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() <= 1e-6, "{g} vs {w}");
+    }
+    for (file, op) in [
+        ("gbr.onnx", "TreeEnsembleRegressor"),
+        ("unsupported_op.onnx", "SVMRegressor"),
+    ] {
+        let (_, err) = env.expect(
+            2,
+            &[
+                "registry",
+                "register",
+                "bad",
+                "--flavor",
+                "onnx",
+                "--artifact",
+                onnx.join(file).to_str().unwrap(),
+                "--features",
+                "x0,x1,x2,x3",
+            ],
+        );
+        assert!(err.contains(op) && err.contains(file), "{err}");
+    }
+}

@@ -59,7 +59,7 @@ pub enum Command {
     Validate(ValidateArgs),
     /// The model registry.
     #[command(subcommand)]
-    Registry(RegistryCommand),
+    Registry(Box<RegistryCommand>),
     /// Print the JSON Schema of job specs.
     Schema,
 }
@@ -194,13 +194,18 @@ pub enum RegistryCommand {
         #[arg(long, required_unless_present = "mlflow", conflicts_with = "mlflow")]
         flavor: Option<Flavor>,
         /// The model file: XGBoost JSON or UBJSON (`.json`, `.ubj`, MLflow's
-        /// `model.xgb`), LightGBM text (`.txt`, MLflow's `model.lgb`), lakescore linear JSON.
+        /// `model.xgb`), LightGBM text (`.txt`, MLflow's `model.lgb`), ONNX (`.onnx`),
+        /// lakescore linear JSON.
         #[arg(long, required_unless_present = "mlflow", conflicts_with = "mlflow")]
         artifact: Option<PathBuf>,
         /// An MLflow model directory (with its MLmodel file): flavor, data file
         /// and input signature are taken from it.
         #[arg(long)]
         mlflow: Option<PathBuf>,
+        /// Input column names, comma-separated, for a model whose file has
+        /// none (an ONNX model with one [N, k] input tensor).
+        #[arg(long, value_delimiter = ',')]
+        features: Vec<String>,
         #[arg(long)]
         description: Option<String>,
         /// KEY=VALUE, repeatable.
@@ -427,7 +432,12 @@ impl clap::ValueEnum for Stage {
 
 impl clap::ValueEnum for Flavor {
     fn value_variants<'a>() -> &'a [Self] {
-        &[Flavor::Xgboost, Flavor::Lightgbm, Flavor::Linear]
+        &[
+            Flavor::Xgboost,
+            Flavor::Lightgbm,
+            Flavor::Onnx,
+            Flavor::Linear,
+        ]
     }
     fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
         Some(clap::builder::PossibleValue::new(self.as_str()))
@@ -549,7 +559,7 @@ async fn dispatch(cli: Cli) -> Result<i32> {
         }
         Command::Registry(cmd) => {
             let lake = Lake::open(&cli.lake)?;
-            registry(lake, cmd).await
+            registry(lake, *cmd).await
         }
     }
 }
@@ -781,6 +791,7 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             flavor,
             artifact,
             mlflow,
+            features,
             description,
             tags,
             metrics,
@@ -827,8 +838,19 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                             source,
                         }
                     })?;
-                    let model =
-                        crate::model::load(flavor, &bytes, &artifact.display().to_string())?;
+                    let names: Option<Vec<String>> = if features.is_empty() {
+                        signature
+                            .as_ref()
+                            .map(|s| s.iter().map(|(n, _)| n.clone()).collect())
+                    } else {
+                        Some(features.clone())
+                    };
+                    let model = crate::model::load_named(
+                        flavor,
+                        &bytes,
+                        &artifact.display().to_string(),
+                        names.as_deref(),
+                    )?;
                     Some(crate::runner::reference::build_profile(path, model.as_ref()).await?)
                 }
             };
@@ -843,6 +865,7 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
                 metrics: run_metrics,
                 params: run_params,
                 signature,
+                features: (!features.is_empty()).then_some(features),
             };
             let row = registry.register(&req).await?;
             if json {

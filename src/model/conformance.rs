@@ -207,3 +207,53 @@ fn every_flavor_matches_its_library() {
         }
     }
 }
+
+/// `fixtures/onnx/<name>.json`, written by `fixtures/generate_onnx.py`.
+#[derive(serde::Deserialize)]
+struct OnnxCase {
+    model: String,
+    features: Vec<String>,
+    task: String,
+}
+
+/// scikit-learn models exported by skl2onnx score as onnxruntime scored them;
+/// models using operators tract lacks are refused at load, naming them.
+#[test]
+fn onnx_models_match_onnxruntime_or_name_the_missing_operator() {
+    let data = read_parquet(&fixture("onnx/data.parquet")).unwrap();
+    for (name, missing) in [
+        ("linear_regression", None),
+        ("logistic_regression", None),
+        ("scaler_logistic", None),
+        ("random_forest", None),
+        ("gbr", Some("TreeEnsembleRegressor")),
+        ("unsupported_op", Some("SVMRegressor")),
+    ] {
+        let case: OnnxCase =
+            serde_json::from_slice(&std::fs::read(fixture(&format!("onnx/{name}.json"))).unwrap())
+                .unwrap();
+        let path = format!("onnx/{}", case.model);
+        let bytes = std::fs::read(fixture(&path)).unwrap();
+        let loaded = super::load_named(Flavor::Onnx, &bytes, &path, Some(&case.features));
+        if let Some(op) = missing {
+            let e = loaded.err().expect("refused").to_string();
+            assert!(e.contains(op) && e.contains(&path), "{name}: {e}");
+            continue;
+        }
+        let m = loaded.unwrap_or_else(|e| panic!("{name}: {e}"));
+        let x = feature_matrix(&data, m.features()).unwrap();
+        let got = m.predict(&x);
+        let want = expected(&data, &format!("expected_{name}_prediction")).unwrap();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            let err = if case.task == "regression" {
+                (g - w).abs() / w.abs().max(1.0)
+            } else {
+                (g - w).abs()
+            };
+            assert!(
+                err <= 1e-6,
+                "{name} row {i}: lakescore {g} vs onnxruntime {w}"
+            );
+        }
+    }
+}

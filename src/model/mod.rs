@@ -12,6 +12,7 @@ mod conformance;
 pub mod forest;
 pub mod lightgbm;
 pub mod linear;
+pub mod onnx;
 mod ubjson;
 pub mod xgboost;
 
@@ -23,6 +24,7 @@ use std::str::FromStr;
 pub enum Flavor {
     Xgboost,
     Lightgbm,
+    Onnx,
     Linear,
 }
 
@@ -31,6 +33,7 @@ impl Flavor {
         match self {
             Flavor::Xgboost => "xgboost",
             Flavor::Lightgbm => "lightgbm",
+            Flavor::Onnx => "onnx",
             Flavor::Linear => "linear",
         }
     }
@@ -48,9 +51,10 @@ impl FromStr for Flavor {
         match s.to_ascii_lowercase().as_str() {
             "xgboost" => Ok(Flavor::Xgboost),
             "lightgbm" => Ok(Flavor::Lightgbm),
+            "onnx" => Ok(Flavor::Onnx),
             "linear" => Ok(Flavor::Linear),
             other => Err(format!(
-                "unknown model flavor {other:?} (expected xgboost, lightgbm or linear)"
+                "unknown model flavor {other:?} (expected xgboost, lightgbm, onnx or linear)"
             )),
         }
     }
@@ -189,7 +193,23 @@ pub(crate) fn multiclass(
 
 /// Load a model of `flavor` from artifact `bytes`; `source_name` is used in errors.
 pub fn load(flavor: Flavor, bytes: &[u8], source_name: &str) -> Result<Box<dyn Model>, ModelError> {
+    load_named(flavor, bytes, source_name, None)
+}
+
+/// [`load`], with the names of the input columns where the artifact cannot
+/// carry them (an ONNX model's `[N, k]` input tensor).
+pub fn load_named(
+    flavor: Flavor,
+    bytes: &[u8],
+    source_name: &str,
+    names: Option<&[String]>,
+) -> Result<Box<dyn Model>, ModelError> {
     match flavor {
+        Flavor::Onnx => Ok(Box::new(onnx::OnnxModel::from_bytes(
+            bytes,
+            source_name,
+            names,
+        )?)),
         Flavor::Xgboost => Ok(Box::new(xgboost::XgbModel::from_bytes(bytes, source_name)?)),
         Flavor::Lightgbm => Ok(Box::new(lightgbm::LgbModel::from_text(bytes, source_name)?)),
         Flavor::Linear => Ok(Box::new(linear::LinearModel::from_json(

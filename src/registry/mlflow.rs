@@ -66,17 +66,19 @@ pub fn read_model_dir(dir: &Path) -> Result<ModelDir> {
         (Flavor::Xgboost, d)
     } else if let Some(d) = data_of("lightgbm") {
         (Flavor::Lightgbm, d)
+    } else if let Some(d) = data_of("onnx") {
+        (Flavor::Onnx, d)
     } else {
         let found: Vec<&str> = model.flavors.keys().map(String::as_str).collect();
         let hint = if found.contains(&"sklearn") {
-            " A scikit-learn model is a pickle lakescore cannot load: train with XGBoost or \
-             LightGBM, or export it to ONNX with skl2onnx and log it with mlflow.onnx \
-             (lakescore's ONNX flavor is not built yet)."
+            " A scikit-learn model is a pickle lakescore cannot load: export it to ONNX with \
+             skl2onnx (zipmap=False for classifiers) and log that with mlflow.onnx, or train \
+             with XGBoost or LightGBM."
         } else {
             ""
         };
         return Err(err(format!(
-            "no flavor lakescore can score (xgboost, lightgbm); this model has {}.{hint}",
+            "no flavor lakescore can score (xgboost, lightgbm, onnx); this model has {}.{hint}",
             if found.is_empty() {
                 "none".to_string()
             } else {

@@ -133,6 +133,9 @@ pub struct RegisterRequest {
     /// An input signature given with the model (an MLflow model's), which
     /// must name every model feature; else the model's own.
     pub signature: Option<Vec<(String, String)>>,
+    /// Names of the input columns where the artifact has none (an ONNX
+    /// `[N, k]` tensor): `--features`, else the signature's names.
+    pub features: Option<Vec<String>>,
 }
 
 /// A metadata change to a model (`version` = None) or one version: one event.
@@ -263,7 +266,12 @@ impl Registry {
             source: e,
         })?;
         // Refuse what lakescore could not score, now rather than at the first run.
-        let loaded = model::load(req.flavor, &bytes, &source)?;
+        let names: Option<Vec<String>> = req.features.clone().or_else(|| {
+            req.signature
+                .as_ref()
+                .map(|s| s.iter().map(|(n, _)| n.clone()).collect())
+        });
+        let loaded = model::load_named(req.flavor, &bytes, &source, names.as_deref())?;
         let signature = match &req.signature {
             None => loaded.signature(),
             Some(given) => {
@@ -851,7 +859,12 @@ impl Registry {
                 message,
             })?;
         let source = format!("{}{}", self.lake.root(), row.artifact_path);
-        Ok(model::load(flavor, &bytes, &source)?)
+        Ok(model::load_named(
+            flavor,
+            &bytes,
+            &source,
+            Some(&row.features),
+        )?)
     }
 }
 

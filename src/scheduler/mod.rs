@@ -662,6 +662,7 @@ mod tests {
                 metrics: Default::default(),
                 params: Default::default(),
                 signature: None,
+                features: None,
             })
             .await
             .unwrap();
