@@ -22,15 +22,10 @@ pub struct UsageError(pub String);
 
 /// The exit code for an error: the first cause in the chain that we classify decides.
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    for cause in err.chain() {
-        if let Some(code) = classify(cause) {
-            return code;
-        }
-    }
-    FAILURE
+    error_code(err.as_ref())
 }
 
-/// The exit code for an error that is not (yet) an `anyhow::Error`.
+/// The exit code for any error: its first cause we classify decides.
 pub fn error_code(err: &(dyn std::error::Error + 'static)) -> i32 {
     let mut cause = Some(err);
     while let Some(e) = cause {
@@ -83,13 +78,7 @@ fn classify(cause: &(dyn std::error::Error + 'static)) -> Option<i32> {
         });
     }
     if let Some(e) = cause.downcast_ref::<LakeError>() {
-        return Some(match e {
-            LakeError::SchemaMismatch { .. }
-            | LakeError::InvalidLocation { .. }
-            | LakeError::Unsupported { .. }
-            | LakeError::NotAppendOnly { .. } => BAD_INPUT,
-            _ => FAILURE,
-        });
+        return Some(if e.is_bad_input() { BAD_INPUT } else { FAILURE });
     }
     None
 }

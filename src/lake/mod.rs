@@ -71,6 +71,20 @@ pub enum LakeError {
     },
 }
 
+impl LakeError {
+    /// The table or location itself is unusable as given (bad input: exit 2,
+    /// never worth a retry), as opposed to storage or commit trouble.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            LakeError::SchemaMismatch { .. }
+                | LakeError::InvalidLocation { .. }
+                | LakeError::Unsupported { .. }
+                | LakeError::NotAppendOnly { .. }
+        )
+    }
+}
+
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
 /// A lake root. Cheap to clone.

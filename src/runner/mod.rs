@@ -69,19 +69,10 @@ pub enum RunError {
 impl RunError {
     /// Worth retrying: storage and commit trouble, not bad input or a bad model.
     pub fn is_transient(&self) -> bool {
-        let lake_transient = |e: &LakeError| {
-            !matches!(
-                e,
-                LakeError::SchemaMismatch { .. }
-                    | LakeError::InvalidLocation { .. }
-                    | LakeError::Unsupported { .. }
-                    | LakeError::NotAppendOnly { .. }
-            )
-        };
         match self {
-            RunError::Lake { source, .. } => lake_transient(source),
+            RunError::Lake { source, .. } => !source.is_bad_input(),
             RunError::Registry { source, .. } => match &**source {
-                RegistryError::Lake(e) => lake_transient(e),
+                RegistryError::Lake(e) => !e.is_bad_input(),
                 RegistryError::Contended { .. } => true,
                 _ => false,
             },
