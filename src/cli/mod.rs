@@ -829,44 +829,24 @@ async fn registry(lake: Lake, cmd: RegistryCommand) -> Result<i32> {
             };
             run_metrics.extend(parse_metrics(&metrics)?);
             run_params.extend(parse_pairs("--param", &params)?);
-            let profile = match &reference {
-                None => None,
-                Some(path) => {
-                    let bytes = std::fs::read(&artifact).map_err(|source| {
-                        crate::registry::RegistryError::ReadArtifact {
-                            path: artifact.display().to_string(),
-                            source,
-                        }
-                    })?;
-                    let names: Option<Vec<String>> = if features.is_empty() {
-                        signature
-                            .as_ref()
-                            .map(|s| s.iter().map(|(n, _)| n.clone()).collect())
-                    } else {
-                        Some(features.clone())
-                    };
-                    let model = crate::model::load_named(
-                        flavor,
-                        &bytes,
-                        &artifact.display().to_string(),
-                        names.as_deref(),
-                    )?;
-                    Some(crate::runner::reference::build_profile(path, model.as_ref()).await?)
-                }
-            };
-            let req = RegisterRequest {
+            let mut req = RegisterRequest {
                 name,
                 flavor,
                 artifact,
                 description,
                 tags,
                 actor: actor_or_default(actor),
-                profile,
+                profile: None,
                 metrics: run_metrics,
                 params: run_params,
                 signature,
                 features: (!features.is_empty()).then_some(features),
             };
+            if let Some(path) = &reference {
+                let (_, model) = req.load_model()?;
+                req.profile =
+                    Some(crate::runner::reference::build_profile(path, model.as_ref()).await?);
+            }
             let row = registry.register(&req).await?;
             if json {
                 output::print_json(&row);

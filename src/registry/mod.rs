@@ -138,6 +138,25 @@ pub struct RegisterRequest {
     pub features: Option<Vec<String>>,
 }
 
+impl RegisterRequest {
+    /// Read the artifact and load it, with the input names the artifact may
+    /// lack (`features`, else the signature's).
+    pub fn load_model(&self) -> Result<(Vec<u8>, Box<dyn Model>)> {
+        let source = self.artifact.display().to_string();
+        let bytes = std::fs::read(&self.artifact).map_err(|e| RegistryError::ReadArtifact {
+            path: source.clone(),
+            source: e,
+        })?;
+        let names: Option<Vec<String>> = self.features.clone().or_else(|| {
+            self.signature
+                .as_ref()
+                .map(|s| s.iter().map(|(n, _)| n.clone()).collect())
+        });
+        let model = model::load_named(self.flavor, &bytes, &source, names.as_deref())?;
+        Ok((bytes, model))
+    }
+}
+
 /// A metadata change to a model (`version` = None) or one version: one event.
 #[derive(Debug, Clone)]
 pub enum Annotation {
@@ -261,17 +280,8 @@ impl Registry {
             message,
         })?;
         let source = req.artifact.display().to_string();
-        let bytes = std::fs::read(&req.artifact).map_err(|e| RegistryError::ReadArtifact {
-            path: source.clone(),
-            source: e,
-        })?;
         // Refuse what lakescore could not score, now rather than at the first run.
-        let names: Option<Vec<String>> = req.features.clone().or_else(|| {
-            req.signature
-                .as_ref()
-                .map(|s| s.iter().map(|(n, _)| n.clone()).collect())
-        });
-        let loaded = model::load_named(req.flavor, &bytes, &source, names.as_deref())?;
+        let (bytes, loaded) = req.load_model()?;
         let signature = match &req.signature {
             None => loaded.signature(),
             Some(given) => {
