@@ -137,15 +137,31 @@ pub async fn backfill(
         })?;
     let mut dates = plan(&job.name, opts.from, opts.to, &runs, opts.rerun);
     let registry = crate::registry::Registry::new(lake.clone());
+    // Without --model-as-of-date every listed date uses the registry as it is now: read it once.
+    let mut now: Option<Result<i64, String>> = None;
     for (i, d) in dates.iter_mut().enumerate() {
         let as_of = opts
             .model_as_of_date
             .then(|| end_of_date(job.timezone, d.date));
         if opts.dry_run || d.action == "skip" {
             // Say which version the date would use; an unresolvable reference is the date's error.
-            match registry.resolve_at(&job.model, as_of).await {
-                Ok(v) => d.model_version = Some(v.record.version),
-                Err(e) => d.error = Some(e.to_string()),
+            let resolved = match (as_of, &now) {
+                (None, Some(cached)) => cached.clone(),
+                _ => {
+                    let r = registry
+                        .resolve_at(&job.model, as_of)
+                        .await
+                        .map(|v| v.record.version)
+                        .map_err(|e| e.to_string());
+                    if as_of.is_none() {
+                        now = Some(r.clone());
+                    }
+                    r
+                }
+            };
+            match resolved {
+                Ok(v) => d.model_version = Some(v),
+                Err(e) => d.error = Some(e),
             }
             continue;
         }
