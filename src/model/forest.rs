@@ -137,7 +137,8 @@ const LOCKSTEP_MAX_DEPTH: u32 = 12;
 fn kind_code(s: Split) -> u32 {
     match s {
         Split::NumNanDefault => 0,
-        Split::NumNanAsZero => 1,
+        // `pack` turns NaN-as-zero into NaN-to-a-side before coding it.
+        Split::NumNanAsZero => unreachable!("folded into NumNanDefault by pack"),
         Split::NumZeroDefault => 2,
         Split::CatMemberLeft => 3,
         Split::CatMemberRight => 4,
@@ -305,10 +306,6 @@ impl Forest {
                 // x < t left; NaN to the default side.
                 let nan = x.is_nan() as u32;
                 (1 - (x < n.value) as u32) * (1 - nan) + nan * (1 - dl)
-            }
-            1 => {
-                let x = if x.is_nan() { 0.0 } else { x };
-                1 - (x < n.value) as u32
             }
             2 => {
                 if x.is_nan() || x.abs() <= ZERO_THRESHOLD {
