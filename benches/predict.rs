@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use lakescore::model::{Flavor, load};
-use lakescore::score::{feature_matrix, read_parquet};
+use lakescore::score::{feature_matrix, numeric_values, read_parquet};
 
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
@@ -55,14 +55,7 @@ fn main() {
         let model = load(flavor, &bytes, file).expect("model loads");
         let x = feature_matrix(&frame, model.features()).expect("features");
         // Same predictions as the library, first.
-        let want: Vec<f64> = expected
-            .column(column)
-            .unwrap()
-            .f64()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap())
-            .collect();
+        let want = numeric_values(&expected, column).expect("expected column");
         let head = lakescore::model::FeatureMatrix {
             rows: want.len(),
             columns: x.columns.iter().map(|c| c[..want.len()].to_vec()).collect(),

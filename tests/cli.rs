@@ -138,6 +138,27 @@ fn rows(batches: &[RecordBatch]) -> usize {
     batches.iter().map(|b| b.num_rows()).sum()
 }
 
+/// A float column of a table read back, over all its batches.
+fn f64_column(batches: &[RecordBatch], name: &str) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let c = b
+                .column_by_name(name)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .clone();
+            (0..c.len()).map(move |i| c.value(i)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A numeric column of a Parquet fixture, as `f64`.
+fn parquet_column(path: &Path, name: &str) -> Vec<f64> {
+    let frame = lakescore::score::read_parquet(path).unwrap();
+    lakescore::score::numeric_values(&frame, name).unwrap()
+}
+
 fn write_parquet(path: &Path, mut frame: DataFrame) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let file = std::fs::File::create(path).unwrap();
@@ -2340,28 +2361,8 @@ mod flavors {
         dir
     }
 
-    fn column(batches: &[RecordBatch], name: &str) -> Vec<f64> {
-        batches
-            .iter()
-            .flat_map(|b| {
-                let c = b
-                    .column_by_name(name)
-                    .unwrap()
-                    .as_primitive::<Float64Type>()
-                    .clone();
-                (0..c.len()).map(move |i| c.value(i)).collect::<Vec<_>>()
-            })
-            .collect()
-    }
-
     fn expected(rel: &str, name: &str) -> Vec<f64> {
-        let frame = lakescore::score::read_parquet(&flavors(rel)).unwrap();
-        let c = frame
-            .column(name)
-            .unwrap()
-            .cast(&polars::prelude::DataType::Float64)
-            .unwrap();
-        c.f64().unwrap().iter().map(|v| v.unwrap()).collect()
+        parquet_column(&flavors(rel), name)
     }
 
     #[test]
@@ -2409,13 +2410,13 @@ mod flavors {
         env.ok(&["validate", &spec, "--date", "2024-01-01"]);
         env.ok(&["run", &spec, "--date", "2024-01-01"]);
         let (_, batches) = read_table(&env.lake(), "predictions/multi").unwrap();
-        let classes = column(&batches, "prediction");
+        let classes = f64_column(&batches, "prediction");
         assert_eq!(
             classes,
             expected("data/lgb_multiclass.parquet", "expected_class")
         );
         for c in 0..3 {
-            let got = column(&batches, &format!("prob_{c}"));
+            let got = f64_column(&batches, &format!("prob_{c}"));
             let want = expected("data/lgb_multiclass.parquet", &format!("expected_prob_{c}"));
             for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-6, "prob_{c}: {g} vs {w}");
@@ -2445,7 +2446,7 @@ mod flavors {
         );
         env.ok(&["run", &spec, "--date", "2024-01-01"]);
         let (_, batches) = read_table(&env.lake(), "predictions/cats").unwrap();
-        let got = column(&batches, "prediction");
+        let got = f64_column(&batches, "prediction");
         let want = expected(
             "data/xgb_categorical_binary_logistic.parquet",
             "expected_prediction",
@@ -2539,44 +2540,32 @@ mod flavors {
             "{err}"
         );
         // A truncated model file is refused, naming it.
-        let cut = env.path("cut.json");
-        let full = std::fs::read(flavors("xgboost/binary_logistic.json")).unwrap();
-        std::fs::write(&cut, &full[..full.len() / 3]).unwrap();
-        let (_, err) = env.expect(
-            2,
-            &[
-                "registry",
-                "register",
-                "m",
-                "--flavor",
+        for (model, cut, flavor, why) in [
+            (
+                "xgboost/binary_logistic.json",
+                "cut.json",
                 "xgboost",
-                "--artifact",
-                cut.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            err.contains("cut.json") && err.contains("not a valid xgboost model"),
-            "{err}"
-        );
-        let cut = env.path("cut.txt");
-        let full = std::fs::read(flavors("lightgbm/binary.txt")).unwrap();
-        std::fs::write(&cut, &full[..full.len() / 3]).unwrap();
-        let (_, err) = env.expect(
-            2,
-            &[
-                "registry",
-                "register",
-                "m",
-                "--flavor",
-                "lightgbm",
-                "--artifact",
-                cut.to_str().unwrap(),
-            ],
-        );
-        assert!(
-            err.contains("cut.txt") && err.contains("truncated"),
-            "{err}"
-        );
+                "not a valid xgboost model",
+            ),
+            ("lightgbm/binary.txt", "cut.txt", "lightgbm", "truncated"),
+        ] {
+            let cut_path = env.path(cut);
+            let full = std::fs::read(flavors(model)).unwrap();
+            std::fs::write(&cut_path, &full[..full.len() / 3]).unwrap();
+            let (_, err) = env.expect(
+                2,
+                &[
+                    "registry",
+                    "register",
+                    "m",
+                    "--flavor",
+                    flavor,
+                    "--artifact",
+                    cut_path.to_str().unwrap(),
+                ],
+            );
+            assert!(err.contains(cut) && err.contains(why), "{err}");
+        }
     }
 }
 
@@ -2604,29 +2593,8 @@ fn real_mlflow_model_directories_score_like_their_libraries() {
         env.ok(&["validate", &spec]);
         env.ok(&["run", &spec, "--date", "2024-01-01"]);
     }
-    let expected = lakescore::score::read_parquet(&mlflow.join("data.parquet")).unwrap();
-    let want = |c: &str| -> Vec<f64> {
-        let col = expected
-            .column(c)
-            .unwrap()
-            .cast(&polars::prelude::DataType::Float64)
-            .unwrap();
-        col.f64().unwrap().iter().map(|v| v.unwrap()).collect()
-    };
-    let got = |table: &str, c: &str| -> Vec<f64> {
-        let (_, batches) = read_table(&env.lake(), table).unwrap();
-        batches
-            .iter()
-            .flat_map(|b| {
-                let a = b
-                    .column_by_name(c)
-                    .unwrap()
-                    .as_primitive::<Float64Type>()
-                    .clone();
-                (0..a.len()).map(move |i| a.value(i)).collect::<Vec<_>>()
-            })
-            .collect()
-    };
+    let want = |c: &str| parquet_column(&mlflow.join("data.parquet"), c);
+    let got = |table: &str, c: &str| f64_column(&read_table(&env.lake(), table).unwrap().1, c);
     let close = |a: &[f64], b: &[f64], what: &str| {
         assert_eq!(a.len(), b.len(), "{what}");
         for (i, (x, y)) in a.iter().zip(b).enumerate() {
@@ -2708,26 +2676,11 @@ fn onnx_models_register_score_and_refuse_missing_operators() {
     );
     env.ok(&["run", &spec, "--date", "2024-01-01"]);
     let (_, batches) = read_table(&env.lake(), "predictions/onnx").unwrap();
-    let got: Vec<f64> = batches
-        .iter()
-        .flat_map(|b| {
-            let a = b
-                .column_by_name("prediction")
-                .unwrap()
-                .as_primitive::<Float64Type>()
-                .clone();
-            (0..a.len()).map(move |i| a.value(i)).collect::<Vec<_>>()
-        })
-        .collect();
-    let data = lakescore::score::read_parquet(&onnx.join("data.parquet")).unwrap();
-    let want: Vec<f64> = data
-        .column("expected_scaler_logistic_prediction")
-        .unwrap()
-        .f64()
-        .unwrap()
-        .iter()
-        .map(|v| v.unwrap())
-        .collect();
+    let got = f64_column(&batches, "prediction");
+    let want = parquet_column(
+        &onnx.join("data.parquet"),
+        "expected_scaler_logistic_prediction",
+    );
     assert_eq!(got.len(), want.len());
     for (g, w) in got.iter().zip(&want) {
         assert!((g - w).abs() <= 1e-6, "{g} vs {w}");

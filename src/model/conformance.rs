@@ -126,15 +126,7 @@ struct Case {
 }
 
 fn expected(frame: &polars::prelude::DataFrame, column: &str) -> Option<Vec<f64>> {
-    let c = frame.column(column).ok()?;
-    let c = c.cast(&polars::prelude::DataType::Float64).ok()?;
-    Some(
-        c.f64()
-            .ok()?
-            .iter()
-            .map(|v| v.unwrap_or(f64::NAN))
-            .collect(),
-    )
+    crate::score::numeric_values(frame, column).ok()
 }
 
 /// Every model the generator trained (XGBoost JSON and UBJSON: every
