@@ -241,21 +241,26 @@ impl Registry {
         &self,
         as_of: Option<DateTime<Utc>>,
     ) -> Result<(Vec<ModelVersionRow>, Vec<ModelEventRow>)> {
-        let open = |rel: &'static str| async move {
-            match as_of {
-                None => self.lake.open_table(rel).await,
-                Some(at) => self.lake.open_table_as_of(rel, at).await,
-            }
+        Ok((
+            self.table_rows(VERSIONS_TABLE, as_of).await?,
+            self.table_rows(EVENTS_TABLE, as_of).await?,
+        ))
+    }
+
+    /// Every row of a registry table, now or as of a time; none before it existed.
+    async fn table_rows<T: serde::de::DeserializeOwned>(
+        &self,
+        rel: &str,
+        as_of: Option<DateTime<Utc>>,
+    ) -> Result<Vec<T>> {
+        let table = match as_of {
+            None => self.lake.open_table(rel).await?,
+            Some(at) => self.lake.open_table_as_of(rel, at).await?,
         };
-        let versions = match open(VERSIONS_TABLE).await? {
-            Some(t) => t.read_rows::<ModelVersionRow>().await?.1,
+        Ok(match table {
+            Some(t) => t.read_rows::<T>().await?.1,
             None => Vec::new(),
-        };
-        let events = match open(EVENTS_TABLE).await? {
-            Some(t) => t.read_rows::<ModelEventRow>().await?.1,
-            None => Vec::new(),
-        };
-        Ok((versions, events))
+        })
     }
 
     /// All events of `name` (as of a time), oldest first.
@@ -264,7 +269,7 @@ impl Registry {
         name: &str,
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Vec<ModelEventRow>> {
-        let (_, mut events) = self.rows_at(as_of).await?;
+        let mut events: Vec<ModelEventRow> = self.table_rows(EVENTS_TABLE, as_of).await?;
         events.retain(|e| e.model_name == name);
         if events.is_empty() {
             return Err(RegistryError::UnknownModel { name: name.into() });
@@ -784,10 +789,7 @@ impl Registry {
                 events_table.refresh().await?;
             }
             let (read_version, existing) = events_table.read_rows::<ModelEventRow>().await?;
-            let versions = match self.lake.open_table(VERSIONS_TABLE).await? {
-                Some(t) => t.read_rows::<ModelVersionRow>().await?.1,
-                None => Vec::new(),
-            };
+            let versions = self.table_rows(VERSIONS_TABLE, None).await?;
             let next_seq = existing.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
             let state = RegistryState::fold(versions, existing);
             let mut events = decide(&state)?;
