@@ -1,0 +1,462 @@
+//! The one-pass drift accumulator.
+//!
+//! [`DriftAccumulator`] consumes the current window batch by batch (the batches
+//! the run already scores, so the input is read once) with memory bounded by the
+//! reference, not by the window: PSI counts per bin, and for KS the counts of
+//! current values equal to and strictly between consecutive distinct reference
+//! values, which is all the exact statistic needs (the reference CDF is constant
+//! between its values). Wasserstein keeps the current values up to the same cap
+//! (then a reservoir sample).
+
+use std::collections::BTreeMap;
+
+use super::builder::bin_reference;
+use super::metric::{Metric, MetricKind, Thresholds};
+use super::profile::{
+    CategoricalProfile, ColumnKind, ColumnProfile, NumericProfile, PSI_FLOOR, ReferenceProfile,
+};
+use super::radix::radix_sort;
+use super::sample::Reservoir;
+use super::stats;
+
+/// The current window of one numeric column, compared against its reference.
+#[derive(Debug, Clone)]
+struct ColumnDrift {
+    /// Distinct reference values, ascending.
+    distinct: Vec<f64>,
+    /// Reference count of values <= distinct[j] (cumulative).
+    ref_cum: Vec<u64>,
+    /// Current counts: [below distinct[0], equal to distinct[0], between 0 and 1, equal to 1, …, above last].
+    gaps: Vec<u64>,
+    /// PSI inner edges and the reference's counts per bin (the profile's, or
+    /// recomputed from its values for another bin count).
+    edges: Vec<f64>,
+    ref_bins: Vec<u64>,
+    psi_counts: Vec<u64>,
+    count: u64,
+    nulls: u64,
+    /// Current values kept for Wasserstein (only when that metric is wanted).
+    retained: Option<Reservoir>,
+    /// The non-missing values of the batch being pushed, sorted.
+    scratch: Vec<f64>,
+    /// Radix-sort buffers.
+    keys: Vec<u64>,
+    keys_tmp: Vec<u64>,
+}
+
+impl ColumnDrift {
+    fn new(profile: &NumericProfile, cap: usize, seed: u64, retain: bool, bins: usize) -> Self {
+        let (edges, ref_bins) = if profile.edges.len() + 1 == bins || profile.count == 0 {
+            (profile.edges.clone(), profile.bin_counts.clone())
+        } else {
+            bin_reference(&profile.values, bins)
+        };
+        let mut distinct: Vec<f64> = Vec::new();
+        let mut ref_cum: Vec<u64> = Vec::new();
+        for (i, &v) in profile.values.iter().enumerate() {
+            if distinct.last() == Some(&v) {
+                *ref_cum.last_mut().expect("non-empty") = i as u64 + 1;
+            } else {
+                distinct.push(v);
+                ref_cum.push(i as u64 + 1);
+            }
+        }
+        let gaps = vec![0; 2 * distinct.len() + 1];
+        Self {
+            distinct,
+            ref_cum,
+            gaps,
+            psi_counts: vec![0; edges.len() + 1],
+            edges,
+            ref_bins,
+            count: 0,
+            nulls: 0,
+            retained: retain.then(|| Reservoir::new(cap.max(1), seed)),
+            scratch: Vec::new(),
+            keys: Vec::new(),
+            keys_tmp: Vec::new(),
+        }
+    }
+
+    /// Count one batch. The batch is sorted first, so that the PSI bin and the
+    /// reference position of each value are found by walking forward (a
+    /// galloping search from the previous position) rather than by a binary
+    /// search over the whole reference per value: the walk stays in cache.
+    fn push(&mut self, values: &[f64]) {
+        let edges = &self.edges;
+        self.scratch.clear();
+        for &v in values {
+            if v.is_nan() {
+                self.nulls += 1;
+            } else {
+                self.scratch.push(v);
+                // In arrival order, so the sample does not depend on batching.
+                if let Some(r) = &mut self.retained {
+                    r.push(v);
+                }
+            }
+        }
+        self.count += self.scratch.len() as u64;
+        radix_sort(&mut self.scratch, &mut self.keys, &mut self.keys_tmp);
+        let mut bin = 0;
+        let n = self.distinct.len();
+        // A batch much smaller than the reference gallops from value to value; a
+        // large one merges (one predictable comparison per step through both).
+        let gallop = self.scratch.len() * 16 < n;
+        let mut j = 0;
+        for &v in &self.scratch {
+            // PSI: bins are right-closed, so a value's bin is the number of edges below it.
+            while bin < edges.len() && edges[bin] < v {
+                bin += 1;
+            }
+            self.psi_counts[bin] += 1;
+            // First j with distinct[j] >= v (values come in ascending order).
+            if gallop {
+                let mut step = 1;
+                while j + step < n && self.distinct[j + step] < v {
+                    step *= 2;
+                }
+                let hi = (j + step + 1).min(n);
+                j += self.distinct[j..hi].partition_point(|r| *r < v);
+            } else {
+                while j < n && self.distinct[j] < v {
+                    j += 1;
+                }
+            }
+            // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
+            let slot = if j < n && self.distinct[j] == v {
+                2 * j + 1
+            } else {
+                2 * j
+            };
+            self.gaps[slot] += 1;
+        }
+    }
+
+    /// The exact two-sample KS statistic, computed as scipy does: the largest
+    /// |F_ref - F_cur| over all data points, CDFs right-continuous.
+    fn ks_statistic(&self) -> f64 {
+        let n = *self.ref_cum.last().unwrap_or(&0) as f64;
+        let m = self.count as f64;
+        let mut cur: u64 = self.gaps[0];
+        // Before the first reference value the reference CDF is 0.
+        let mut d: f64 = cur as f64 / m;
+        for j in 0..self.distinct.len() {
+            let fr = self.ref_cum[j] as f64 / n;
+            cur += self.gaps[2 * j + 1];
+            d = d.max((fr - cur as f64 / m).abs());
+            // The last current value before the next reference value.
+            let between = self.gaps[2 * j + 2];
+            if between > 0 {
+                cur += between;
+                d = d.max((fr - cur as f64 / m).abs());
+            }
+        }
+        d
+    }
+}
+
+/// The current window of one categorical column.
+#[derive(Debug, Clone, Default)]
+struct CategoryDrift {
+    counts: BTreeMap<String, u64>,
+    nulls: u64,
+}
+
+impl CategoryDrift {
+    fn count(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Tracked {
+    Numeric(Box<ColumnDrift>),
+    Categorical(CategoryDrift),
+}
+
+/// Accumulates the current window of every profiled column and computes drift.
+pub struct DriftAccumulator<'p> {
+    profile: &'p ReferenceProfile,
+    names: Vec<String>,
+    columns: Vec<Tracked>,
+}
+
+impl<'p> DriftAccumulator<'p> {
+    /// Track `names` (which must all be in the profile). Current values are kept
+    /// (up to the profile's cap) only when `t` asks for Wasserstein distances.
+    pub fn new(profile: &'p ReferenceProfile, names: Vec<String>, t: &Thresholds) -> Self {
+        let retain = wants(t, MetricKind::Wasserstein);
+        let columns = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match &profile.features[n] {
+                ColumnProfile::Numeric(p) => Tracked::Numeric(Box::new(ColumnDrift::new(
+                    p,
+                    profile.exact_cap,
+                    0xD81F + i as u64,
+                    retain,
+                    t.psi_bins,
+                ))),
+                ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
+            })
+            .collect();
+        Self {
+            profile,
+            names,
+            columns,
+        }
+    }
+
+    /// The names tracked, in the order the `push` methods index them.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The kind of tracked column `i`.
+    pub fn kind(&self, i: usize) -> ColumnKind {
+        self.profile.features[&self.names[i]].kind()
+    }
+
+    /// Add values of numeric column `i` (NaN = missing).
+    pub fn push_numeric(&mut self, i: usize, values: &[f64]) {
+        if let Tracked::Numeric(column) = &mut self.columns[i] {
+            column.push(values);
+        }
+    }
+
+    /// Add values of categorical column `i` (`None` = missing).
+    pub fn push_categorical<'a>(
+        &mut self,
+        i: usize,
+        values: impl IntoIterator<Item = Option<&'a str>>,
+    ) {
+        if let Tracked::Categorical(c) = &mut self.columns[i] {
+            for v in values {
+                match v {
+                    None => c.nulls += 1,
+                    Some(v) => match c.counts.get_mut(v) {
+                        Some(n) => *n += 1,
+                        None => {
+                            c.counts.insert(v.to_string(), 1);
+                        }
+                    },
+                }
+            }
+        }
+    }
+
+    /// Add one batch of numeric columns: `columns[i]` holds `names()[i]`.
+    pub fn push(&mut self, columns: &[&[f64]]) {
+        let all: Vec<(usize, &[f64])> = columns.iter().copied().enumerate().collect();
+        self.push_numeric_many(&all, 1);
+    }
+
+    /// Add values of several numeric columns `(index, values)` at once, spread
+    /// over up to `threads` threads (columns are independent).
+    pub fn push_numeric_many(&mut self, columns: &[(usize, &[f64])], threads: usize) {
+        let mut work: Vec<(&mut ColumnDrift, &[f64])> = Vec::with_capacity(columns.len());
+        let mut slots: Vec<Option<&mut Tracked>> = self.columns.iter_mut().map(Some).collect();
+        for &(i, values) in columns {
+            if let Some(Tracked::Numeric(column)) = slots[i].take() {
+                work.push((column.as_mut(), values));
+            }
+        }
+        let threads = threads.clamp(1, work.len().max(1));
+        if threads == 1 {
+            for (column, values) in work {
+                column.push(values);
+            }
+            return;
+        }
+        let per = work.len().div_ceil(threads);
+        std::thread::scope(|scope| {
+            let mut rest = work;
+            while !rest.is_empty() {
+                let chunk: Vec<_> = rest.drain(..per.min(rest.len())).collect();
+                scope.spawn(move || {
+                    for (column, values) in chunk {
+                        column.push(values);
+                    }
+                });
+            }
+        });
+    }
+
+    /// Compute every metric named in `t.metrics` for every column.
+    pub fn finish(self, t: &Thresholds) -> Vec<Metric> {
+        let mut out = Vec::new();
+        for (name, column) in self.names.iter().zip(self.columns) {
+            match (&self.profile.features[name], column) {
+                (ColumnProfile::Numeric(reference), Tracked::Numeric(column)) => {
+                    numeric_metrics(name, reference, &column, t, &mut out);
+                }
+                (ColumnProfile::Categorical(reference), Tracked::Categorical(column)) => {
+                    categorical_metrics(name, reference, &column, t, &mut out);
+                }
+                _ => unreachable!("tracked columns follow their profile's kind"),
+            }
+        }
+        out
+    }
+}
+
+/// Builds [`Metric`]s of one column.
+struct MetricSink<'a> {
+    name: &'a str,
+    n_reference: u64,
+    n_current: u64,
+    out: &'a mut Vec<Metric>,
+}
+
+impl MetricSink<'_> {
+    fn push(
+        &mut self,
+        metric: MetricKind,
+        value: Option<f64>,
+        p_value: Option<f64>,
+        threshold: Option<f64>,
+        alert: bool,
+    ) {
+        self.out.push(Metric {
+            feature: self.name.to_string(),
+            metric,
+            value: value.filter(|v| !v.is_nan()),
+            p_value: p_value.filter(|v| !v.is_nan()),
+            threshold,
+            alert,
+            n_reference: self.n_reference,
+            n_current: self.n_current,
+        });
+    }
+
+    fn null_rate(&mut self, t: &Thresholds, nulls: u64, reference_rate: f64) {
+        let total = self.n_current + nulls;
+        let value = (total > 0).then(|| nulls as f64 / total as f64 - reference_rate);
+        let alert = value.is_some_and(|v| v.abs() > t.null_rate_alert);
+        self.push(
+            MetricKind::NullRate,
+            value,
+            None,
+            Some(t.null_rate_alert),
+            alert,
+        );
+    }
+}
+
+fn wants(t: &Thresholds, metric: MetricKind) -> bool {
+    t.metrics.contains(&metric)
+}
+
+fn numeric_metrics(
+    name: &str,
+    reference: &NumericProfile,
+    column: &ColumnDrift,
+    t: &Thresholds,
+    out: &mut Vec<Metric>,
+) {
+    let mut sink = MetricSink {
+        name,
+        n_reference: reference.count,
+        n_current: column.count,
+        out,
+    };
+    let both = reference.count > 0 && column.count > 0;
+    if wants(t, MetricKind::Psi) {
+        let value = both.then(|| stats::psi(&column.ref_bins, &column.psi_counts, PSI_FLOOR));
+        let alert = value.is_some_and(|v| v > t.psi_alert);
+        sink.push(MetricKind::Psi, value, None, Some(t.psi_alert), alert);
+    }
+    if wants(t, MetricKind::Ks) {
+        let (d, p) = if both {
+            let ks = stats::ks_from_statistic(
+                column.ks_statistic(),
+                reference.count as usize,
+                column.count as usize,
+            );
+            (Some(ks.statistic), Some(ks.p_value))
+        } else {
+            (None, None)
+        };
+        let alert = p.is_some_and(|p| p < t.ks_pvalue_alert);
+        sink.push(MetricKind::Ks, d, p, Some(t.ks_pvalue_alert), alert);
+    }
+    if let (true, Some(retained)) = (wants(t, MetricKind::Wasserstein), &column.retained) {
+        let current = retained.clone().into_sorted();
+        let w = both.then(|| stats::wasserstein(&reference.values, &current));
+        sink.push(MetricKind::Wasserstein, w, None, None, false);
+        let norm = w.and_then(|w| reference.std.filter(|s| *s > 0.0).map(|s| w / s));
+        let alert = matches!((norm, t.wasserstein_alert), (Some(v), Some(th)) if v > th);
+        sink.push(
+            MetricKind::WassersteinNorm,
+            norm,
+            None,
+            t.wasserstein_alert,
+            alert,
+        );
+    }
+    if wants(t, MetricKind::NullRate) {
+        sink.null_rate(t, column.nulls, reference.null_rate);
+    }
+}
+
+/// Reference and current counts over the union of categories: the reference's
+/// categories in order, then categories seen only in the current window.
+fn aligned_counts(reference: &CategoricalProfile, current: &CategoryDrift) -> (Vec<u64>, Vec<u64>) {
+    let mut r = Vec::with_capacity(reference.categories.len() + 1);
+    let mut c = Vec::with_capacity(reference.categories.len() + 1);
+    for (category, n) in &reference.categories {
+        r.push(*n);
+        c.push(current.counts.get(category).copied().unwrap_or(0));
+    }
+    for (category, n) in &current.counts {
+        if !reference.categories.contains_key(category) {
+            r.push(0);
+            c.push(*n);
+        }
+    }
+    (r, c)
+}
+
+fn categorical_metrics(
+    name: &str,
+    reference: &CategoricalProfile,
+    column: &CategoryDrift,
+    t: &Thresholds,
+    out: &mut Vec<Metric>,
+) {
+    let n_current = column.count();
+    let mut sink = MetricSink {
+        name,
+        n_reference: reference.count,
+        n_current,
+        out,
+    };
+    let both = reference.count > 0 && n_current > 0;
+    let (r, c) = aligned_counts(reference, column);
+    if wants(t, MetricKind::Psi) {
+        let value = both.then(|| stats::psi(&r, &c, PSI_FLOOR));
+        let alert = value.is_some_and(|v| v > t.psi_alert);
+        sink.push(MetricKind::Psi, value, None, Some(t.psi_alert), alert);
+    }
+    if wants(t, MetricKind::Chi2) {
+        let result = both.then(|| stats::chi2_contingency(&r, &c));
+        let p = result.as_ref().map(|x| x.p_value);
+        let alert = p.is_some_and(|p| p < t.chi2_pvalue_alert);
+        sink.push(
+            MetricKind::Chi2,
+            result.map(|x| x.statistic),
+            p,
+            Some(t.chi2_pvalue_alert),
+            alert,
+        );
+    }
+    if wants(t, MetricKind::Js) {
+        let value = both.then(|| stats::jensen_shannon(&r, &c));
+        let alert = value.is_some_and(|v| v > t.js_alert);
+        sink.push(MetricKind::Js, value, None, Some(t.js_alert), alert);
+    }
+    if wants(t, MetricKind::NullRate) {
+        sink.null_rate(t, column.nulls, reference.null_rate);
+    }
+}

@@ -1,0 +1,165 @@
+//! Job specs: TOML files that declare what to score, with which model, where.
+//!
+//! Two stages, as in vector and uv: [`raw`] deserializes the file with unknown
+//! keys rejected (serde `deny_unknown_fields`), keeping each value's position;
+//! [`validate`] turns the raw spec into a typed [`Job`], collecting *every*
+//! problem with its line and column rather than stopping at the first. The JSON
+//! Schema in `schemas/job.schema.json` is generated from the raw types
+//! ([`json_schema`]). No IO here: the engine reads spec files and hands their text to
+//! [`from_text`].
+
+pub mod raw;
+pub mod validate;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Classify, ErrorClass};
+
+pub use raw::RawJobSpec;
+pub use validate::{
+    Catchup, Concurrency, DriftConfig, InputFormat, InputMode, InputSpec, Job, SchedulePolicy,
+};
+
+/// One problem in a spec, located in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub line: usize,
+    pub column: usize,
+    /// The dotted key the problem concerns (`model.uri`), or empty for syntax errors.
+    pub key: String,
+    pub message: String,
+}
+
+/// Errors from reading and validating a job spec.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("cannot read job spec {path}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", render(path, diagnostics))]
+    Invalid {
+        path: PathBuf,
+        diagnostics: Vec<Diagnostic>,
+    },
+}
+
+impl Classify for SpecError {
+    /// A spec that cannot be read or does not validate is bad input.
+    fn class(&self) -> ErrorClass {
+        ErrorClass::BadInput
+    }
+}
+
+fn render(path: &Path, diagnostics: &[Diagnostic]) -> String {
+    let mut out = format!(
+        "invalid job spec {} ({} error{})",
+        path.display(),
+        diagnostics.len(),
+        if diagnostics.len() == 1 { "" } else { "s" }
+    );
+    for d in diagnostics {
+        out.push_str(&format!(
+            "\n  {}:{}:{}: {d}",
+            path.display(),
+            d.line,
+            d.column
+        ));
+    }
+    out
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "{}: {}", self.key, self.message)
+        }
+    }
+}
+
+/// Line and column (1-based) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// A loaded spec: its path, text, SHA-256 and the validated job.
+#[derive(Debug, Clone)]
+pub struct LoadedSpec {
+    pub path: PathBuf,
+    pub text: String,
+    pub sha256: String,
+    pub job: Job,
+}
+
+/// Parse and validate spec `text` said to come from `path` (e.g. a spec stored with a run).
+pub fn from_text(path: &Path, text: String) -> Result<LoadedSpec, SpecError> {
+    let job = parse(&text).map_err(|diagnostics| SpecError::Invalid {
+        path: path.to_path_buf(),
+        diagnostics,
+    })?;
+    Ok(LoadedSpec {
+        path: path.to_path_buf(),
+        sha256: crate::hash::sha256_hex(text.as_bytes()),
+        text,
+        job,
+    })
+}
+
+/// Parse and validate spec text, returning every problem found.
+pub fn parse(text: &str) -> Result<Job, Vec<Diagnostic>> {
+    let raw: RawJobSpec = toml::from_str(text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
+        vec![Diagnostic {
+            line,
+            column,
+            key: String::new(),
+            message: e.message().trim().to_string(),
+        }]
+    })?;
+    validate::validate(raw, text)
+}
+
+/// The JSON Schema of job specs, as checked in under `schemas/`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(RawJobSpec);
+    let mut out = serde_json::to_string_pretty(&schema).expect("schema serializes");
+    out.push('\n');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let text = "a = 1\nbb = 2\n";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 6), (2, 1));
+        assert_eq!(line_col(text, 8), (2, 3));
+    }
+
+    #[test]
+    fn schema_in_repo_is_current() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/job.schema.json");
+        let current = json_schema();
+        if std::env::var_os("LAKESCORE_UPDATE_SCHEMA").is_some() {
+            std::fs::write(&path, &current).unwrap();
+        }
+        let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            checked_in == current,
+            "schemas/job.schema.json is stale: run `LAKESCORE_UPDATE_SCHEMA=1 cargo test schema_in_repo_is_current` \
+             (or `lakescore schema > schemas/job.schema.json`)"
+        );
+    }
+}

@@ -1,0 +1,173 @@
+//! Drift benchmark: 20 numeric features, a 200,000-row reference, a 2,000,000-row
+//! current window scored in 65,536-row batches, as a run does it.
+//!
+//! `cargo bench --bench drift` prints the time to profile the reference and the
+//! time to compute PSI, KS (statistic and p-value) and null-rate drift over the
+//! window (`-- --metrics psi,ks,wasserstein,null_rate` to choose; `-- --threads 2`
+//! to count columns on two threads, as a run does on a 2-core machine). With `-- --write DIR` it also writes the same data to
+//! `DIR/reference.parquet` and `DIR/current.parquet`, so that
+//! `python benches/drift_scipy.py DIR` can time scipy's `ks_2samp` plus a numpy PSI
+//! on identical inputs. Run both in one session and compare the ratio: absolute
+//! times on shared machines are noise.
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a benchmark prints its figures
+
+use std::time::Instant;
+
+use lakescore_core::drift::profile::{ColumnKind, DEFAULT_BINS, DEFAULT_EXACT_CAP};
+use lakescore_core::drift::{DriftAccumulator, MetricKind, ProfileBuilder, Thresholds};
+
+const FEATURES: usize = 20;
+const REFERENCE_ROWS: usize = 200_000;
+const CURRENT_ROWS: usize = 2_000_000;
+const BATCH: usize = 65_536;
+
+/// SplitMix64 + Box–Muller: deterministic normal samples.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn normal(&mut self) -> f64 {
+        let u1 = self.uniform().max(f64::MIN_POSITIVE);
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    }
+}
+
+/// Feature `f` of `rows` rows; `shift` moves half of the features in the current window.
+/// Every 7th feature is rounded to integers (ties), 2% of values are missing.
+fn column(rng: &mut Rng, f: usize, rows: usize, shift: bool) -> Vec<f64> {
+    let (mu, sigma) = (f as f64, 1.0 + f as f64 / 10.0);
+    let (mu, sigma) = if shift && f.is_multiple_of(2) {
+        (mu + 0.1 * sigma, sigma * 1.1)
+    } else {
+        (mu, sigma)
+    };
+    (0..rows)
+        .map(|_| {
+            if rng.uniform() < 0.02 {
+                return f64::NAN;
+            }
+            let v = mu + sigma * rng.normal();
+            if f.is_multiple_of(7) { v.round() } else { v }
+        })
+        .collect()
+}
+
+fn write(dir: &std::path::Path, name: &str, columns: &[Vec<f64>]) {
+    use polars::prelude::*;
+    let series: Vec<Column> = columns
+        .iter()
+        .enumerate()
+        .map(|(f, c)| {
+            let values: Vec<Option<f64>> = c.iter().map(|v| (!v.is_nan()).then_some(*v)).collect();
+            Series::new(format!("f{f}").into(), values).into()
+        })
+        .collect();
+    let mut df = DataFrame::new(columns[0].len(), series).unwrap();
+    std::fs::create_dir_all(dir).unwrap();
+    let file = std::fs::File::create(dir.join(name)).unwrap();
+    ParquetWriter::new(file).finish(&mut df).unwrap();
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let write_dir = args
+        .iter()
+        .position(|a| a == "--write")
+        .map(|i| std::path::PathBuf::from(&args[i + 1]));
+
+    let mut rng = Rng(42);
+    let reference: Vec<Vec<f64>> = (0..FEATURES)
+        .map(|f| column(&mut rng, f, REFERENCE_ROWS, false))
+        .collect();
+    let current: Vec<Vec<f64>> = (0..FEATURES)
+        .map(|f| column(&mut rng, f, CURRENT_ROWS, true))
+        .collect();
+    if let Some(dir) = &write_dir {
+        write(dir, "reference.parquet", &reference);
+        write(dir, "current.parquet", &current);
+        eprintln!(
+            "wrote {}/reference.parquet and current.parquet",
+            dir.display()
+        );
+    }
+    let names: Vec<(String, ColumnKind)> = (0..FEATURES)
+        .map(|f| (format!("f{f}"), ColumnKind::Numeric))
+        .collect();
+
+    let start = Instant::now();
+    let mut builder = ProfileBuilder::new(names.clone(), DEFAULT_EXACT_CAP, DEFAULT_BINS);
+    builder.add_rows(REFERENCE_ROWS);
+    for (i, c) in reference.iter().enumerate() {
+        builder.push_numeric(i, c);
+    }
+    let profile = builder.finish("bench");
+    let profile_secs = start.elapsed().as_secs_f64();
+
+    // `--metrics psi,ks,null_rate` by default: what benches/drift_scipy.py computes.
+    let metric_names = match args.iter().position(|a| a == "--metrics") {
+        Some(i) => args[i + 1].clone(),
+        None => "psi,ks,null_rate".to_string(),
+    };
+    let metrics: Vec<MetricKind> = metric_names
+        .split(',')
+        .map(|m| m.parse().expect("a drift metric"))
+        .collect();
+    let thresholds = Thresholds {
+        metrics,
+        ..Thresholds::default()
+    };
+    let threads: usize = args
+        .iter()
+        .position(|a| a == "--threads")
+        .map_or(1, |i| args[i + 1].parse().expect("--threads N"));
+    let start = Instant::now();
+    let mut acc = DriftAccumulator::new(
+        &profile,
+        names.iter().map(|(n, _)| n.clone()).collect(),
+        &thresholds,
+    );
+    let mut offset = 0;
+    while offset < CURRENT_ROWS {
+        let end = (offset + BATCH).min(CURRENT_ROWS);
+        let batch: Vec<(usize, &[f64])> = current
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, &c[offset..end]))
+            .collect();
+        acc.push_numeric_many(&batch, threads);
+        offset = end;
+    }
+    let push_secs = start.elapsed().as_secs_f64();
+    let metrics = acc.finish(&thresholds);
+    let drift_secs = start.elapsed().as_secs_f64();
+    let alerts = metrics.iter().filter(|m| m.alert).count();
+    println!(
+        "lakescore drift: {FEATURES} features, reference {REFERENCE_ROWS} rows, current {CURRENT_ROWS} rows in batches of {BATCH}"
+    );
+    println!("  profile reference: {profile_secs:.3} s");
+    println!(
+        "  drift ({}), {threads} thread(s): {drift_secs:.3} s ({alerts} alerts; {push_secs:.3} s counting the batches, {:.3} s computing the metrics)",
+        metric_names.replace(',', ", "),
+        drift_secs - push_secs
+    );
+    for m in metrics
+        .iter()
+        .filter(|m| m.feature == "f0" || m.feature == "f1")
+    {
+        println!(
+            "    {} {} = {:?} (p {:?})",
+            m.feature, m.metric, m.value, m.p_value
+        );
+    }
+}

@@ -1,0 +1,98 @@
+//! The `drift_metrics` table: one row per (run, model version, feature, metric).
+
+use std::collections::HashMap;
+
+use lakescore_core::drift::{Metric, MetricKind};
+use lakescore_core::table::TableRow;
+use lakescore_lake::{Lake, LakeError, schema_of};
+use serde::{Deserialize, Serialize};
+
+pub const DRIFT_TABLE: &str = "drift_metrics";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriftRow {
+    pub run_id: String,
+    pub job_name: String,
+    /// Days since 1970-01-01.
+    pub logical_date: i32,
+    pub model_name: String,
+    pub model_version: i64,
+    /// A model input, or `__prediction__` for the model output.
+    pub feature: String,
+    pub metric: MetricKind,
+    pub value: Option<f64>,
+    pub p_value: Option<f64>,
+    pub threshold: Option<f64>,
+    pub alert: bool,
+    pub n_reference: i64,
+    pub n_current: i64,
+    pub computed_at: i64,
+}
+
+/// Identifies the run the metrics belong to.
+pub struct DriftContext<'a> {
+    pub run_id: &'a str,
+    pub job_name: &'a str,
+    pub logical_date: i32,
+    pub model_name: &'a str,
+    pub model_version: i64,
+}
+
+pub fn rows(ctx: &DriftContext<'_>, metrics: &[Metric]) -> Vec<DriftRow> {
+    let now = chrono::Utc::now().timestamp_micros();
+    metrics
+        .iter()
+        .map(|m| DriftRow {
+            run_id: ctx.run_id.into(),
+            job_name: ctx.job_name.into(),
+            logical_date: ctx.logical_date,
+            model_name: ctx.model_name.into(),
+            model_version: ctx.model_version,
+            feature: m.feature.clone(),
+            metric: m.metric,
+            value: m.value,
+            p_value: m.p_value,
+            threshold: m.threshold,
+            alert: m.alert,
+            n_reference: m.n_reference as i64,
+            n_current: m.n_current as i64,
+            computed_at: now,
+        })
+        .collect()
+}
+
+impl TableRow for DriftRow {
+    const TIMESTAMPS: &'static [&'static str] = &["computed_at"];
+    const DATES: &'static [&'static str] = &["logical_date"];
+}
+
+/// Append metric rows in one commit.
+pub async fn append(lake: &Lake, rows: &[DriftRow]) -> Result<i64, LakeError> {
+    let mut table = lake
+        .ensure_table(
+            DRIFT_TABLE,
+            &schema_of::<DriftRow>(),
+            &["logical_date"],
+            "lakescore drift metrics",
+        )
+        .await?;
+    let meta = HashMap::from([
+        ("lakescore.operation".to_string(), "drift".into()),
+        (
+            "lakescore.run_id".to_string(),
+            rows.first()
+                .map(|r| r.run_id.clone())
+                .unwrap_or_default()
+                .into(),
+        ),
+    ]);
+    table.append_rows(rows, meta, None).await
+}
+
+/// Every drift row.
+pub async fn read(lake: &Lake) -> Result<Vec<DriftRow>, LakeError> {
+    match lake.open_table(DRIFT_TABLE).await? {
+        Some(t) => Ok(t.read_rows::<DriftRow>().await?.1),
+        None => Ok(Vec::new()),
+    }
+}

@@ -1,0 +1,524 @@
+//! Running a job for one logical date, and recording it in the `runs` table.
+//!
+//! A run resolves its model reference once, at the start; checks the input
+//! (files, columns, types) before writing anything ([`input`]); streams scored
+//! batches into uncommitted files; and publishes them with one Delta commit
+//! that replaces the date's previous predictions. Drift is counted on the same
+//! batches ([`drift`]) and written after the commit. Success or failure, the
+//! attempt is then recorded in `runs` ([`runs`]).
+
+pub mod backfill;
+pub mod drift;
+pub mod drift_cmd;
+pub mod drift_table;
+pub mod input;
+pub mod reference;
+pub mod rerun;
+pub mod runs;
+pub mod status;
+pub mod validate;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use lakescore_core::drift::{DriftAccumulator, MetricKind, PREDICTION};
+use lakescore_core::runs::{RunRow, RunStatus, days_since_epoch};
+use lakescore_core::spec::LoadedSpec;
+use lakescore_core::{Classify, ErrorClass};
+use lakescore_lake::{DateReplaceWriter, Lake, LakeError};
+use serde::Serialize;
+
+use crate::failpoints::crash_point;
+use crate::registry::{Registry, RegistryError};
+use crate::score::{Lineage, ScoreError, ScoreStream};
+pub use lakescore_core::runs::Trigger;
+pub use runs::read_runs;
+
+/// Errors of a run. Each says which job; the cause is its source.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("job {job}")]
+    Registry {
+        job: String,
+        #[source]
+        source: Box<RegistryError>,
+    },
+    #[error("job {job}")]
+    Score {
+        job: String,
+        #[source]
+        source: ScoreError,
+    },
+    #[error("job {job}")]
+    Lake {
+        job: String,
+        #[source]
+        source: LakeError,
+    },
+    #[error("job {job}")]
+    Reference {
+        job: String,
+        #[source]
+        source: Box<reference::ReferenceError>,
+    },
+    #[error("job {job}: input {input}: {message}")]
+    Input {
+        job: String,
+        input: String,
+        message: String,
+    },
+    #[error(
+        "job {job}: stopped before its commit (the scheduler is shutting down or replaced it); nothing was written"
+    )]
+    Aborted { job: String },
+}
+
+impl Classify for RunError {
+    /// As the cause says; an input that is not usable is bad input; a stopped
+    /// run is a failure (retrying it would be stopped again).
+    fn class(&self) -> ErrorClass {
+        match self {
+            RunError::Registry { source, .. } => source.class(),
+            RunError::Score { source, .. } => source.class(),
+            RunError::Lake { source, .. } => source.class(),
+            RunError::Reference { source, .. } => source.class(),
+            RunError::Input { .. } => ErrorClass::BadInput,
+            RunError::Aborted { .. } => ErrorClass::Failure,
+        }
+    }
+}
+
+/// Called after each written batch with the rows written so far.
+pub type Progress = std::sync::Arc<dyn Fn(usize) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct RunOptions {
+    pub date: NaiveDate,
+    pub dry_run: bool,
+    pub trigger: Trigger,
+    /// Called after each written batch with the rows so far (progress display).
+    pub progress: Option<Progress>,
+    /// The fire time of a scheduled run.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// Resolve the model reference as the registry stood at this time
+    /// (`backfill --model-as-of-date`).
+    pub model_as_of: Option<DateTime<Utc>>,
+    /// Reproduce an earlier run exactly (`rerun`).
+    pub pin: Option<Pin>,
+    /// Set to stop the run cooperatively (checked after each batch and before
+    /// the commit): it then ends `aborted`, having written nothing.
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// What a rerun holds fixed.
+#[derive(Debug, Clone)]
+pub struct Pin {
+    pub rerun_of: String,
+    pub model_version: i64,
+    /// The Delta input version the original run read.
+    pub input_version: Option<i64>,
+    /// Incremental input: the version after which the original run read rows.
+    pub input_start_version: Option<i64>,
+}
+
+impl RunOptions {
+    pub fn new(date: NaiveDate, trigger: Trigger) -> Self {
+        RunOptions {
+            date,
+            dry_run: false,
+            trigger,
+            progress: None,
+            scheduled_at: None,
+            model_as_of: None,
+            pin: None,
+            cancel: None,
+        }
+    }
+}
+
+/// What a run did (printed as `--json`).
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub run_id: String,
+    pub status: RunStatus,
+    pub job_name: String,
+    pub logical_date: String,
+    pub dry_run: bool,
+    pub model_uri: String,
+    pub model_name: String,
+    pub model_version: i64,
+    pub input: String,
+    pub input_files: usize,
+    pub input_version: Option<i64>,
+    /// Incremental Delta input: the version after which rows were scored.
+    pub input_start_version: Option<i64>,
+    pub rows_in: usize,
+    pub rows: usize,
+    pub output_table: String,
+    pub output_version: Option<i64>,
+    pub files_added: usize,
+    pub files_removed: usize,
+    pub duration_ms: i64,
+    /// Drift rows written (0 when the model version has no reference profile).
+    pub drift_metrics: usize,
+    /// Metrics that crossed their alert threshold.
+    pub drift_alerts: Vec<DriftAlert>,
+}
+
+/// One threshold breach.
+#[derive(Debug, Clone, Serialize)]
+pub struct DriftAlert {
+    pub feature: String,
+    pub metric: MetricKind,
+    pub value: Option<f64>,
+    pub p_value: Option<f64>,
+    pub threshold: Option<f64>,
+}
+
+/// Run `spec` for `opts.date` in `lake`.
+pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<RunReport, RunError> {
+    let job = &spec.job;
+    let run_id = uuid::Uuid::new_v4().to_string();
+    let started = Utc::now();
+    let clock = Instant::now();
+    let mut report = RunReport {
+        run_id: run_id.clone(),
+        status: RunStatus::Failed,
+        job_name: job.name.clone(),
+        logical_date: opts.date.to_string(),
+        dry_run: opts.dry_run,
+        model_uri: job.model.to_string(),
+        model_name: job.model.name.clone(),
+        model_version: 0,
+        input: job.input.path_for(opts.date),
+        input_files: 0,
+        input_version: None,
+        input_start_version: None,
+        rows_in: 0,
+        rows: 0,
+        output_table: lake
+            .table_url(&job.output_table)
+            .map_or_else(|_| job.output_table.clone(), |u| u.to_string()),
+        output_version: None,
+        files_added: 0,
+        files_removed: 0,
+        duration_ms: 0,
+        drift_metrics: 0,
+        drift_alerts: Vec::new(),
+    };
+    let mut row = RunRow {
+        run_id: run_id.clone(),
+        job_name: job.name.clone(),
+        trigger: opts.trigger,
+        logical_date: days_since_epoch(opts.date),
+        status: RunStatus::Running,
+        started_at: started.timestamp_micros(),
+        finished_at: started.timestamp_micros(),
+        duration_ms: 0,
+        rows_in: 0,
+        rows_out: 0,
+        model_uri: report.model_uri.clone(),
+        model_name: None,
+        model_version: None,
+        input: report.input.clone(),
+        input_version: None,
+        output_table: report.output_table.clone(),
+        output_version: None,
+        spec_path: spec.path.display().to_string(),
+        spec_sha256: spec.sha256.clone(),
+        spec_toml: spec.text.clone(),
+        lakescore_version: env!("CARGO_PKG_VERSION").into(),
+        error: None,
+        drift_alerts: 0,
+        scheduled_at: opts.scheduled_at.map(|t| t.timestamp_micros()),
+        rerun_of: opts.pin.as_ref().map(|p| p.rerun_of.clone()),
+        input_start_version: None,
+        host: Some(runs::host_name()),
+        pid: Some(i64::from(std::process::id())),
+    };
+    let lake_err = |source| RunError::Lake {
+        job: job.name.clone(),
+        source,
+    };
+    let started_row = if opts.dry_run {
+        None
+    } else {
+        Some(runs::start(lake, &row).await.map_err(lake_err)?)
+    };
+    if !opts.dry_run {
+        crash_point!("run.after_start_row");
+    }
+    let result = execute(lake, spec, opts, &mut report).await;
+    report.duration_ms = clock.elapsed().as_millis() as i64;
+    if opts.dry_run {
+        return result.map(|()| report);
+    }
+    report.status = match &result {
+        Ok(()) => RunStatus::Succeeded,
+        Err(RunError::Aborted { .. }) => RunStatus::Aborted,
+        Err(_) => RunStatus::Failed,
+    };
+    row.status = report.status;
+    row.finished_at = Utc::now().timestamp_micros();
+    row.duration_ms = report.duration_ms;
+    row.rows_in = report.rows_in as i64;
+    row.rows_out = report.rows as i64;
+    row.model_name = (report.model_version > 0).then(|| report.model_name.clone());
+    row.model_version = (report.model_version > 0).then_some(report.model_version);
+    row.input_version = report.input_version;
+    row.input_start_version = report.input_start_version;
+    row.output_version = report.output_version;
+    row.error = result.as_ref().err().map(|e| error_chain(e));
+    row.drift_alerts = report.drift_alerts.len() as i64;
+    let recorded = runs::finish(lake, started_row, row).await;
+    match (result, recorded) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(lake_err(e)),
+        (Ok(()), Ok(())) => Ok(report),
+    }
+}
+
+async fn execute(
+    lake: &Lake,
+    spec: &LoadedSpec,
+    opts: &RunOptions,
+    report: &mut RunReport,
+) -> Result<(), RunError> {
+    let job = &spec.job;
+    let jname = || job.name.clone();
+    let registry = Registry::new(lake.clone());
+    let reference = match &opts.pin {
+        Some(pin) => lakescore_core::uri::ModelRef {
+            name: job.model.name.clone(),
+            selector: lakescore_core::uri::ModelSelector::Version(pin.model_version),
+        },
+        None => job.model.clone(),
+    };
+    let resolved = registry
+        .load_at(&reference, opts.model_as_of)
+        .await
+        .map_err(|source| RunError::Registry {
+            job: jname(),
+            source: Box::new(source),
+        })?;
+    report.model_version = resolved.version.record.version;
+    tracing::info!(
+        job = %job.name,
+        model = %job.model,
+        version = resolved.version.record.version,
+        "resolved model"
+    );
+    let model = resolved.model.as_ref();
+
+    let range = input::input_range(lake, spec, opts.date, opts.pin.as_ref()).await?;
+    let input::Resolved {
+        plan,
+        input_version,
+        input_start_version,
+    } = input::resolve_input(
+        spec,
+        opts.date,
+        &crate::score::ModelInputs::of(model),
+        range,
+    )
+    .await?;
+    report.input_version = input_version;
+    report.input_start_version = input_start_version;
+    let Some(plan) = plan else {
+        tracing::info!(job = %job.name, version = ?input_version, "no rows appended to the input since the last run: nothing to score");
+        if opts.dry_run {
+            report.status = RunStatus::DryRun;
+        }
+        return Ok(());
+    };
+    report.input_files = plan.files.len();
+    // The reference is read (and may fail) before anything is written.
+    let profile = drift::job_profile(lake, &registry, job, &resolved.version.record, model).await?;
+    if opts.dry_run {
+        report.status = RunStatus::DryRun;
+        return Ok(());
+    }
+
+    let table = lake
+        .ensure_table(
+            &job.output_table,
+            &plan.output_schema,
+            &["logical_date"],
+            "lakescore predictions",
+        )
+        .await
+        .map_err(|source| RunError::Lake {
+            job: jname(),
+            source,
+        })?;
+    let date = opts.date.to_string();
+    let app_id = format!("lakescore/{}/{}", job.name, date);
+    let mut writer = DateReplaceWriter::start(table, "logical_date", &date, app_id)
+        .await
+        .map_err(|source| RunError::Lake {
+            job: jname(),
+            source,
+        })?;
+
+    let mut drift = profile.as_ref().map(|p| {
+        let mut names: Vec<String> = model.features().to_vec();
+        names.push(PREDICTION.into());
+        names.extend(plan.monitored.iter().map(|(c, _)| c.clone()));
+        // Key columns the profile knows (a segment such as region) are compared too.
+        names.extend(plan.keys.iter().filter(|k| !names.contains(k) && p.features.contains_key(*k)).cloned().collect::<Vec<_>>());
+        names.retain(|n| {
+            let known = p.features.contains_key(n);
+            if !known {
+                tracing::warn!(job = %job.name, column = %n, "not in the model version's reference profile: no drift for it");
+            }
+            known
+        });
+        DriftAccumulator::new(p, names, &drift::thresholds(job))
+    });
+    if drift.is_none() {
+        tracing::info!(job = %job.name, "model version has no reference profile: drift is not computed");
+    }
+
+    let lineage = Lineage {
+        model_name: resolved.version.record.name.clone(),
+        model_version: resolved.version.record.version,
+        run_id: report.run_id.clone(),
+        job_name: job.name.clone(),
+        logical_date: opts.date,
+        scored_at: Utc::now(),
+    };
+    let mut stream =
+        ScoreStream::new(plan, model, Some(lineage)).map_err(|source| RunError::Score {
+            job: jname(),
+            source,
+        })?;
+    let mut rows = 0usize;
+    loop {
+        // polars hands batches over a blocking channel; keep the runtime free meanwhile.
+        let next = tokio::task::block_in_place(|| stream.next());
+        let Some(scored) = next else { break };
+        let scored = match scored {
+            Ok(b) => b,
+            Err(source) => {
+                writer.abort();
+                return Err(RunError::Score {
+                    job: jname(),
+                    source,
+                });
+            }
+        };
+        if let Some(acc) = &mut drift
+            && let Err(source) = drift::track(acc, model, &scored)
+        {
+            writer.abort();
+            return Err(RunError::Score {
+                job: jname(),
+                source,
+            });
+        }
+        let batch = scored.output.expect("the stream has lineage");
+        rows += batch.num_rows();
+        if let Err(source) = writer.write(batch).await {
+            writer.abort();
+            return Err(RunError::Lake {
+                job: jname(),
+                source,
+            });
+        }
+        crash_point!("run.after_batch");
+        if let Some(progress) = &opts.progress {
+            progress(rows);
+        }
+        if cancelled(opts) {
+            writer.abort();
+            return Err(RunError::Aborted { job: jname() });
+        }
+    }
+    if cancelled(opts) {
+        writer.abort();
+        return Err(RunError::Aborted { job: jname() });
+    }
+    report.rows_in = stream.rows_in;
+    let meta = HashMap::from([
+        ("lakescore.run_id".to_string(), report.run_id.clone().into()),
+        ("lakescore.job".to_string(), job.name.clone().into()),
+        ("lakescore.logical_date".to_string(), date.clone().into()),
+        (
+            "lakescore.model_name".to_string(),
+            report.model_name.clone().into(),
+        ),
+        (
+            "lakescore.model_version".to_string(),
+            report.model_version.into(),
+        ),
+    ]);
+    crash_point!("run.before_commit");
+    let (outcome, _) = writer.commit(meta).await.map_err(|source| RunError::Lake {
+        job: jname(),
+        source,
+    })?;
+    crash_point!("run.after_commit");
+    report.rows = outcome.rows;
+    report.output_version = Some(outcome.version);
+    report.files_added = outcome.files_added;
+    report.files_removed = outcome.files_removed;
+    tracing::info!(
+        job = %job.name,
+        date = %date,
+        rows = outcome.rows,
+        version = outcome.version,
+        "committed predictions"
+    );
+
+    if let Some(acc) = drift {
+        let metrics = acc.finish(&drift::thresholds(job));
+        let ctx = drift_table::DriftContext {
+            run_id: &report.run_id,
+            job_name: &job.name,
+            logical_date: days_since_epoch(opts.date),
+            model_name: &report.model_name,
+            model_version: report.model_version,
+        };
+        let rows = drift_table::rows(&ctx, &metrics);
+        drift_table::append(lake, &rows)
+            .await
+            .map_err(|source| RunError::Lake {
+                job: jname(),
+                source,
+            })?;
+        report.drift_metrics = rows.len();
+        report.drift_alerts = metrics
+            .iter()
+            .filter(|m| m.alert)
+            .map(|m| DriftAlert {
+                feature: m.feature.clone(),
+                metric: m.metric,
+                value: m.value,
+                p_value: m.p_value,
+                threshold: m.threshold,
+            })
+            .collect();
+        crash_point!("run.after_drift");
+    }
+    Ok(())
+}
+
+/// An error and its causes on one line, as the command line prints it: what
+/// the `runs` table records.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
+}
+
+fn cancelled(opts: &RunOptions) -> bool {
+    opts.cancel
+        .as_ref()
+        .is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst))
+}

@@ -1,0 +1,782 @@
+//! The batch scoring pipeline: read input lazily, score in bounded batches, add lineage.
+//!
+//! [`InputPlan::inspect`] checks the input before anything is written: every
+//! file exists and is readable Parquet, every model feature and key column is
+//! there with a usable type. [`ScoreStream`] then scans the files with polars'
+//! streaming engine, projecting only the needed columns, and yields arrow
+//! batches of at most `batch_rows` rows holding the key columns, `prediction`
+//! and the lineage columns. Memory follows the batch size, not the input size.
+//! This module reads Parquet files; it never writes, and it knows nothing of Delta.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
+    TimestampMicrosecondArray,
+};
+use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
+use chrono::{DateTime, NaiveDate, Utc};
+use lakescore_core::drift::ColumnKind;
+use lakescore_core::{Classify, ErrorClass};
+use lakescore_model::{FeatureMatrix, Model};
+use polars::prelude::*;
+
+use crate::bridge::{self, BridgeError};
+
+/// Errors from reading and scoring input; each names the file or column.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    #[error("no input files match {pattern}")]
+    NoInput { pattern: String },
+    #[error("invalid input pattern {pattern}: {message}")]
+    BadPattern { pattern: String, message: String },
+    #[error("input file {path} is not readable Parquet: {message}")]
+    Corrupt { path: String, message: String },
+    #[error(
+        "input {path} has no column {column:?}, which the model needs (the file has: {available})"
+    )]
+    MissingFeature {
+        path: String,
+        column: String,
+        available: String,
+    },
+    #[error("input {path} has no key column {column:?} (the file has: {available})")]
+    MissingKey {
+        path: String,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "input {path}: feature column {column:?} has type {dtype}, but the model needs numbers (integer, float or boolean)"
+    )]
+    BadFeatureType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
+    #[error(
+        "input {path}: column {column:?} has type {found}, but the model's signature says {expected}"
+    )]
+    SignatureMismatch {
+        path: String,
+        column: String,
+        expected: String,
+        found: String,
+    },
+    #[error(
+        "input {path}: key column {column:?} has type {dtype}, which a Delta table cannot store"
+    )]
+    BadKeyType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
+    #[error(
+        "input {path} has no column {column:?} named in [drift] columns (the file has: {available})"
+    )]
+    MissingMonitored {
+        path: String,
+        column: String,
+        available: String,
+    },
+    #[error(
+        "input {path}: drift column {column:?} has type {dtype}; drift compares numbers, booleans and strings"
+    )]
+    BadMonitoredType {
+        path: String,
+        column: String,
+        dtype: String,
+    },
+    #[error("reading input {pattern}")]
+    Read {
+        pattern: String,
+        #[source]
+        source: PolarsError,
+    },
+    #[error("input column {column}")]
+    Column {
+        column: String,
+        #[source]
+        source: PolarsError,
+    },
+    #[error(
+        "input column {column} holds category names, but the model records none: give its integer codes"
+    )]
+    NoCategoryNames { column: String },
+    #[error("building output batch")]
+    Bridge(#[from] BridgeError),
+    #[error("building output batch")]
+    Arrow(#[from] arrow::error::ArrowError),
+}
+
+impl Classify for ScoreError {
+    /// Files, columns and types that do not fit are bad input; a read or a
+    /// conversion that fails midway is a failure a retry would repeat.
+    fn class(&self) -> ErrorClass {
+        match self {
+            ScoreError::Read { .. }
+            | ScoreError::Column { .. }
+            | ScoreError::Bridge(_)
+            | ScoreError::Arrow(_) => ErrorClass::Failure,
+            ScoreError::NoInput { .. }
+            | ScoreError::BadPattern { .. }
+            | ScoreError::Corrupt { .. }
+            | ScoreError::MissingFeature { .. }
+            | ScoreError::MissingKey { .. }
+            | ScoreError::BadFeatureType { .. }
+            | ScoreError::SignatureMismatch { .. }
+            | ScoreError::BadKeyType { .. }
+            | ScoreError::MissingMonitored { .. }
+            | ScoreError::BadMonitoredType { .. }
+            | ScoreError::NoCategoryNames { .. } => ErrorClass::BadInput,
+        }
+    }
+}
+
+pub type Result<T, E = ScoreError> = std::result::Result<T, E>;
+
+/// Lineage written on every prediction row.
+#[derive(Debug, Clone)]
+pub struct Lineage {
+    pub model_name: String,
+    pub model_version: i64,
+    pub run_id: String,
+    pub job_name: String,
+    pub logical_date: NaiveDate,
+    pub scored_at: DateTime<Utc>,
+}
+
+/// What scoring needs to know of a model: its inputs (which are categorical,
+/// with their category names when the model records them) and its extra
+/// output columns (class probabilities).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ModelInputs {
+    pub features: Vec<String>,
+    pub categorical: Vec<bool>,
+    pub categories: Vec<Option<Vec<String>>>,
+    /// Output columns after `prediction` (`prob_0`, ...).
+    pub outputs: Vec<String>,
+}
+
+impl ModelInputs {
+    pub fn of(model: &dyn Model) -> Self {
+        ModelInputs {
+            features: model.features().to_vec(),
+            categorical: model.categorical(),
+            categories: model.categories(),
+            outputs: model.output_columns(),
+        }
+    }
+
+    /// Numeric inputs only, one output.
+    pub fn numeric(features: &[String]) -> Self {
+        ModelInputs {
+            features: features.to_vec(),
+            categorical: vec![false; features.len()],
+            categories: vec![None; features.len()],
+            outputs: Vec::new(),
+        }
+    }
+
+    fn is_categorical(&self, i: usize) -> bool {
+        self.categorical.get(i).copied().unwrap_or(false)
+    }
+}
+
+/// A checked input: the files to read and the output schema they produce.
+#[derive(Debug, Clone)]
+pub struct InputPlan {
+    /// Human-readable description (the glob or table) for messages.
+    pub pattern: String,
+    pub files: Vec<PathBuf>,
+    pub keys: Vec<String>,
+    pub features: Vec<String>,
+    pub inputs: ModelInputs,
+    /// Other input columns read for drift only, with how they are compared.
+    pub monitored: Vec<(String, ColumnKind)>,
+    pub batch_rows: usize,
+    /// Schema of the output rows: keys, prediction, lineage.
+    pub output_schema: SchemaRef,
+}
+
+/// Expand a glob into the sorted list of matching files.
+pub fn expand_glob(pattern: &str) -> Result<Vec<PathBuf>> {
+    let paths = glob::glob(pattern).map_err(|e| ScoreError::BadPattern {
+        pattern: pattern.into(),
+        message: e.to_string(),
+    })?;
+    let mut files: Vec<PathBuf> = paths
+        .filter_map(std::result::Result::ok)
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(ScoreError::NoInput {
+            pattern: pattern.into(),
+        });
+    }
+    Ok(files)
+}
+
+fn scan(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    let paths: Vec<PlRefPath> = files
+        .iter()
+        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
+        .collect();
+    let args = ScanArgsParquet {
+        glob: false,
+        ..Default::default()
+    };
+    LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
+}
+
+fn is_numeric(dtype: &DataType) -> bool {
+    dtype.is_primitive_numeric() || matches!(dtype, DataType::Boolean) || dtype.is_decimal()
+}
+
+/// How drift compares a column of this type, if it can.
+pub fn column_kind(dtype: &DataType) -> Option<ColumnKind> {
+    if is_numeric(dtype) {
+        Some(ColumnKind::Numeric)
+    } else if matches!(dtype, DataType::String) {
+        Some(ColumnKind::Categorical)
+    } else {
+        None
+    }
+}
+
+/// Every column of a Parquet file that drift can compare, with its kind.
+pub fn drift_columns(file: &Path) -> Result<Vec<(String, ColumnKind)>> {
+    let schema = scan(&[file.to_path_buf()])
+        .and_then(|mut lf| lf.collect_schema())
+        .map_err(|e| ScoreError::Corrupt {
+            path: file.display().to_string(),
+            message: first_line(&e.to_string()),
+        })?;
+    Ok(schema
+        .iter()
+        .filter_map(|(name, dt)| column_kind(dt).map(|k| (name.to_string(), k)))
+        .collect())
+}
+
+/// The prediction + lineage part of the output schema (`extra`: class probabilities).
+pub fn output_tail_fields(extra: &[String]) -> Vec<Field> {
+    let mut fields = vec![Field::new("prediction", ArrowType::Float64, true)];
+    fields.extend(
+        extra
+            .iter()
+            .map(|c| Field::new(c, ArrowType::Float64, true)),
+    );
+    fields.extend([
+        Field::new("model_name", ArrowType::Utf8, false),
+        Field::new("model_version", ArrowType::Int64, false),
+        Field::new("run_id", ArrowType::Utf8, false),
+        Field::new("job_name", ArrowType::Utf8, false),
+        Field::new("logical_date", ArrowType::Date32, false),
+        Field::new("scored_at", lakescore_lake::utc_timestamp(), false),
+    ]);
+    fields
+}
+
+impl InputPlan {
+    /// Check every file and column; nothing is read beyond Parquet footers.
+    pub fn inspect(
+        pattern: &str,
+        files: Vec<PathBuf>,
+        keys: &[String],
+        monitored: &[String],
+        inputs: &ModelInputs,
+        batch_rows: usize,
+    ) -> Result<Self> {
+        let features = &inputs.features;
+        let mut kinds: Vec<(String, ColumnKind)> = Vec::new();
+        if files.is_empty() {
+            return Err(ScoreError::NoInput {
+                pattern: pattern.into(),
+            });
+        }
+        let mut key_schema: Option<Schema> = None;
+        for file in &files {
+            let path = file.display().to_string();
+            let schema = scan(std::slice::from_ref(file))
+                .and_then(|mut lf| lf.collect_schema())
+                .map_err(|e| ScoreError::Corrupt {
+                    path: path.clone(),
+                    message: first_line(&e.to_string()),
+                })?;
+            let available = || {
+                schema
+                    .iter_names()
+                    .map(PlSmallStr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            for (i, feature) in features.iter().enumerate() {
+                match schema.get(feature) {
+                    None => {
+                        return Err(ScoreError::MissingFeature {
+                            path,
+                            column: feature.clone(),
+                            available: available(),
+                        });
+                    }
+                    // A categorical input: category codes, or names the model can map.
+                    Some(dt) if inputs.is_categorical(i) => {
+                        let named = matches!(
+                            dt,
+                            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+                        );
+                        if named && inputs.categories.get(i).is_none_or(Option::is_none) {
+                            return Err(ScoreError::BadFeatureType {
+                                path,
+                                column: feature.clone(),
+                                dtype: format!(
+                                    "{dt} (the model does not record this feature's category names: give its integer codes)"
+                                ),
+                            });
+                        }
+                        if !named && !is_numeric(dt) {
+                            return Err(ScoreError::BadFeatureType {
+                                path,
+                                column: feature.clone(),
+                                dtype: dt.to_string(),
+                            });
+                        }
+                    }
+                    Some(dt) if !is_numeric(dt) => {
+                        return Err(ScoreError::BadFeatureType {
+                            path,
+                            column: feature.clone(),
+                            dtype: dt.to_string(),
+                        });
+                    }
+                    Some(_) => {}
+                }
+            }
+            let mut fields = Vec::new();
+            for key in keys {
+                let Some(dt) = schema.get(key) else {
+                    return Err(ScoreError::MissingKey {
+                        path,
+                        column: key.clone(),
+                        available: available(),
+                    });
+                };
+                fields.push(key_field(&path, key, dt)?);
+            }
+            for column in monitored {
+                let kind = match schema.get(column) {
+                    None => {
+                        return Err(ScoreError::MissingMonitored {
+                            path,
+                            column: column.clone(),
+                            available: available(),
+                        });
+                    }
+                    Some(dt) => column_kind(dt).ok_or_else(|| ScoreError::BadMonitoredType {
+                        path: path.clone(),
+                        column: column.clone(),
+                        dtype: dt.to_string(),
+                    })?,
+                };
+                if key_schema.is_none() {
+                    kinds.push((column.clone(), kind));
+                }
+            }
+            if key_schema.is_none() {
+                key_schema = Some(Schema::new(fields));
+            }
+        }
+        let mut fields: Vec<Field> = key_schema
+            .map(|s| s.fields().iter().map(|f| f.as_ref().clone()).collect())
+            .unwrap_or_default();
+        fields.extend(output_tail_fields(&inputs.outputs));
+        Ok(InputPlan {
+            pattern: pattern.into(),
+            files,
+            keys: keys.to_vec(),
+            features: features.clone(),
+            inputs: inputs.clone(),
+            monitored: kinds,
+            batch_rows,
+            output_schema: Arc::new(Schema::new(fields)),
+        })
+    }
+}
+
+/// Check an input file against a model signature: every column present, with
+/// a type the signature's (MLflow) type accepts: `double`, `float`, `long`,
+/// `integer` numbers; `boolean`; `string` (or category codes, for a column in
+/// `codes_ok`). Other types (`binary`, `datetime`, ...) are not checked.
+pub fn check_signature(
+    file: &Path,
+    signature: &[(String, String)],
+    codes_ok: &[String],
+) -> Result<()> {
+    let path = file.display().to_string();
+    let schema = scan(&[file.to_path_buf()])
+        .and_then(|mut lf| lf.collect_schema())
+        .map_err(|e| ScoreError::Corrupt {
+            path: path.clone(),
+            message: first_line(&e.to_string()),
+        })?;
+    for (name, ty) in signature {
+        let Some(dt) = schema.get(name) else {
+            return Err(ScoreError::MissingFeature {
+                path,
+                column: name.clone(),
+                available: schema
+                    .iter_names()
+                    .map(PlSmallStr::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        };
+        let named = matches!(
+            dt,
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+        );
+        let ok = match ty.as_str() {
+            "double" | "float" => is_numeric(dt),
+            "long" | "integer" => dt.is_integer() || matches!(dt, DataType::Boolean),
+            "boolean" => matches!(dt, DataType::Boolean) || dt.is_integer(),
+            "string" => named || (codes_ok.contains(name) && is_numeric(dt)),
+            _ => true,
+        };
+        if !ok {
+            return Err(ScoreError::SignatureMismatch {
+                path,
+                column: name.clone(),
+                expected: ty.clone(),
+                found: dt.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The Delta-compatible arrow field for a key column of polars type `dt`.
+fn key_field(path: &str, key: &str, dt: &DataType) -> Result<Field> {
+    let empty =
+        DataFrame::empty_with_schema(&polars::prelude::Schema::from_iter([Field_(key, dt)]));
+    let batches = bridge::polars_to_arrow(&empty)?;
+    let arrow_type = batches[0].schema().field(0).data_type().clone();
+    let delta = bridge::delta_type(&arrow_type).ok_or_else(|| ScoreError::BadKeyType {
+        path: path.into(),
+        column: key.into(),
+        dtype: dt.to_string(),
+    })?;
+    Ok(Field::new(key, delta, true))
+}
+
+#[allow(non_snake_case)]
+fn Field_(name: &str, dt: &DataType) -> polars::prelude::Field {
+    polars::prelude::Field::new(name.into(), dt.clone())
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+/// Input batches of at most `batch_rows` rows with the plan's columns.
+///
+/// Files are scanned one after another, each with its own streaming query, so
+/// polars never prefetches more than one file's row groups: peak memory follows
+/// the row-group size and `batch_rows`, not the number of files.
+pub struct FrameStream {
+    /// The query over the current file.
+    batches: Option<CollectBatches>,
+    /// Files not yet opened, in order.
+    pending: std::vec::IntoIter<PathBuf>,
+    columns: Vec<Expr>,
+    pattern: String,
+    batch_rows: usize,
+}
+
+impl FrameStream {
+    /// Stream the keys, features and monitored columns of `plan`.
+    pub fn new(plan: &InputPlan) -> Self {
+        let columns: Vec<Expr> = plan
+            .keys
+            .iter()
+            .chain(&plan.features)
+            .chain(plan.monitored.iter().map(|(c, _)| c))
+            .fold(Vec::<&String>::new(), |mut acc, c| {
+                if !acc.contains(&c) {
+                    acc.push(c);
+                }
+                acc
+            })
+            .into_iter()
+            .map(|c| col(c.as_str()))
+            .collect();
+        Self {
+            batches: None,
+            pending: plan.files.clone().into_iter(),
+            columns,
+            pattern: plan.pattern.clone(),
+            batch_rows: plan.batch_rows,
+        }
+    }
+
+    /// Start the streaming query over the next file; `None` when all are read.
+    fn open_next(&mut self) -> Option<Result<()>> {
+        let file = self.pending.next()?;
+        let query = scan(std::slice::from_ref(&file))
+            .map(|lf| lf.select(self.columns.clone()))
+            .and_then(|lf| {
+                lf.collect_batches(
+                    Engine::Streaming,
+                    true,
+                    NonZeroUsize::new(self.batch_rows),
+                    false,
+                )
+            });
+        Some(match query {
+            Ok(b) => {
+                self.batches = Some(b);
+                Ok(())
+            }
+            Err(source) => Err(ScoreError::Read {
+                pattern: file.display().to_string(),
+                source,
+            }),
+        })
+    }
+}
+
+impl Iterator for FrameStream {
+    type Item = Result<DataFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            if let Some(batches) = &mut self.batches {
+                match batches.next() {
+                    Some(Ok(df)) if df.height() == 0 => continue,
+                    Some(Ok(df)) => return Some(Ok(df)),
+                    Some(Err(source)) => {
+                        return Some(Err(ScoreError::Read {
+                            pattern: self.pattern.clone(),
+                            source,
+                        }));
+                    }
+                    None => self.batches = None,
+                }
+            }
+            if let Err(e) = self.open_next()? {
+                return Some(Err(e));
+            }
+        }
+    }
+}
+
+/// Scored batches, one per input batch of at most `batch_rows` rows.
+pub struct ScoreStream<'m> {
+    frames: FrameStream,
+    plan: InputPlan,
+    model: &'m dyn Model,
+    lineage: Option<Lineage>,
+    pub rows_in: usize,
+}
+
+/// One scored batch: the model's inputs and outputs, and (when the stream has
+/// lineage) the output rows to write.
+pub struct Scored {
+    pub features: FeatureMatrix,
+    pub predictions: Vec<f64>,
+    /// Class probabilities of multiclass models (`[class][row]`).
+    pub probabilities: Vec<Vec<f64>>,
+    pub output: Option<RecordBatch>,
+    /// The input batch (keys, features and monitored columns).
+    pub frame: DataFrame,
+}
+
+impl<'m> ScoreStream<'m> {
+    /// Stream `plan` through `model`; without `lineage` no output rows are built
+    /// (profiling a reference only needs the inputs and predictions).
+    pub fn new(plan: InputPlan, model: &'m dyn Model, lineage: Option<Lineage>) -> Result<Self> {
+        Ok(Self {
+            frames: FrameStream::new(&plan),
+            plan,
+            model,
+            lineage,
+            rows_in: 0,
+        })
+    }
+
+    /// Score one polars batch; with lineage, also build the output arrow batch.
+    fn score(&self, df: &DataFrame) -> Result<Scored> {
+        let features = model_matrix(df, &self.plan.inputs)?;
+        let lakescore_model::Predictions {
+            prediction: predictions,
+            probabilities,
+        } = self.model.predict_all(&features);
+        let output = match &self.lineage {
+            Some(l) => Some(self.output(df, &predictions, &probabilities, l)?),
+            None => None,
+        };
+        Ok(Scored {
+            features,
+            predictions,
+            probabilities,
+            output,
+            frame: df.clone(),
+        })
+    }
+
+    fn output(
+        &self,
+        df: &DataFrame,
+        predictions: &[f64],
+        probabilities: &[Vec<f64>],
+        l: &Lineage,
+    ) -> Result<RecordBatch> {
+        let rows = df.height();
+        let mut columns: Vec<ArrayRef> = Vec::with_capacity(self.plan.output_schema.fields().len());
+        if !self.plan.keys.is_empty() {
+            let keys = df
+                .select(self.plan.keys.iter().map(String::as_str))
+                .map_err(|source| ScoreError::Column {
+                    column: self.plan.keys.join(", "),
+                    source,
+                })?;
+            let key_batches = bridge::polars_to_arrow(&keys)?;
+            let key_schema = Arc::new(Schema::new(
+                self.plan.output_schema.fields()[..self.plan.keys.len()].to_vec(),
+            ));
+            let mut parts = Vec::new();
+            for b in &key_batches {
+                parts.push(bridge::conform(b, &key_schema)?);
+            }
+            let merged = arrow::compute::concat_batches(&key_schema, &parts)?;
+            columns.extend(merged.columns().iter().cloned());
+        }
+        let days = (l.logical_date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
+            as i32;
+        for values in std::iter::once(predictions).chain(probabilities.iter().map(Vec::as_slice)) {
+            columns.push(Arc::new(Float64Array::from_iter(
+                values.iter().map(|p| (!p.is_nan()).then_some(*p)),
+            )));
+        }
+        columns.push(Arc::new(StringArray::from(vec![
+            l.model_name.as_str();
+            rows
+        ])));
+        columns.push(Arc::new(Int64Array::from(vec![l.model_version; rows])));
+        columns.push(Arc::new(StringArray::from(vec![l.run_id.as_str(); rows])));
+        columns.push(Arc::new(StringArray::from(vec![l.job_name.as_str(); rows])));
+        columns.push(Arc::new(Date32Array::from(vec![days; rows])));
+        columns.push(Arc::new(
+            TimestampMicrosecondArray::from(vec![l.scored_at.timestamp_micros(); rows])
+                .with_timezone("UTC"),
+        ));
+        Ok(RecordBatch::try_new(
+            self.plan.output_schema.clone(),
+            columns,
+        )?)
+    }
+}
+
+impl Iterator for ScoreStream<'_> {
+    type Item = Result<Scored>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(self.frames.next()?.and_then(|df| {
+            self.rows_in += df.height();
+            self.score(&df)
+        }))
+    }
+}
+
+/// Extract the model's features from `df` as `f64` columns; nulls become NaN.
+pub fn feature_matrix(df: &DataFrame, features: &[String]) -> Result<FeatureMatrix> {
+    let rows = df.height();
+    let mut columns = Vec::with_capacity(features.len());
+    for name in features {
+        let column_err = |source| ScoreError::Column {
+            column: name.clone(),
+            source,
+        };
+        let column = df
+            .column(name)
+            .and_then(|c| c.cast(&DataType::Float64))
+            .map_err(column_err)?;
+        let ca = column.f64().map_err(column_err)?;
+        let mut values = Vec::with_capacity(rows);
+        values.extend(ca.iter().map(|v| v.unwrap_or(f64::NAN)));
+        columns.push(values);
+    }
+    Ok(FeatureMatrix { rows, columns })
+}
+
+/// The model's input matrix: numeric inputs as `f64` (nulls are NaN);
+/// categorical inputs as codes, names mapped through the model's category list
+/// (a name the list lacks, or null, is NaN: missing, as pandas codes it).
+pub fn model_matrix(df: &DataFrame, inputs: &ModelInputs) -> Result<FeatureMatrix> {
+    let rows = df.height();
+    let mut columns = Vec::with_capacity(inputs.features.len());
+    for (i, name) in inputs.features.iter().enumerate() {
+        let column_err = |source| ScoreError::Column {
+            column: name.clone(),
+            source,
+        };
+        let column = df.column(name).map_err(column_err)?;
+        let named = matches!(
+            column.dtype(),
+            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+        );
+        if inputs.is_categorical(i) && named {
+            let Some(Some(categories)) = inputs.categories.get(i) else {
+                return Err(ScoreError::NoCategoryNames {
+                    column: name.clone(),
+                });
+            };
+            let code: std::collections::HashMap<&str, f64> = categories
+                .iter()
+                .enumerate()
+                .map(|(c, n)| (n.as_str(), c as f64))
+                .collect();
+            let strings = column.cast(&DataType::String).map_err(column_err)?;
+            let ca = strings.str().map_err(column_err)?;
+            let mut values = Vec::with_capacity(rows);
+            values.extend(
+                ca.iter()
+                    .map(|v| v.and_then(|s| code.get(s).copied()).unwrap_or(f64::NAN)),
+            );
+            columns.push(values);
+        } else {
+            let mut m = feature_matrix(df, std::slice::from_ref(name))?;
+            columns.push(m.columns.pop().unwrap_or_default());
+        }
+    }
+    Ok(FeatureMatrix { rows, columns })
+}
+
+/// Values of a numeric column as `f64` (nulls become NaN).
+pub fn numeric_values(df: &DataFrame, name: &str) -> Result<Vec<f64>> {
+    let mut m = feature_matrix(df, &[name.to_string()])?;
+    Ok(m.columns.pop().unwrap_or_default())
+}
+
+/// A column as strings, for categorical drift.
+pub fn string_values(df: &DataFrame, name: &str) -> Result<StringChunked> {
+    df.column(name)
+        .and_then(|c| c.cast(&DataType::String))
+        .and_then(|c| c.str().cloned())
+        .map_err(|source| ScoreError::Column {
+            column: name.to_string(),
+            source,
+        })
+}
+
+/// Read a whole (small) Parquet file into polars, for tests and tools.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    scan(&[path.to_path_buf()])
+        .and_then(LazyFrame::collect)
+        .map_err(|e| ScoreError::Corrupt {
+            path: path.display().to_string(),
+            message: first_line(&e.to_string()),
+        })
+}

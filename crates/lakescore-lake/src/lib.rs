@@ -1,0 +1,426 @@
+//! The lake: the only crate that talks to Delta Lake and object storage.
+//!
+//! A [`Lake`] is a root URI (`./lake` by default, or a `file://` URI; object
+//! stores need delta-rs' `s3`/`azure`/`gcs` features, not enabled yet) under
+//! which every lakescore table lives. This crate opens and creates Delta
+//! tables ([`table`]), reads them ([`read`]), appends rows in single commits
+//! with optimistic concurrency ([`write`]), streams scored batches into one
+//! atomic replace-a-date commit ([`writer`]), stores artifacts as objects and
+//! holds leases ([`lease`]). Each owned table's schema is derived from its row
+//! type ([`schema`]). No other crate depends on `deltalake`.
+
+pub mod lease;
+pub mod read;
+pub mod schema;
+pub mod table;
+pub mod write;
+pub mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::datatypes::Schema as ArrowSchema;
+use deltalake::ObjectStore;
+use deltalake::logstore::object_store::ObjectStoreExt as _;
+use deltalake::logstore::object_store::path::Path as ObjectPath;
+use lakescore_core::{Classify, ErrorClass};
+use url::Url;
+
+pub use read::ReadTable;
+pub use schema::schema_of;
+pub use table::{DataFile, Table};
+pub use writer::{DateReplaceWriter, ReplaceOutcome};
+
+/// Errors from the lake layer. Each variant names the table or object it
+/// concerns; the underlying error is its source (printed once, after it).
+#[derive(Debug, thiserror::Error)]
+pub enum LakeError {
+    #[error("invalid lake or table location {location:?}: {reason}")]
+    InvalidLocation { location: String, reason: String },
+    #[error("Delta table {table}")]
+    Delta {
+        table: String,
+        #[source]
+        source: Box<deltalake::DeltaTableError>,
+    },
+    #[error("Delta table {table} has schema {found}, but lakescore expects {expected}")]
+    SchemaMismatch {
+        table: String,
+        expected: String,
+        found: String,
+    },
+    #[error("Delta table {table} uses unsupported feature: {feature}")]
+    Unsupported { table: String, feature: String },
+    #[error("Delta table {table}: {message}")]
+    Conflict { table: String, message: String },
+    #[error("object {path} in lake {lake}")]
+    Object {
+        lake: String,
+        path: String,
+        #[source]
+        source: Box<deltalake::ObjectStoreError>,
+    },
+    /// Rows that do not fit the table's schema (a bug, or a table written by another tool).
+    #[error("table {table}: cannot convert rows")]
+    Rows {
+        table: String,
+        #[source]
+        source: serde_arrow::Error,
+    },
+    #[error("table {table}: column {column}")]
+    Column {
+        table: String,
+        column: String,
+        #[source]
+        source: arrow::error::ArrowError,
+    },
+    #[error("table {table}: data file {file}")]
+    DataFile {
+        table: String,
+        file: String,
+        #[source]
+        source: deltalake::parquet::errors::ParquetError,
+    },
+    #[error("Delta table {table}: commit {version} in the log")]
+    LogEntry {
+        table: String,
+        version: i64,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An incremental read found a commit that is not an append.
+    #[error(
+        "Delta table {table} version {version} ({operation}) {what}: an incremental input \
+         takes appends only; score the table in full once (`mode = \"full\"`) or start a new job"
+    )]
+    NotAppendOnly {
+        table: String,
+        version: i64,
+        operation: String,
+        what: String,
+    },
+}
+
+impl Classify for LakeError {
+    /// A location, schema or table unusable as given is bad input; storage and
+    /// commit races are transient; the rest (unreadable files and log entries,
+    /// rows that do not convert) is a failure that a retry would repeat.
+    fn class(&self) -> ErrorClass {
+        match self {
+            LakeError::SchemaMismatch { .. }
+            | LakeError::InvalidLocation { .. }
+            | LakeError::Unsupported { .. }
+            | LakeError::NotAppendOnly { .. } => ErrorClass::BadInput,
+            LakeError::Conflict { .. } | LakeError::Object { .. } => ErrorClass::Transient,
+            LakeError::Delta { source, .. } => delta_class(source),
+            LakeError::Rows { .. }
+            | LakeError::Column { .. }
+            | LakeError::DataFile { .. }
+            | LakeError::LogEntry { .. } => ErrorClass::Failure,
+        }
+    }
+}
+
+/// How a delta-rs error classifies: storage and commit trouble is transient.
+fn delta_class(e: &deltalake::DeltaTableError) -> ErrorClass {
+    use deltalake::DeltaTableError as E;
+    match e {
+        E::ObjectStore { .. }
+        | E::Io { .. }
+        | E::Transaction { .. }
+        | E::VersionAlreadyExists(_) => ErrorClass::Transient,
+        E::NotATable(_) | E::InvalidTableLocation(_) | E::InvalidVersion(_) => ErrorClass::BadInput,
+        _ => ErrorClass::Failure,
+    }
+}
+
+pub type Result<T, E = LakeError> = std::result::Result<T, E>;
+
+/// A lake root. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Lake {
+    root: Url,
+}
+
+impl Lake {
+    /// Open the lake at `location`: a local path (created when missing) or a URI.
+    pub fn open(location: &str) -> Result<Self> {
+        let root = location_to_url(location, None)?;
+        if root.scheme() == "file" {
+            let path = root
+                .to_file_path()
+                .map_err(|()| LakeError::InvalidLocation {
+                    location: location.to_string(),
+                    reason: "not a local path".into(),
+                })?;
+            std::fs::create_dir_all(&path).map_err(|e| LakeError::InvalidLocation {
+                location: location.to_string(),
+                reason: format!("cannot create directory: {e}"),
+            })?;
+        }
+        Ok(Self { root })
+    }
+
+    pub fn root(&self) -> &Url {
+        &self.root
+    }
+
+    /// The URI of a table: `rel` relative to the lake root, or a full URI / absolute path.
+    pub fn table_url(&self, rel: &str) -> Result<Url> {
+        location_to_url(rel, Some(&self.root))
+    }
+
+    /// Open a table that may not exist yet (no IO beyond reading the log).
+    pub async fn open_table(&self, rel: &str) -> Result<Option<Table>> {
+        Table::open(self.table_url(rel)?, None).await
+    }
+
+    /// Open a table at a given version.
+    pub async fn open_table_at(&self, rel: &str, version: i64) -> Result<Option<Table>> {
+        Table::open(self.table_url(rel)?, Some(version)).await
+    }
+
+    /// Open a table as it stood at `at` (Delta time travel); `None` when it did not exist yet.
+    pub async fn open_table_as_of(
+        &self,
+        rel: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<Table>> {
+        Table::open_as_of(self.table_url(rel)?, at).await
+    }
+
+    /// Open `rel`, creating it with `schema` and `partitions` when it does not
+    /// exist. An existing table must have `schema`'s columns; nullable columns
+    /// missing at its end are added (see [`Table::ensure`]).
+    pub async fn ensure_table(
+        &self,
+        rel: &str,
+        schema: &ArrowSchema,
+        partitions: &[&str],
+        description: &str,
+    ) -> Result<Table> {
+        Table::ensure(self.table_url(rel)?, schema, partitions, description).await
+    }
+
+    /// An object store rooted at the lake (paths are relative to the root).
+    fn object_store(&self) -> Result<Arc<dyn ObjectStore>> {
+        let log_store = deltalake::logstore::logstore_for(
+            &self.root,
+            deltalake::logstore::StorageConfig::default(),
+        )
+        .map_err(|e| LakeError::InvalidLocation {
+            location: self.root.to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(log_store.object_store(None))
+    }
+
+    /// Write an object (a model artifact) at `rel` under the lake root.
+    pub async fn put_object(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        let store = self.object_store()?;
+        store
+            .put(&ObjectPath::from(rel), bytes.into())
+            .await
+            .map(|_| ())
+            .map_err(|source| self.object_err(rel, source))
+    }
+
+    /// Read an object at `rel` under the lake root.
+    pub async fn get_object(&self, rel: &str) -> Result<Vec<u8>> {
+        let store = self.object_store()?;
+        let got = store
+            .get(&ObjectPath::from(rel))
+            .await
+            .map_err(|source| self.object_err(rel, source))?;
+        let bytes = got
+            .bytes()
+            .await
+            .map_err(|source| self.object_err(rel, source))?;
+        Ok(bytes.to_vec())
+    }
+
+    fn object_err(&self, rel: &str, source: deltalake::ObjectStoreError) -> LakeError {
+        LakeError::Object {
+            lake: self.root.to_string(),
+            path: rel.to_string(),
+            source: Box::new(source),
+        }
+    }
+}
+
+/// The type of every timestamp lakescore writes: Delta's `timestamp`
+/// (microseconds, UTC).
+pub fn utc_timestamp() -> arrow::datatypes::DataType {
+    use arrow::datatypes::{DataType, TimeUnit};
+    DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
+}
+
+/// Turn a path or URI into a URL; relative paths are taken against `base`
+/// (the lake root) or, without a base, against the current directory.
+pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {
+    let invalid = |reason: String| LakeError::InvalidLocation {
+        location: location.to_string(),
+        reason,
+    };
+    if location.trim().is_empty() {
+        return Err(invalid("empty location".into()));
+    }
+    if let Ok(url) = Url::parse(location)
+        && url.scheme().len() > 1
+    {
+        return Ok(url);
+    }
+    let path = Path::new(location);
+    let abs: PathBuf = if path.is_absolute() {
+        path.to_path_buf()
+    } else if let Some(base) = base {
+        let mut joined = base.clone();
+        let base_path = joined.path().trim_end_matches('/').to_string();
+        joined.set_path(&format!(
+            "{base_path}/{}",
+            location.trim_start_matches("./")
+        ));
+        return Ok(joined);
+    } else {
+        std::env::current_dir()
+            .map_err(|e| invalid(format!("no current directory: {e}")))?
+            .join(path)
+    };
+    Url::from_directory_path(normalize(&abs)).map_err(|()| invalid("not an absolute path".into()))
+}
+
+/// Lexically normalize `a/./b/../c` to `a/c` (the lake may not exist yet, so no canonicalize).
+fn normalize(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The local filesystem path of a `file://` URL, for readers (polars) that take paths.
+pub fn local_path(url: &Url) -> Option<PathBuf> {
+    (url.scheme() == "file")
+        .then(|| url.to_file_path().ok())
+        .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_tables_live_under_the_lake() {
+        let root = Url::parse("file:///tmp/lake/").unwrap();
+        let url = location_to_url("predictions/churn", Some(&root)).unwrap();
+        assert_eq!(url.as_str(), "file:///tmp/lake/predictions/churn");
+        let s3 = location_to_url("s3://bucket/x", Some(&root)).unwrap();
+        assert_eq!(s3.as_str(), "s3://bucket/x");
+    }
+
+    #[test]
+    fn local_paths_are_normalized() {
+        let url = location_to_url("/tmp/a/./b/../lake", None).unwrap();
+        assert_eq!(url.as_str(), "file:///tmp/a/lake/");
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct Old {
+        id: i64,
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+    struct New {
+        id: i64,
+        note: Option<String>,
+    }
+
+    fn schema(with_note: bool) -> ArrowSchema {
+        use arrow::datatypes::{DataType, Field};
+        let mut fields = vec![Field::new("id", DataType::Int64, false)];
+        if with_note {
+            fields.push(Field::new("note", DataType::Utf8, true));
+        }
+        ArrowSchema::new(fields)
+    }
+
+    #[tokio::test]
+    async fn tables_gain_new_nullable_columns_and_time_travel_by_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let before = chrono::Utc::now() - chrono::Duration::seconds(5);
+        let mut t = lake
+            .ensure_table("t", &schema(false), &[], "t")
+            .await
+            .unwrap();
+        t.append_rows(&[Old { id: 1 }], Default::default(), None)
+            .await
+            .unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        let between = chrono::Utc::now();
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+
+        // Rows of the old table read into the new type (serde defaults) before any write.
+        #[derive(serde::Deserialize, Debug, PartialEq)]
+        struct Newer {
+            id: i64,
+            #[serde(default)]
+            note: Option<String>,
+        }
+        let (_, early) = t.read_rows::<Newer>().await.unwrap();
+        assert_eq!(early, vec![Newer { id: 1, note: None }]);
+
+        // A later release expects one more (nullable) column: it is added, old rows read null.
+        let mut t = lake
+            .ensure_table("t", &schema(true), &[], "t")
+            .await
+            .unwrap();
+        t.append_rows(
+            &[New {
+                id: 2,
+                note: Some("n".into()),
+            }],
+            Default::default(),
+            None,
+        )
+        .await
+        .unwrap();
+        let (_, rows) = t.read_rows::<New>().await.unwrap();
+        let mut rows = rows;
+        rows.sort_by_key(|r| r.id);
+        assert_eq!(
+            rows,
+            vec![
+                New { id: 1, note: None },
+                New {
+                    id: 2,
+                    note: Some("n".into())
+                }
+            ]
+        );
+        // Anything but an added nullable column is still a mismatch.
+        use arrow::datatypes::{DataType, Field};
+        let other = ArrowSchema::new(vec![Field::new("id", DataType::Utf8, false)]);
+        assert!(matches!(
+            lake.ensure_table("t", &other, &[], "t").await,
+            Err(LakeError::SchemaMismatch { .. })
+        ));
+
+        let then = lake.open_table_as_of("t", between).await.unwrap().unwrap();
+        let (_, old_rows) = then.read_rows::<Old>().await.unwrap();
+        assert_eq!(old_rows, vec![Old { id: 1 }]);
+        assert!(lake.open_table_as_of("t", before).await.unwrap().is_none());
+        assert!(
+            lake.open_table_as_of("missing", between)
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}

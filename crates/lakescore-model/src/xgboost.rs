@@ -1,0 +1,647 @@
+//! XGBoost models: `Booster.save_model("m.json")`, `"m.ubj"` (UBJSON) and
+//! MLflow's `model.xgb`, with the `gbtree`, `dart` and `gblinear` boosters.
+//!
+//! Semantics follow XGBoost's CPU predictor exactly (see [`super::forest`]):
+//! inputs are cast to `f32`; a numeric split sends `x < threshold` left, NaN
+//! follows `default_left`; a categorical split sends codes in its set right,
+//! negative codes left; margins start at `link(base_score)` (`"5E-1"` of 1.x and
+//! 2.x, `"[5E-1]"` or one value per class of 3.x) and add each tree's leaf in
+//! `f32`, times its weight for `dart`; the objective's inverse link gives the
+//! prediction (sigmoid, exp, softmax, or the arg-max class for `multi:softmax`).
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::forest::{self, Forest, Node, Precision, Split};
+use super::{FeatureMatrix, Flavor, Model, ModelError, Predictions};
+
+/// What turns margins into predictions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Transform {
+    Identity,
+    Sigmoid,
+    Exp,
+    Hinge,
+    Softmax,
+    /// `multi:softmax`: the arg-max class (probabilities still softmax).
+    SoftmaxClass,
+}
+
+#[derive(Debug, Clone)]
+enum Booster {
+    Trees(Forest),
+    /// `gblinear`: weight of feature `f` for output `g` at `f * outputs + g`.
+    Linear {
+        weights: Vec<f32>,
+        bias: Vec<f32>,
+        base: Vec<f32>,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct XgbModel {
+    features: Vec<String>,
+    categorical: Vec<bool>,
+    /// Category names recorded by XGBoost 3 (`model.cats.enc`), in code order.
+    categories: Vec<Option<Vec<String>>>,
+    transform: Transform,
+    booster: Booster,
+    outputs: usize,
+    summary: String,
+}
+
+#[derive(Deserialize)]
+struct Learner {
+    #[serde(default)]
+    feature_names: Vec<String>,
+    #[serde(default)]
+    feature_types: Vec<String>,
+    gradient_booster: Value,
+    learner_model_param: LearnerModelParam,
+    objective: Objective,
+}
+
+#[derive(Deserialize)]
+struct LearnerModelParam {
+    base_score: String,
+    #[serde(default)]
+    num_class: Option<String>,
+    #[serde(default)]
+    num_feature: Option<String>,
+    #[serde(default)]
+    num_target: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Objective {
+    name: String,
+}
+
+#[derive(Deserialize)]
+struct TreeJson {
+    left_children: Vec<i64>,
+    right_children: Vec<i64>,
+    split_indices: Vec<i64>,
+    split_conditions: Vec<f32>,
+    default_left: Vec<Value>,
+    #[serde(default)]
+    split_type: Vec<i64>,
+    #[serde(default)]
+    categories: Vec<i64>,
+    #[serde(default)]
+    categories_nodes: Vec<i64>,
+    #[serde(default)]
+    categories_segments: Vec<i64>,
+    #[serde(default)]
+    categories_sizes: Vec<i64>,
+}
+
+/// Parse XGBoost's `base_score`: `"5E-1"` (1.x, 2.x) or `"[5E-1]"` / `"[a,b,c]"` (3.x).
+pub fn parse_base_score(s: &str) -> Result<Vec<f64>, String> {
+    let t = s.trim();
+    let inner = t
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(t);
+    let values: Result<Vec<f64>, _> = inner
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::parse::<f64>)
+        .collect();
+    match values {
+        Ok(v) if !v.is_empty() => Ok(v),
+        Ok(_) => Err(format!("base_score {s:?} is empty")),
+        Err(_) => Err(format!("base_score {s:?} is not a number")),
+    }
+}
+
+/// Turns `base_score` into the base margin.
+type ToMargin = fn(f64) -> Result<f64, String>;
+
+/// The inverse link and the base-score-to-margin function of an objective.
+fn transform_for(objective: &str) -> Option<(Transform, ToMargin)> {
+    fn logit(p: f64) -> Result<f64, String> {
+        if p > 0.0 && p < 1.0 {
+            Ok(f64::from(-((1.0 / p as f32) - 1.0).ln()))
+        } else {
+            Err(format!("base_score {p} must be in (0, 1)"))
+        }
+    }
+    fn ln(p: f64) -> Result<f64, String> {
+        if p > 0.0 {
+            Ok(f64::from((p as f32).ln()))
+        } else {
+            Err(format!("base_score {p} must be positive"))
+        }
+    }
+    fn id(p: f64) -> Result<f64, String> {
+        Ok(p)
+    }
+    Some(match objective {
+        "binary:logistic" | "reg:logistic" => (Transform::Sigmoid, logit),
+        // XGBoost 3 starts logitraw margins at base_score itself.
+        "binary:logitraw" => (Transform::Identity, id),
+        "binary:hinge" => (Transform::Hinge, id),
+        "reg:squarederror"
+        | "reg:squaredlogerror"
+        | "reg:pseudohubererror"
+        | "reg:absoluteerror"
+        | "reg:quantileerror"
+        | "reg:linear" => (Transform::Identity, id),
+        "count:poisson" | "reg:gamma" | "reg:tweedie" => (Transform::Exp, ln),
+        "multi:softprob" => (Transform::Softmax, id),
+        "multi:softmax" => (Transform::SoftmaxClass, id),
+        o if o.starts_with("rank:") => (Transform::Identity, id),
+        _ => return None,
+    })
+}
+
+/// JSON or UBJSON, by the first bytes.
+fn document(bytes: &[u8]) -> Result<Value, String> {
+    let first = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    let json = match first {
+        Some(i) if bytes[i] == b'{' => bytes[i + 1..]
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_none_or(|b| *b == b'"' || *b == b'}'),
+        _ => false,
+    };
+    if json {
+        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+    } else if bytes.first() == Some(&b'{') {
+        super::ubjson::parse(bytes).map_err(|e| format!("UBJSON: {e}"))
+    } else {
+        Err("neither JSON nor UBJSON (does not start with '{')".into())
+    }
+}
+
+fn number(param: &Option<String>, default: &str, what: &str) -> Result<i64, String> {
+    param
+        .as_deref()
+        .unwrap_or(default)
+        .parse()
+        .map_err(|_| format!("{what} is not a number"))
+}
+
+impl XgbModel {
+    /// Load a JSON or UBJSON model.
+    pub fn from_bytes(bytes: &[u8], source_name: &str) -> Result<Self, ModelError> {
+        let err = |message: String| ModelError::Parse {
+            source_name: source_name.to_string(),
+            flavor: Flavor::Xgboost,
+            message,
+        };
+        let unsupported = |what: String| ModelError::Unsupported {
+            source_name: source_name.to_string(),
+            flavor: Flavor::Xgboost,
+            what,
+        };
+        let doc = document(bytes).map_err(err)?;
+        let learner: Learner = serde_json::from_value(
+            doc.get("learner")
+                .cloned()
+                .ok_or_else(|| err("no \"learner\" object".into()))?,
+        )
+        .map_err(|e| err(format!("learner: {e}")))?;
+        let objective = learner.objective.name.clone();
+        let (transform, to_margin) = transform_for(&objective)
+            .ok_or_else(|| unsupported(format!("objective {objective:?}")))?;
+        let p = &learner.learner_model_param;
+        let num_class = number(&p.num_class, "0", "num_class").map_err(err)?;
+        let num_target = number(&p.num_target, "1", "num_target").map_err(err)?;
+        if num_target > 1 {
+            return Err(unsupported(format!("multi-target ({num_target} targets)")));
+        }
+        let num_feature = number(&p.num_feature, "0", "num_feature").map_err(err)? as usize;
+        let outputs = num_class.max(1) as usize;
+        let multiclass = matches!(transform, Transform::Softmax | Transform::SoftmaxClass);
+        if multiclass != (outputs > 1) {
+            return Err(err(format!(
+                "objective {objective} with num_class {num_class}"
+            )));
+        }
+        let scores = parse_base_score(&p.base_score).map_err(err)?;
+        let base: Vec<f64> = match scores.len() {
+            1 => vec![scores[0]; outputs],
+            n if n == outputs => scores,
+            n => {
+                return Err(err(format!(
+                    "base_score has {n} values for {outputs} outputs"
+                )));
+            }
+        }
+        .into_iter()
+        .map(|b| to_margin(b).map(|m| f64::from(m as f32)))
+        .collect::<Result<_, _>>()
+        .map_err(|m| err(format!("{m} for {objective}")))?;
+
+        let features = if learner.feature_names.is_empty() {
+            (0..num_feature).map(|i| format!("f{i}")).collect()
+        } else {
+            learner.feature_names
+        };
+        if num_feature != 0 && features.len() != num_feature {
+            return Err(err(format!(
+                "{} feature names for num_feature {num_feature}",
+                features.len()
+            )));
+        }
+        let categorical: Vec<bool> = (0..features.len())
+            .map(|i| learner.feature_types.get(i).is_some_and(|t| t == "c"))
+            .collect();
+
+        let gb = &learner.gradient_booster;
+        let name = gb.get("name").and_then(Value::as_str).unwrap_or("");
+        let tree_model = if name == "dart" {
+            gb.pointer("/gbtree/model")
+        } else {
+            gb.get("model")
+        };
+        let categories = match tree_model.and_then(|m| m.pointer("/cats/enc")) {
+            Some(enc) => recorded_categories(enc, features.len()).map_err(err)?,
+            None => vec![None; features.len()],
+        };
+        let (booster, kind) = match name {
+            "gbtree" => (
+                Booster::Trees(trees(gb, &features, outputs, base.clone(), None).map_err(err)?),
+                "trees",
+            ),
+            "dart" => {
+                let inner = gb
+                    .get("gbtree")
+                    .ok_or_else(|| err("dart without \"gbtree\"".into()))?;
+                let weights: Vec<f64> = serde_json::from_value(
+                    gb.get("weight_drop")
+                        .cloned()
+                        .unwrap_or(Value::Array(vec![])),
+                )
+                .map_err(|e| err(format!("weight_drop: {e}")))?;
+                (
+                    Booster::Trees(
+                        trees(inner, &features, outputs, base.clone(), Some(weights))
+                            .map_err(err)?,
+                    ),
+                    "dart trees",
+                )
+            }
+            "gblinear" => {
+                let w: Vec<f32> = serde_json::from_value(
+                    gb.pointer("/model/weights")
+                        .cloned()
+                        .ok_or_else(|| err("gblinear without model.weights".into()))?,
+                )
+                .map_err(|e| err(format!("weights: {e}")))?;
+                let nf = features.len();
+                if w.len() != (nf + 1) * outputs {
+                    return Err(err(format!(
+                        "gblinear has {} weights, expected ({nf} features + 1) x {outputs}",
+                        w.len()
+                    )));
+                }
+                (
+                    Booster::Linear {
+                        bias: w[nf * outputs..].to_vec(),
+                        weights: w[..nf * outputs].to_vec(),
+                        base: base.iter().map(|b| *b as f32).collect(),
+                    },
+                    "linear",
+                )
+            }
+            other => return Err(unsupported(format!("booster {other:?}"))),
+        };
+        let size = match &booster {
+            Booster::Trees(f) => format!("{} {kind}", f.roots.len()),
+            Booster::Linear { .. } => kind.to_string(),
+        };
+        let summary = super::summary(
+            &format!("xgboost {objective}"),
+            &size,
+            outputs,
+            &categorical,
+        );
+        Ok(Self {
+            features,
+            categorical,
+            categories,
+            transform,
+            booster,
+            outputs,
+            summary,
+        })
+    }
+
+    /// Margins, `rows × outputs` row-major.
+    fn margins(&self, x: &FeatureMatrix) -> Vec<f64> {
+        match &self.booster {
+            Booster::Trees(f) => f.margins(x, forest::threads()),
+            Booster::Linear {
+                weights,
+                bias,
+                base,
+            } => {
+                let k = self.outputs;
+                let mut out = vec![0.0; x.rows * k];
+                for row in 0..x.rows {
+                    for g in 0..k {
+                        let mut m = base[g] + bias[g];
+                        for (f, col) in x.columns.iter().enumerate() {
+                            let v = col[row];
+                            if !v.is_nan() {
+                                m += v as f32 * weights[f * k + g];
+                            }
+                        }
+                        out[row * k + g] = f64::from(m);
+                    }
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The category names of each feature (`cats.enc[f]`: UTF-8 bytes, stored as
+/// signed bytes, cut at `offsets`); `None` for features without categories.
+fn recorded_categories(enc: &Value, n: usize) -> Result<Vec<Option<Vec<String>>>, String> {
+    let list = enc.as_array().ok_or("cats.enc is not a list")?;
+    if list.is_empty() {
+        return Ok(vec![None; n]); // no categorical features
+    }
+    if list.len() != n {
+        return Err(format!(
+            "cats.enc has {} entries for {n} features",
+            list.len()
+        ));
+    }
+    list.iter()
+        .enumerate()
+        .map(|(f, e)| {
+            let offsets: Vec<usize> =
+                serde_json::from_value(e.get("offsets").cloned().unwrap_or_default())
+                    .map_err(|err| format!("cats.enc[{f}].offsets: {err}"))?;
+            let values: Vec<i64> =
+                serde_json::from_value(e.get("values").cloned().unwrap_or_default())
+                    .map_err(|err| format!("cats.enc[{f}].values: {err}"))?;
+            if offsets.is_empty() {
+                return Ok(None);
+            }
+            let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+            let names = offsets
+                .windows(2)
+                .map(|w| {
+                    let part = bytes
+                        .get(w[0]..w[1])
+                        .ok_or(format!("cats.enc[{f}]: offsets out of range"))?;
+                    String::from_utf8(part.to_vec())
+                        .map_err(|_| format!("cats.enc[{f}]: a category is not UTF-8"))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(Some(names))
+        })
+        .collect()
+}
+
+/// Compile a `gbtree` model object into a forest.
+fn trees(
+    gb: &Value,
+    features: &[String],
+    outputs: usize,
+    base: Vec<f64>,
+    weights: Option<Vec<f64>>,
+) -> Result<Forest, String> {
+    let model = gb.get("model").ok_or("no gradient_booster.model")?;
+    let trees: Vec<TreeJson> =
+        serde_json::from_value(model.get("trees").cloned().ok_or("no model.trees")?)
+            .map_err(|e| format!("trees: {e}"))?;
+    let tree_info: Vec<i64> = match model.get("tree_info") {
+        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("tree_info: {e}"))?,
+        None => vec![0; trees.len()],
+    };
+    if tree_info.len() != trees.len() {
+        return Err(format!(
+            "{} trees but {} tree_info entries",
+            trees.len(),
+            tree_info.len()
+        ));
+    }
+    if let Some(w) = &weights
+        && w.len() != trees.len()
+    {
+        return Err(format!(
+            "{} trees but {} dart weights",
+            trees.len(),
+            w.len()
+        ));
+    }
+    let mut forest = Forest::new(outputs, features.len(), Precision::F32, base);
+    forest.tree_weight = weights;
+    for (t, tree) in trees.iter().enumerate() {
+        let n = tree.left_children.len();
+        let lens = [
+            tree.right_children.len(),
+            tree.split_indices.len(),
+            tree.split_conditions.len(),
+            tree.default_left.len(),
+        ];
+        if n == 0 || lens.iter().any(|&l| l != n) {
+            return Err(format!("tree {t}: node arrays have different lengths"));
+        }
+        if !tree.split_type.is_empty() && tree.split_type.len() != n {
+            return Err(format!("tree {t}: split_type has the wrong length"));
+        }
+        let group = tree_info[t];
+        if group < 0 || group as usize >= outputs {
+            return Err(format!("tree {t}: output group {group} out of range"));
+        }
+        // Category sets of this tree's categorical nodes.
+        let mut node_cats = std::collections::HashMap::new();
+        for (k, &node) in tree.categories_nodes.iter().enumerate() {
+            let (Some(&seg), Some(&size)) = (
+                tree.categories_segments.get(k),
+                tree.categories_sizes.get(k),
+            ) else {
+                return Err(format!(
+                    "tree {t}: categories arrays have different lengths"
+                ));
+            };
+            let codes = tree
+                .categories
+                .get(seg.max(0) as usize..(seg + size).max(0) as usize)
+                .ok_or(format!("tree {t}: category segment out of range"))?;
+            forest
+                .cat_sets
+                .push(forest::bitset(codes.iter().map(|&c| c.max(0) as u32)));
+            node_cats.insert(node, (forest.cat_sets.len() - 1) as u32);
+        }
+        let base_idx = forest.nodes.len() as u32;
+        forest.roots.push(base_idx);
+        forest.tree_output.push(group as u32);
+        for i in 0..n {
+            let (l, r) = (tree.left_children[i], tree.right_children[i]);
+            let value = f64::from(tree.split_conditions[i]);
+            if l == -1 {
+                forest.nodes.push(Node::leaf(value));
+                continue;
+            }
+            let ok = |c: i64| c > 0 && (c as usize) < n;
+            if !ok(l) || !ok(r) {
+                return Err(format!("tree {t} node {i}: child index out of range"));
+            }
+            let f = tree.split_indices[i];
+            if f < 0 || f as usize >= features.len() {
+                return Err(format!(
+                    "tree {t} node {i}: split on feature {f}, but the model has {} features",
+                    features.len()
+                ));
+            }
+            let default_left = match &tree.default_left[i] {
+                Value::Bool(b) => *b,
+                Value::Number(x) => x.as_i64() == Some(1),
+                other => return Err(format!("tree {t}: default_left value {other}")),
+            };
+            let categorical = tree.split_type.get(i).copied().unwrap_or(0) == 1;
+            let cat_set = if categorical {
+                *node_cats.get(&(i as i64)).ok_or(format!(
+                    "tree {t} node {i}: categorical split without categories"
+                ))?
+            } else {
+                0
+            };
+            forest.nodes.push(Node {
+                value,
+                left: base_idx + l as u32,
+                right: base_idx + r as u32,
+                feature: f as u32,
+                split: if categorical {
+                    Split::CatMemberRight
+                } else {
+                    Split::NumNanDefault
+                },
+                default_left,
+                cat_set,
+            });
+        }
+    }
+    forest.validate()?;
+    Ok(forest)
+}
+
+/// XGBoost's sigmoid, in `f32`: `1 / (exp(min(-m, 88.7)) + 1)`.
+fn sigmoid(m: f64) -> f64 {
+    let m = m as f32;
+    f64::from(1.0f32 / ((-m).min(88.7).exp() + 1.0))
+}
+
+/// XGBoost's softmax: `f32` exponentials of `m - max`, summed in `f64`,
+/// divided in `f32`.
+fn softmax_f32(m: &[f64]) -> Vec<f64> {
+    let max = m.iter().copied().fold(f64::NEG_INFINITY, f64::max) as f32;
+    let e: Vec<f32> = m.iter().map(|v| (*v as f32 - max).exp()).collect();
+    let sum = e.iter().map(|v| f64::from(*v)).sum::<f64>() as f32;
+    e.into_iter().map(|v| f64::from(v / sum)).collect()
+}
+
+/// Softmax of one row's margins in `f64` (max subtracted), as LightGBM computes it.
+pub(crate) fn softmax(m: &[f64]) -> Vec<f64> {
+    let max = m.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let e: Vec<f64> = m.iter().map(|v| (v - max).exp()).collect();
+    let s: f64 = e.iter().sum();
+    e.into_iter().map(|v| v / s).collect()
+}
+
+/// Index of the largest value (the first on ties, as `argmax`).
+pub(crate) fn argmax(v: &[f64]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate() {
+        if *x > v[best] {
+            best = i;
+        }
+    }
+    best
+}
+
+impl Model for XgbModel {
+    fn flavor(&self) -> Flavor {
+        Flavor::Xgboost
+    }
+
+    fn features(&self) -> &[String] {
+        &self.features
+    }
+
+    fn categorical(&self) -> Vec<bool> {
+        self.categorical.clone()
+    }
+
+    fn categories(&self) -> Vec<Option<Vec<String>>> {
+        self.categories.clone()
+    }
+
+    fn classes(&self) -> usize {
+        if self.outputs > 1 { self.outputs } else { 0 }
+    }
+
+    fn predict_all(&self, x: &FeatureMatrix) -> Predictions {
+        let margins = self.margins(x);
+        let k = self.outputs;
+        if k == 1 {
+            let prediction = margins
+                .into_iter()
+                .map(|m| match self.transform {
+                    Transform::Identity => m,
+                    Transform::Sigmoid => sigmoid(m),
+                    Transform::Exp => f64::from((m as f32).exp()),
+                    Transform::Hinge => {
+                        if m > 0.0 {
+                            1.0
+                        } else {
+                            0.0
+                        }
+                    }
+                    Transform::Softmax | Transform::SoftmaxClass => m,
+                })
+                .collect();
+            return Predictions {
+                prediction,
+                probabilities: Vec::new(),
+            };
+        }
+        super::multiclass(&margins, k, softmax_f32, false)
+    }
+
+    fn describe(&self) -> String {
+        self.summary.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_score_forms_of_every_version() {
+        assert_eq!(parse_base_score("5E-1").unwrap(), vec![0.5]);
+        assert_eq!(parse_base_score("[4.99E-1]").unwrap(), vec![0.499]);
+        assert_eq!(
+            parse_base_score(" [1.2369148E1] ").unwrap(),
+            vec![12.369148]
+        );
+        assert_eq!(parse_base_score("[1E0,2E0]").unwrap(), vec![1.0, 2.0]);
+        assert!(parse_base_score("abc").is_err());
+        assert!(parse_base_score("[]").is_err());
+    }
+
+    #[test]
+    fn truncated_models_are_rejected() {
+        let full = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/xgboost/binary_logistic.json"
+        ))
+        .unwrap();
+        assert!(XgbModel::from_bytes(&full, "m").is_ok());
+        let cut = &full[..full.len() / 2];
+        let e = XgbModel::from_bytes(cut, "m.json").unwrap_err();
+        assert!(e.to_string().contains("m.json"), "{e}");
+        assert!(XgbModel::from_bytes(b"garbage", "g.ubj").is_err());
+    }
+}

@@ -1,0 +1,453 @@
+//! The command line's definition (clap derive): every subcommand, argument and
+//! its help. What each subcommand does is in [`crate::commands`].
+
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use lakescore_core::Flavor;
+use lakescore_core::backfill::Rerun;
+use lakescore_core::uri::Stage;
+
+/// Batch scoring and drift detection on Delta Lake.
+#[derive(Debug, Parser)]
+#[command(name = "lakescore", version, about, long_about = None)]
+pub(crate) struct Cli {
+    /// Lake root: a local path or a file:// URI.
+    #[arg(long, global = true, env = "LAKESCORE_LAKE", default_value = "./lake")]
+    pub(crate) lake: String,
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// Print one JSON object on stdout (the scheduler: one JSON line per event).
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Score one logical date of a job into its Delta table.
+    Run(RunArgs),
+    /// Recent runs from the `runs` table, newest first.
+    Runs(RunsArgs),
+    /// Run a job for every logical date of a range, oldest first.
+    Backfill(BackfillArgs),
+    /// Reproduce a past run: its stored spec, model version and input version.
+    Rerun(RerunArgs),
+    /// Each job's last run, next fire time and current model version.
+    Status(StatusArgs),
+    /// Run as a scheduler: fire every job of the given specs on its cron schedule.
+    Schedule(ScheduleArgs),
+    /// Recompute drift for an already scored date, from the output table (no rescoring).
+    Drift(DriftArgs),
+    /// Check job specs (and, unless --no-environment, their model and input).
+    Validate(ValidateArgs),
+    /// The model registry.
+    #[command(subcommand)]
+    Registry(Box<RegistryCommand>),
+    /// Print the JSON Schema of job specs.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    /// The job spec (TOML).
+    pub(crate) job: PathBuf,
+    /// Logical date to score (YYYY-MM-DD).
+    #[arg(long)]
+    pub(crate) date: NaiveDate,
+    /// Resolve the model and check the input, but write nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackfillArgs {
+    /// The job spec (TOML).
+    pub(crate) job: PathBuf,
+    /// First logical date (YYYY-MM-DD).
+    #[arg(long)]
+    pub(crate) from: NaiveDate,
+    /// Last logical date, included.
+    #[arg(long)]
+    pub(crate) to: NaiveDate,
+    /// Which already attempted dates run again: none (only dates never
+    /// attempted), failed (also dates whose latest attempt failed), all.
+    #[arg(long, value_enum, default_value = "none")]
+    pub(crate) rerun: Rerun,
+    /// List each date, whether it would run and the model version it would use.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Resolve the model as the registry stood at the end of each logical date.
+    #[arg(long)]
+    pub(crate) model_as_of_date: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RerunArgs {
+    /// The run to reproduce (see `lakescore runs`).
+    pub(crate) run_id: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleArgs {
+    /// Folders of job specs (`*.toml`) or spec files.
+    #[arg(default_value = "jobs")]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Runs at once, over all jobs.
+    #[arg(long, default_value_t = 4)]
+    pub(crate) max_running: usize,
+    /// Seconds running jobs may go on after SIGTERM/SIGINT before they are stopped.
+    #[arg(long, default_value_t = 60)]
+    pub(crate) grace_seconds: u64,
+    /// Seconds between checks of the spec files for changes (SIGHUP: now).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) reload_seconds: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Job spec files or folders of them.
+    #[arg(default_value = "jobs")]
+    pub(crate) paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RunsArgs {
+    /// Only this job's runs.
+    pub(crate) job: Option<String>,
+    /// How many runs to show.
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DriftArgs {
+    /// The job spec (TOML).
+    pub(crate) job: PathBuf,
+    /// Logical date whose predictions to check (YYYY-MM-DD).
+    #[arg(long)]
+    pub(crate) date: NaiveDate,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Job spec files.
+    #[arg(required = true)]
+    pub(crate) paths: Vec<PathBuf>,
+    /// Only check the spec files, not the registry or the input.
+    #[arg(long)]
+    pub(crate) no_environment: bool,
+    /// Check the input of this logical date too (default: only when the path has no {{ ds }}).
+    #[arg(long)]
+    pub(crate) date: Option<NaiveDate>,
+}
+
+/// `--as-of` for reading the registry as it stood at a time.
+#[derive(Debug, Args)]
+pub(crate) struct AsOf {
+    /// Read the registry as it stood at this time (RFC 3339, "YYYY-MM-DD HH:MM:SS"
+    /// UTC, or a date meaning its end), through Delta time travel.
+    #[arg(long = "as-of", value_parser = lakescore_core::uri::parse_as_of)]
+    pub(crate) as_of: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// Who makes a registry change, for the audit log.
+#[derive(Debug, Args)]
+pub(crate) struct Actor {
+    /// Who makes the change (default: $LAKESCORE_ACTOR, else the user name).
+    #[arg(long)]
+    pub(crate) actor: Option<String>,
+}
+
+/// A model and one of its versions.
+#[derive(Debug, Args)]
+pub(crate) struct NameVersion {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// The version number.
+    pub(crate) version: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RegistryCommand {
+    /// Register a new version of a model.
+    Register(RegisterArgs),
+    /// A model (its versions, owner, tags, settings, requests) or one version
+    /// in full (row, stage, aliases, metrics, comments, reference profile).
+    Show(ShowArgs),
+    /// The version a model reference (models:/NAME/STAGE, @ALIAS, ...) resolves to.
+    Resolve(ResolveArgs),
+    /// Move a version to a stage.
+    Promote(PromoteArgs),
+    /// Ask for a version to move to a stage (approved or rejected by someone else).
+    Request(RequestArgs),
+    /// Approve a transition request: the version moves to the requested stage.
+    Approve(DecideArgs),
+    /// Reject a transition request.
+    Reject(DecideArgs),
+    /// Transition requests (pending only, unless --all).
+    Requests(RequestsArgs),
+    /// Model settings.
+    Settings(SettingsArgs),
+    /// Set tags on a model, or on one version with --version.
+    Tag(TagArgs),
+    /// Delete tags from a model, or from one version with --version.
+    Untag(UntagArgs),
+    /// Set the description of a model, or of one version with --version.
+    Describe(TextArgs),
+    /// Set the owner of a model.
+    Owner(OwnerArgs),
+    /// Comment on a model, or on one version with --version.
+    Comment(TextArgs),
+    /// Point an alias at a version.
+    Alias(AliasArgs),
+    /// Give a stage or alias back to the version that held it before.
+    Rollback(RollbackArgs),
+    /// What changed between two versions: flavor, signature, metrics, params,
+    /// tags, reference profile.
+    Diff(DiffArgs),
+    /// List models and versions with their stage and aliases.
+    List(ListArgs),
+    /// The audit log of one model: every event with actor, time and comment.
+    History(HistoryArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RegisterArgs {
+    /// The model's name (letters, digits, `_`, `-`, `.`).
+    pub(crate) name: String,
+    /// The model's flavor.
+    #[arg(long, required_unless_present = "mlflow", conflicts_with = "mlflow")]
+    pub(crate) flavor: Option<Flavor>,
+    /// The model file: XGBoost JSON or UBJSON (`.json`, `.ubj`, MLflow's
+    /// `model.xgb`), LightGBM text (`.txt`, MLflow's `model.lgb`), ONNX (`.onnx`),
+    /// lakescore linear JSON.
+    #[arg(long, required_unless_present = "mlflow", conflicts_with = "mlflow")]
+    pub(crate) artifact: Option<PathBuf>,
+    /// An MLflow model directory (with its MLmodel file): flavor, data file
+    /// and input signature are taken from it.
+    #[arg(long)]
+    pub(crate) mlflow: Option<PathBuf>,
+    /// Input column names, comma-separated, for a model whose file has
+    /// none (an ONNX model with one [N, k] input tensor).
+    #[arg(long, value_delimiter = ',')]
+    pub(crate) features: Vec<String>,
+    /// A description of the version.
+    #[arg(long)]
+    pub(crate) description: Option<String>,
+    /// KEY=VALUE, repeatable.
+    #[arg(long = "tag")]
+    pub(crate) tags: Vec<String>,
+    /// Training metric KEY=NUMBER, repeatable.
+    #[arg(long = "metric")]
+    pub(crate) metrics: Vec<String>,
+    /// Training parameter KEY=VALUE, repeatable.
+    #[arg(long = "param")]
+    pub(crate) params: Vec<String>,
+    /// An MLflow run directory (mlruns/EXPERIMENT/RUN_ID): its metrics and
+    /// params are attached (--metric/--param override them).
+    #[arg(long)]
+    pub(crate) mlflow_run: Option<PathBuf>,
+    /// Reference data (Parquet file or glob, or a Delta table) to profile for drift.
+    #[arg(long)]
+    pub(crate) reference: Option<String>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// One version to show in full (default: the model and its versions).
+    pub(crate) version: Option<i64>,
+    #[command(flatten)]
+    pub(crate) as_of: AsOf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ResolveArgs {
+    /// A model URI: models:/NAME/VERSION, models:/NAME/STAGE, models:/NAME@ALIAS, models:/NAME/latest.
+    pub(crate) uri: String,
+    #[command(flatten)]
+    pub(crate) as_of: AsOf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PromoteArgs {
+    #[command(flatten)]
+    pub(crate) target: NameVersion,
+    /// The stage to move the version to.
+    #[arg(long)]
+    pub(crate) stage: Stage,
+    /// Move other versions in that stage to Archived.
+    #[arg(long)]
+    pub(crate) archive_existing: bool,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub(crate) comment: Option<String>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestArgs {
+    #[command(flatten)]
+    pub(crate) target: NameVersion,
+    /// The stage the version should move to.
+    #[arg(long)]
+    pub(crate) stage: Stage,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub(crate) comment: Option<String>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DecideArgs {
+    /// The request's id (see `lakescore registry requests`).
+    pub(crate) request_id: i64,
+    /// Move other versions in that stage to Archived (approvals only).
+    #[arg(long)]
+    pub(crate) archive_existing: bool,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub(crate) comment: Option<String>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RequestsArgs {
+    /// Only this model's requests.
+    pub(crate) name: Option<String>,
+    /// Decided requests too.
+    #[arg(long)]
+    pub(crate) all: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SettingsArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// Stages (comma-separated, or "none") that a version may enter only
+    /// through an approved request.
+    #[arg(long, value_parser = lakescore_core::registry::state::parse_stage_list)]
+    pub(crate) require_approval: std::collections::BTreeSet<Stage>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TagArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// KEY=VALUE pairs.
+    #[arg(required = true)]
+    pub(crate) tags: Vec<String>,
+    /// Tag this version instead of the model.
+    #[arg(long)]
+    pub(crate) version: Option<i64>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct UntagArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// Tag keys to delete.
+    #[arg(required = true)]
+    pub(crate) keys: Vec<String>,
+    /// Untag this version instead of the model.
+    #[arg(long)]
+    pub(crate) version: Option<i64>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TextArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// The text.
+    pub(crate) text: String,
+    /// Apply to this version instead of the model.
+    #[arg(long)]
+    pub(crate) version: Option<i64>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct OwnerArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// Who owns the model.
+    pub(crate) owner: String,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AliasArgs {
+    #[command(flatten)]
+    pub(crate) target: NameVersion,
+    /// The alias (as in models:/NAME@ALIAS).
+    pub(crate) alias: String,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub(crate) comment: Option<String>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RollbackArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// Roll back this stage (the current holder moves to Archived).
+    #[arg(long, conflicts_with = "alias", required_unless_present = "alias")]
+    pub(crate) stage: Option<Stage>,
+    /// Roll back this alias.
+    #[arg(long)]
+    pub(crate) alias: Option<String>,
+    /// Why, for the audit log.
+    #[arg(long)]
+    pub(crate) comment: Option<String>,
+    #[command(flatten)]
+    pub(crate) actor: Actor,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DiffArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    /// The version compared from.
+    pub(crate) from: i64,
+    /// The version compared to.
+    pub(crate) to: i64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only this model's versions.
+    pub(crate) name: Option<String>,
+    #[command(flatten)]
+    pub(crate) as_of: AsOf,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct HistoryArgs {
+    /// The registered model's name.
+    pub(crate) name: String,
+    #[command(flatten)]
+    pub(crate) as_of: AsOf,
+}

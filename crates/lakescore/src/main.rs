@@ -1,0 +1,80 @@
+//! The `lakescore` binary: parse the command line, run one library call per
+//! subcommand ([`commands`]), print its report ([`printer`], [`render`]) and
+//! exit with the code its outcome or error class gives ([`exit`]).
+
+mod cli;
+mod commands;
+mod exit;
+mod printer;
+mod progress;
+mod render;
+
+use std::io::Write as _;
+
+use clap::Parser as _;
+
+use crate::exit::ExitStatus;
+
+/// jemalloc, as polars' own builds and uv use: glibc malloc's growing mmap
+/// threshold let peak memory creep up with input size on long runs, while
+/// jemalloc keeps it flat (see the memory figures in README.md).
+#[cfg(all(unix, not(target_os = "macos")))]
+#[global_allocator]
+static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
+#[allow(clippy::exit)] // the one place the process ends
+fn main() {
+    // Crash points (`FAILPOINTS=name=return`), armed only in test builds.
+    let _failpoints = fail::FailScenario::setup();
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose, cli.quiet);
+    let status = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Err(e) => {
+            report(&anyhow::Error::new(e).context("cannot start the async runtime"));
+            ExitStatus::Failure
+        }
+        Ok(runtime) => match runtime.block_on(commands::dispatch(cli)) {
+            Ok(status) => status,
+            // Output closed under us (`| head`): end quietly, as ripgrep does.
+            Err(e) if exit::is_broken_pipe(&e) => ExitStatus::Success,
+            Err(e) => {
+                report(&e);
+                exit::status(&e)
+            }
+        },
+    };
+    std::process::exit(status.code());
+}
+
+/// Print an error and its causes on stderr.
+fn report(e: &anyhow::Error) {
+    let _ = writeln!(std::io::stderr(), "error: {}", exit::render(e));
+}
+
+fn init_tracing(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let directives = [
+        "lakescore",
+        "lakescore_core",
+        "lakescore_model",
+        "lakescore_lake",
+        "lakescore_engine",
+    ]
+    .map(|c| format!("{c}={level}"))
+    .join(",");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(directives));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

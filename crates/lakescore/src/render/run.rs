@@ -1,0 +1,156 @@
+//! What `run`, `rerun`, `drift` and `backfill` print for people.
+
+use std::io::{self, Write};
+
+use lakescore_core::backfill::{BackfillAction, BackfillReport};
+use lakescore_core::runs::RunStatus;
+use lakescore_engine::runner::drift_cmd::DriftReport;
+use lakescore_engine::runner::{DriftAlert, RunReport};
+
+use super::fmt_opt;
+
+pub(crate) fn run(out: &mut dyn Write, r: &RunReport, lake_root: &str) -> io::Result<()> {
+    if r.dry_run {
+        writeln!(
+            out,
+            "dry run of {} for {}: would score {} input file(s) from {} with {} version {} into {}",
+            r.job_name,
+            r.logical_date,
+            r.input_files,
+            r.input,
+            r.model_name,
+            r.model_version,
+            r.output_table
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} {} for {}: scored {} rows with {} version {} (run {})",
+        r.job_name, r.status, r.logical_date, r.rows, r.model_name, r.model_version, r.run_id
+    )?;
+    writeln!(
+        out,
+        "  wrote {} (Delta version {}, {} file(s) added, {} replaced) in {} ms",
+        r.output_table,
+        r.output_version
+            .map_or_else(|| "-".into(), |v| v.to_string()),
+        r.files_added,
+        r.files_removed,
+        r.duration_ms
+    )?;
+    writeln!(out, "  run recorded in {lake_root}runs")?;
+    if r.drift_metrics > 0 {
+        writeln!(
+            out,
+            "  drift: {} metrics in {}drift_metrics, {} alert(s)",
+            r.drift_metrics,
+            lake_root,
+            r.drift_alerts.len()
+        )?;
+        alerts(out, &r.drift_alerts)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn drift(out: &mut dyn Write, r: &DriftReport, lake_root: &str) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} drift for {} ({})",
+        r.job_name, r.logical_date, r.drift_id
+    )?;
+    for v in &r.versions {
+        match &v.skipped {
+            None => writeln!(
+                out,
+                "  {} version {}: {} rows compared with its reference",
+                v.model_name, v.model_version, v.rows
+            )?,
+            Some(why) => writeln!(
+                out,
+                "  {} version {}: {} rows, skipped: {why}",
+                v.model_name, v.model_version, v.rows
+            )?,
+        }
+    }
+    writeln!(
+        out,
+        "  {} metrics in {}drift_metrics, {} alert(s)",
+        r.drift_metrics,
+        lake_root,
+        r.drift_alerts.len()
+    )?;
+    alerts(out, &r.drift_alerts)?;
+    Ok(())
+}
+
+fn alerts(out: &mut dyn Write, alerts: &[DriftAlert]) -> io::Result<()> {
+    for a in alerts {
+        writeln!(
+            out,
+            "    ALERT {} {} = {} (p = {}, threshold {})",
+            a.feature,
+            a.metric,
+            fmt_opt(a.value),
+            fmt_opt(a.p_value),
+            fmt_opt(a.threshold)
+        )?;
+    }
+    Ok(())
+}
+
+pub(crate) fn backfill(out: &mut dyn Write, r: &BackfillReport) -> io::Result<()> {
+    let verb = if r.dry_run {
+        "would backfill"
+    } else {
+        "backfill of"
+    };
+    writeln!(
+        out,
+        "{verb} {} from {} to {} (rerun {:?})",
+        r.job_name, r.from, r.to, r.rerun
+    )?;
+    writeln!(
+        out,
+        "  {:<10} {:<10} {:<10} {:>7} {:>9} {:>6}  RUN / ERROR",
+        "DATE", "ACTION", "BEFORE", "MODEL", "ROWS", "ALERTS"
+    )?;
+    for d in &r.dates {
+        let model = d.model_version.map_or("-".into(), |v| format!("v{v}"));
+        let rows = d.rows.map_or("-".into(), |n| n.to_string());
+        let tail = d
+            .error
+            .as_deref()
+            .map(|e| e.lines().next().unwrap_or_default().to_string())
+            .or_else(|| d.run_id.clone())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "  {:<10} {:<10} {:<10} {:>7} {:>9} {:>6}  {tail}",
+            d.date,
+            d.action.as_str(),
+            d.previous.map_or("-", RunStatus::as_str),
+            model,
+            rows,
+            d.drift_alerts
+        )?;
+    }
+    let ran = r.dates.iter().filter(|d| d.run_id.is_some()).count();
+    let failed = r
+        .dates
+        .iter()
+        .filter(|d| d.action == BackfillAction::Failed)
+        .count();
+    let skipped = r
+        .dates
+        .iter()
+        .filter(|d| d.action == BackfillAction::Skip)
+        .count();
+    if !r.dry_run {
+        writeln!(
+            out,
+            "  {ran} run(s) succeeded, {failed} failed, {skipped} date(s) skipped"
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! End-to-end tests: the real `lakescore` binary on temporary lakes.
+//!
+//! One integration binary, a module per area. Every test gets its own lake and
+//! working files in a temp dir; outputs are read back through the lake crate
+//! (CI also reads every table with the Python `deltalake` package and DuckDB's
+//! Delta extension: `.ci/independent_readers.py`) and compared with what the
+//! training libraries themselves predicted (`fixtures/`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::datatypes::{Date32Type, Float64Type, Int64Type};
+use lakescore_core::runs::{RunRow, RunStatus, Trigger};
+use lakescore_lake::Lake;
+use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, df};
+
+const BIN: &str = env!("CARGO_BIN_EXE_lakescore");
+
+mod bad_input;
+mod demo;
+mod drift;
+mod flavors;
+mod models;
+mod properties;
+mod registry;
+mod runner_paths;
+mod runs;
+mod validate;
+
+fn repo() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Self {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn lake(&self) -> PathBuf {
+        self.dir.path().join("lake")
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Run lakescore with this env's lake, from the repository root.
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .current_dir(repo())
+            .env("LAKESCORE_LAKE", self.lake())
+            .env("LAKESCORE_ACTOR", "tester")
+            .env_remove("RUST_LOG")
+            .output()
+            .expect("lakescore runs")
+    }
+
+    /// Run and require exit code `code`; returns (stdout, stderr).
+    fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
+        let out = self.run(args);
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "lakescore {args:?}\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+        (stdout, stderr)
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        self.expect(0, args).0
+    }
+
+    /// Register the demo model as churn v1 with alias champion, in Production.
+    fn register_demo(&self) {
+        let artifact = repo().join("fixtures/demo/churn_model.json");
+        self.ok(&[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            artifact.to_str().unwrap(),
+        ]);
+        self.ok(&["registry", "alias", "churn", "1", "champion"]);
+        self.ok(&["registry", "promote", "churn", "1", "--stage", "production"]);
+    }
+
+    /// Write a job spec into the temp dir; returns its path.
+    fn spec(&self, name: &str, text: &str) -> String {
+        let p = self.path(&format!("{name}.toml"));
+        std::fs::write(&p, text).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+
+    /// A spec scoring `input` (a glob, may hold {{ ds }}) with models:/churn@champion.
+    fn demo_spec(&self, input: &str) -> String {
+        self.spec(
+            "job",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n\
+                 [input]\nformat = \"parquet\"\npath = \"{input}\"\nkeys = [\"customer_id\"]\nbatch_rows = 1000\n"
+            ),
+        )
+    }
+}
+
+fn demo_input() -> String {
+    format!(
+        "{}/fixtures/demo/data/{{{{ ds }}}}/*.parquet",
+        repo().display()
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Read a lake table back through delta-rs: (version, batches); None if absent.
+fn read_table(lake: &Path, rel: &str) -> Option<(i64, Vec<RecordBatch>)> {
+    runtime().block_on(async {
+        let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+        let table = lake.open_table(rel).await.unwrap()?;
+        let read = table.read_all().await.unwrap();
+        Some((read.version, read.batches))
+    })
+}
+
+fn read_runs(lake: &Path) -> Vec<RunRow> {
+    runtime().block_on(async {
+        let lake = Lake::open(lake.to_str().unwrap()).unwrap();
+        lakescore_engine::runner::read_runs(&lake).await.unwrap()
+    })
+}
+
+fn rows(batches: &[RecordBatch]) -> usize {
+    batches.iter().map(RecordBatch::num_rows).sum()
+}
+
+/// A float column of a table read back, over all its batches.
+fn f64_column(batches: &[RecordBatch], name: &str) -> Vec<f64> {
+    batches
+        .iter()
+        .flat_map(|b| {
+            let c = b
+                .column_by_name(name)
+                .unwrap()
+                .as_primitive::<Float64Type>()
+                .clone();
+            (0..c.len()).map(move |i| c.value(i)).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A numeric column of a Parquet fixture, as `f64`.
+fn parquet_column(path: &Path, name: &str) -> Vec<f64> {
+    let frame = lakescore_engine::score::read_parquet(path).unwrap();
+    lakescore_engine::score::numeric_values(&frame, name).unwrap()
+}
+
+fn write_parquet(path: &Path, mut frame: DataFrame) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    ParquetWriter::new(file).finish(&mut frame).unwrap();
+}
+
+/// XGBoost's own predictions for the demo data: customer_id -> probability.
+fn expected_demo(date: &str) -> HashMap<String, f64> {
+    let frame =
+        lakescore_engine::score::read_parquet(&repo().join("fixtures/demo/expected.parquet"))
+            .unwrap();
+    let ids = frame.column("customer_id").unwrap().str().unwrap().clone();
+    let dates = frame.column("logical_date").unwrap().str().unwrap().clone();
+    let values = frame.column("expected").unwrap().f64().unwrap().clone();
+    let mut out = HashMap::new();
+    for i in 0..frame.height() {
+        if dates.get(i) == Some(date) {
+            out.insert(ids.get(i).unwrap().to_string(), values.get(i).unwrap());
+        }
+    }
+    out
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}

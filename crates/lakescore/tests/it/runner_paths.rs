@@ -1,0 +1,315 @@
+//! Backfills, reruns, status and the scheduler, through the real binary.
+
+use super::*;
+use std::io::BufRead;
+
+fn runs_of(env: &Env) -> Vec<RunRow> {
+    read_runs(&env.lake())
+}
+
+fn predictions_version(env: &Env) -> i64 {
+    read_table(&env.lake(), "predictions/churn_daily")
+        .unwrap()
+        .0
+}
+
+#[test]
+fn backfill_runs_each_date_once_and_skips_done_dates() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+    let out = env.ok(&[
+        "backfill",
+        &spec,
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-02",
+        "--json",
+    ]);
+    let report = json(&out);
+    let actions: Vec<&str> = report["dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["succeeded", "succeeded"]);
+    let runs = runs_of(&env);
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs.iter()
+            .all(|r| r.trigger == Trigger::Backfill && r.status == RunStatus::Succeeded)
+    );
+    let version = predictions_version(&env);
+
+    // Again with --rerun none: nothing to do, nothing written.
+    let text = env.ok(&[
+        "backfill",
+        &spec,
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-02",
+    ]);
+    assert!(
+        text.contains("0 run(s) succeeded, 0 failed, 2 date(s) skipped"),
+        "{text}"
+    );
+    assert_eq!(runs_of(&env).len(), 2);
+    assert_eq!(predictions_version(&env), version);
+
+    // A dry run lists the dates, what it would do and the model version.
+    let dry = json(&env.ok(&[
+        "backfill",
+        &spec,
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-03",
+        "--dry-run",
+        "--json",
+    ]));
+    let dates = dry["dates"].as_array().unwrap();
+    assert_eq!(dates.len(), 3);
+    assert_eq!(dates[0]["action"], "skip");
+    assert_eq!(dates[2]["action"], "run");
+    assert_eq!(dates[2]["model_version"], 1);
+    assert_eq!(runs_of(&env).len(), 2);
+
+    // --rerun all replaces both dates (one copy each); a date without input
+    // fails (exit 2) without stopping the others.
+    let (out, _) = env.expect(
+        2,
+        &[
+            "backfill",
+            &spec,
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-03",
+            "--rerun",
+            "all",
+            "--json",
+        ],
+    );
+    let report = json(&out);
+    let actions: Vec<&str> = report["dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["succeeded", "succeeded", "failed"]);
+    let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    let expected: usize = ["2024-01-01", "2024-01-02"]
+        .iter()
+        .map(|d| expected_demo(d).len())
+        .sum();
+    assert_eq!(rows(&batches), expected, "one copy of each date");
+    // --rerun failed picks up the failed date only.
+    let dry = json(&env.ok(&[
+        "backfill",
+        &spec,
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-03",
+        "--rerun",
+        "failed",
+        "--dry-run",
+        "--json",
+    ]));
+    let actions: Vec<&str> = dry["dates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["skip", "skip", "run"]);
+
+    // --model-as-of-date: the registry did not exist at the end of 2024-01-01.
+    let dry = json(&env.ok(&[
+        "backfill",
+        &spec,
+        "--from",
+        "2024-01-01",
+        "--to",
+        "2024-01-01",
+        "--rerun",
+        "all",
+        "--dry-run",
+        "--model-as-of-date",
+        "--json",
+    ]));
+    let error = dry["dates"][0]["error"].as_str().unwrap();
+    assert!(error.contains("not registered"), "{error}");
+    let today = chrono::Utc::now().date_naive().to_string();
+    let dry = json(&env.ok(&[
+        "backfill",
+        &spec,
+        "--from",
+        &today,
+        "--to",
+        &today,
+        "--dry-run",
+        "--model-as-of-date",
+        "--json",
+    ]));
+    assert_eq!(dry["dates"][0]["model_version"], 1);
+}
+
+#[test]
+fn rerun_reproduces_a_run_with_its_model_version_and_spec() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.demo_spec(&demo_input());
+    let first = json(&env.ok(&["run", &spec, "--date", "2024-01-01", "--json"]));
+    let run_id = first["run_id"].as_str().unwrap().to_string();
+    // Production moves on: champion is now version 2, and the spec file changes.
+    let artifact = repo().join("fixtures/demo/churn_model.json");
+    env.ok(&[
+        "registry",
+        "register",
+        "churn",
+        "--flavor",
+        "xgboost",
+        "--artifact",
+        artifact.to_str().unwrap(),
+    ]);
+    env.ok(&["registry", "alias", "churn", "2", "champion"]);
+    std::fs::write(&spec, "this is no longer a spec").unwrap();
+
+    let again = json(&env.ok(&["rerun", &run_id, "--json"]));
+    assert_eq!(again["model_version"], 1);
+    assert_eq!(again["logical_date"], "2024-01-01");
+    let runs = runs_of(&env);
+    let rerun = runs.iter().find(|r| r.trigger == Trigger::Rerun).unwrap();
+    assert_eq!(rerun.rerun_of.as_deref(), Some(run_id.as_str()));
+    assert_eq!(rerun.model_version, Some(1));
+    let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
+    assert_eq!(rows(&batches), expected_demo("2024-01-01").len());
+
+    let (_, err) = env.expect(2, &["rerun", "no-such-run"]);
+    assert!(err.contains("there is no run \"no-such-run\""), "{err}");
+}
+
+#[test]
+fn status_shows_last_run_next_fire_and_model_version() {
+    let env = Env::new();
+    env.register_demo();
+    let dir = env.path("jobs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let spec = dir.join("churn.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name = \"churn_daily\"\nschedule = \"0 2 * * *\"\ntimezone = \"Europe/Paris\"\n\
+             [model]\nuri = \"models:/churn@champion\"\n[input]\nformat = \"parquet\"\n\
+             path = \"{}\"\nkeys = [\"customer_id\"]\n",
+            demo_input()
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("broken.toml"), "name = 1").unwrap();
+    env.ok(&["run", spec.to_str().unwrap(), "--date", "2024-01-02"]);
+    let status = json(&env.ok(&["status", dir.to_str().unwrap(), "--json"]));
+    let jobs = status["jobs"].as_array().unwrap();
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs[0]["error"].as_str().unwrap().contains("broken.toml"));
+    let job = &jobs[1];
+    assert_eq!(job["job_name"], "churn_daily");
+    assert_eq!(job["model_version"], 1);
+    assert_eq!(job["last_run"]["status"], "succeeded");
+    assert_eq!(job["last_run"]["logical_date"], "2024-01-02");
+    let next: chrono::DateTime<chrono::Utc> = job["next_fire"].as_str().unwrap().parse().unwrap();
+    let local = next.with_timezone(&chrono_tz::Europe::Paris);
+    assert_eq!(local.format("%H:%M").to_string(), "02:00");
+    let text = env.ok(&["status", dir.to_str().unwrap()]);
+    assert!(
+        text.contains("churn_daily") && text.contains("2024-01-02 succeeded (manual)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_scheduler_runs_a_job_due_every_minute_and_stops_on_sigterm() {
+    let env = Env::new();
+    env.register_demo();
+    // Input for the dates the fire may fall on (today, or yesterday just after midnight).
+    let today = chrono::Utc::now().date_naive();
+    for day in [today.pred_opt().unwrap(), today] {
+        let dir = env.path(&format!("data/{day}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in std::fs::read_dir(repo().join("fixtures/demo/data/2024-01-01")).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, dir.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let jobs = env.path("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    // Due every minute; catchup runs the latest fire at once instead of waiting for the next.
+    std::fs::write(
+        jobs.join("minutely.toml"),
+        format!(
+            "name = \"minutely\"\nschedule = \"* * * * *\"\ncatchup = \"latest\"\n\
+             starting_deadline_seconds = 300\n[model]\nuri = \"models:/churn@champion\"\n\
+             [input]\nformat = \"parquet\"\npath = \"{}/data/{{{{ ds }}}}/*.parquet\"\n\
+             keys = [\"customer_id\"]\n",
+            env.dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "schedule",
+            jobs.to_str().unwrap(),
+            "--json",
+            "--grace-seconds",
+            "30",
+        ])
+        .env("LAKESCORE_LAKE", env.lake())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let finished = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_mins(2))
+            .unwrap_or_else(|_| panic!("no run finished; events so far: {seen:?}"));
+        let event = json(&line);
+        seen.push(line);
+        if event["event"] == "finished" {
+            break event;
+        }
+    };
+    assert_eq!(finished["status"], "succeeded", "{seen:?}");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    let rest: Vec<String> = rx.iter().collect();
+    assert!(rest.iter().any(|l| l.contains("\"stopped\"")), "{rest:?}");
+    let runs = runs_of(&env);
+    assert!(!runs.is_empty());
+    assert!(
+        runs.iter()
+            .all(|r| r.trigger == Trigger::Schedule && r.scheduled_at.is_some())
+    );
+    assert!(
+        runs.iter().all(|r| r.status == RunStatus::Succeeded),
+        "{runs:?}"
+    );
+}
