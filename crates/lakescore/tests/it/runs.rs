@@ -50,22 +50,42 @@ fn killed_runs_leave_nothing_partial_and_reruns_leave_one_copy() {
     };
     // One complete run of another date first, so that kills also hit replaces.
     env.ok(&["run", &spec, "--date", "2024-01-02"]);
-    for delay_ms in [5u64, 40, 80, 120, 160, 220, 300, 400] {
+    // Each batch takes at least 40 ms (a crash point's sleep), so a run of the
+    // date's 20 batches is still writing when the kill lands: the test waits
+    // until the attempt has recorded its start, kills it some batches later,
+    // and checks that the process was still running then.
+    let delays = [0u64, 30, 90, 150, 260, 400];
+    for delay_ms in delays {
+        let seen = read_runs(&env.lake()).len();
         let mut child = Command::new(BIN)
             .args(["run", &spec, "--date", "2024-01-01"])
             .current_dir(repo())
             .env("LAKESCORE_LAKE", env.lake())
+            .env("FAILPOINTS", "run.after_batch=sleep(40)")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while read_runs(&env.lake()).len() == seen {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run never started"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill(); // SIGKILL
-        let _ = child.wait();
+        child.kill().unwrap(); // SIGKILL
+        let status = child.wait().unwrap();
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(9),
+            "the run had already ended {delay_ms} ms after its start: the kill missed it"
+        );
         let total = date_rows(&env.lake());
-        assert!(
-            total == 5000 || total == 10_000,
-            "after a kill at {delay_ms} ms the table holds {total} rows: a partial commit"
+        assert_eq!(
+            total, 5000,
+            "after a kill {delay_ms} ms into the run the table holds {total} rows: a partial commit"
         );
     }
     env.ok(&["run", &spec, "--date", "2024-01-01"]);
@@ -83,13 +103,10 @@ fn killed_runs_leave_nothing_partial_and_reruns_leave_one_copy() {
         .filter(|r| day(r))
         .map(|r| r.status.as_str())
         .collect();
-    assert_eq!(statuses.last(), Some(&"succeeded"), "{statuses:?}");
-    assert!(
-        statuses[..statuses.len() - 1]
-            .iter()
-            .all(|s| *s == "interrupted" || *s == "succeeded"),
-        "{statuses:?}"
-    );
+    // Every kill landed mid-run: each killed attempt reads back interrupted.
+    let mut want = vec!["interrupted"; delays.len()];
+    want.push("succeeded");
+    assert_eq!(statuses, want);
     assert!(
         runs.iter().all(|r| r.status != RunStatus::Running),
         "{statuses:?}"
@@ -197,12 +214,14 @@ fn concurrent_runs_of_one_job_and_date_leave_one_copy() {
             demo_input()
         ),
     );
+    // Each attempt waits 4 s before its commit, so all four are in flight at once.
     let children: Vec<_> = (0..4)
         .map(|_| {
             Command::new(BIN)
                 .args(["run", &spec, "--date", "2024-01-01"])
                 .current_dir(repo())
                 .env("LAKESCORE_LAKE", env.lake())
+                .env("FAILPOINTS", "run.before_commit=sleep(4000)")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -223,11 +242,21 @@ fn concurrent_runs_of_one_job_and_date_leave_one_copy() {
             other => panic!("exit {other:?}: {err}"),
         }
     }
-    assert!(succeeded >= 1);
+    assert_eq!(
+        succeeded, 1,
+        "the first commit wins; the others overlapped it"
+    );
     let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
     assert_eq!(rows(&batches), 5000, "one copy of the date");
     let runs = read_runs(&env.lake());
     assert_eq!(runs.len(), 4, "every attempt recorded");
+    // The attempts really raced: every one started before any finished.
+    let last_start = runs.iter().map(|r| r.started_at).max().unwrap();
+    let first_end = runs.iter().map(|r| r.finished_at).min().unwrap();
+    assert!(
+        last_start < first_end,
+        "the attempts ran one after another, not at once"
+    );
     assert_eq!(
         runs.iter()
             .filter(|r| r.status == RunStatus::Succeeded)
