@@ -28,6 +28,7 @@ mod properties;
 mod registry;
 mod runner_paths;
 mod runs;
+mod tables;
 mod validate;
 
 fn repo() -> PathBuf {

@@ -1,0 +1,181 @@
+"""Read lakescore's tables with two readers that share no code with it.
+
+The Python `deltalake` package (delta-rs' Python binding) and DuckDB's Delta
+extension (built on delta-kernel-rs) read every table of a lake that the real
+binary wrote: predictions, runs, drift_metrics and both registry tables. The
+rows and types must be the ones lakescore meant: predictions equal XGBoost's
+own (fixtures/demo/expected.parquet) within 1e-6, drift values equal
+scipy/numpy's (fixtures/demo/drift_expected.json), lineage, statuses and
+registry events as written.
+
+    python .ci/independent_readers.py PATH/TO/lakescore
+
+Exits non-zero, naming the table and the check, on the first mismatch.
+"""
+
+import json
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import DeltaTable
+
+REPO = Path(__file__).resolve().parent.parent
+DATES = ["2024-01-01", "2024-01-02"]
+
+
+def check(ok, what):
+    if not ok:
+        sys.exit(f"independent readers: {what}")
+
+
+def lakescore(binary, lake, *args, codes=(0,)):
+    env = dict(os.environ, LAKESCORE_LAKE=str(lake), LAKESCORE_ACTOR="ci")
+    done = subprocess.run([binary, *args], cwd=REPO, env=env, capture_output=True, text=True)
+    check(done.returncode in codes, f"lakescore {' '.join(args)} exited {done.returncode}: {done.stderr}")
+    return done.stdout
+
+
+def build_lake(binary, lake):
+    """The demo: register with a reference profile, alias, promote, score two days."""
+    lakescore(binary, lake, "registry", "register", "churn", "--flavor", "xgboost",
+              "--artifact", "fixtures/demo/churn_model.json",
+              "--reference", "fixtures/demo/reference.parquet", "--tag", "team=growth")
+    lakescore(binary, lake, "registry", "alias", "churn", "1", "champion")
+    lakescore(binary, lake, "registry", "promote", "churn", "1", "--stage", "production",
+              "--comment", "ci")
+    for ds in DATES:
+        # The second day drifts: exit code 3 after its predictions are written.
+        lakescore(binary, lake, "run", "jobs/demo.toml", "--date", ds, codes=(0, 3))
+
+
+def types(table):
+    return {f.name: f.type for f in table.schema}
+
+
+def check_predictions(lake, con):
+    t = DeltaTable(str(lake / "predictions/churn_daily")).to_pyarrow_table()
+    ty = types(t)
+    check(t.num_rows == 10_000, f"predictions: {t.num_rows} rows, expected 10000")
+    check(ty["prediction"] == pa.float64(), f"predictions.prediction is {ty['prediction']}")
+    check(ty["logical_date"] == pa.date32(), f"predictions.logical_date is {ty['logical_date']}")
+    check(pa.types.is_timestamp(ty["scored_at"]) and ty["scored_at"].tz == "UTC",
+          f"predictions.scored_at is {ty['scored_at']}")
+    check(ty["model_version"] == pa.int64(), f"predictions.model_version is {ty['model_version']}")
+    rows = t.to_pylist()
+    check({r["model_name"] for r in rows} == {"churn"}, "predictions: model_name lineage")
+    check({r["model_version"] for r in rows} == {1}, "predictions: model_version lineage")
+    check({r["job_name"] for r in rows} == {"churn_daily"}, "predictions: job_name lineage")
+    expected = pq.read_table(REPO / "fixtures/demo/expected.parquet").to_pylist()
+    want = {(e["customer_id"], e["logical_date"]): e["expected"] for e in expected}
+    got = {(r["customer_id"], r["logical_date"].isoformat()): r["prediction"] for r in rows}
+    check(set(got) == set(want), "predictions: the (customer_id, date) keys differ from XGBoost's")
+    worst = max(abs(got[k] - want[k]) for k in want)
+    check(worst <= 1e-6, f"predictions differ from XGBoost's by {worst}")
+    n = con.execute(
+        f"SELECT count(*), count(DISTINCT logical_date) FROM delta_scan('{lake}/predictions/churn_daily')"
+    ).fetchone()
+    check(n == (10_000, 2), f"duckdb predictions: {n}")
+    mean = con.execute(
+        f"SELECT avg(prediction) FROM delta_scan('{lake}/predictions/churn_daily')").fetchone()[0]
+    check(abs(mean - sum(got.values()) / len(got)) < 1e-9, "duckdb mean prediction differs")
+
+
+def check_runs(lake, con):
+    t = DeltaTable(str(lake / "runs")).to_pyarrow_table()
+    ty = types(t)
+    rows = t.to_pylist()
+    check(len(rows) == 2, f"runs: {len(rows)} rows, expected 2")
+    check(ty["logical_date"] == pa.date32(), f"runs.logical_date is {ty['logical_date']}")
+    check(pa.types.is_timestamp(ty["started_at"]), f"runs.started_at is {ty['started_at']}")
+    check({r["status"] for r in rows} == {"succeeded"}, f"runs: statuses {[r['status'] for r in rows]}")
+    check({r["trigger"] for r in rows} == {"manual"}, "runs: triggers")
+    check(sorted(r["logical_date"].isoformat() for r in rows) == DATES, "runs: dates")
+    check(all(r["rows_out"] == 5000 and r["model_version"] == 1 for r in rows), "runs: counts")
+    alerts = {r["logical_date"].isoformat(): r["drift_alerts"] for r in rows}
+    check(alerts["2024-01-01"] == 0 and alerts["2024-01-02"] > 0, f"runs: drift alerts {alerts}")
+    n = con.execute(f"SELECT count(*) FROM delta_scan('{lake}/runs') WHERE status = 'succeeded'").fetchone()
+    check(n == (2,), f"duckdb runs: {n}")
+
+
+def check_drift(lake, con):
+    t = DeltaTable(str(lake / "drift_metrics")).to_pyarrow_table()
+    ty = types(t)
+    check(ty["alert"] == pa.bool_(), f"drift_metrics.alert is {ty['alert']}")
+    check(ty["value"] == pa.float64(), f"drift_metrics.value is {ty['value']}")
+    rows = t.to_pylist()
+    check({r["metric"] for r in rows} <= {"psi", "ks", "wasserstein", "wasserstein_norm", "chi2", "js", "null_rate"},
+          "drift_metrics: unknown metric names")
+    expected = json.loads((REPO / "fixtures/demo/drift_expected.json").read_text())
+    compared = 0
+    for r in rows:
+        day = expected[r["logical_date"].isoformat()].get(r["feature"])
+        if day is None or r["metric"] not in ("psi", "ks") or r["value"] is None:
+            continue
+        want = day[r["metric"]]
+        check(math.isclose(r["value"], want, rel_tol=1e-9, abs_tol=1e-12),
+              f"drift_metrics {r['feature']} {r['metric']}: {r['value']} vs scipy/numpy {want}")
+        if r["metric"] == "ks":
+            check(math.isclose(r["p_value"], day["ks_pvalue"], rel_tol=1e-6, abs_tol=1e-12),
+                  f"drift_metrics {r['feature']} ks p-value: {r['p_value']} vs {day['ks_pvalue']}")
+        compared += 1
+    check(compared >= 10, f"drift_metrics: only {compared} values compared with scipy/numpy")
+    n = con.execute(
+        f"SELECT count(*) FROM delta_scan('{lake}/drift_metrics') WHERE alert AND logical_date = DATE '2024-01-02'"
+    ).fetchone()[0]
+    check(n > 0, "duckdb drift_metrics: no alert on the drifted day")
+
+
+def check_registry(lake, con):
+    versions = DeltaTable(str(lake / "registry/model_versions")).to_pyarrow_table()
+    ty = types(versions)
+    check(pa.types.is_timestamp(ty["created_at"]), f"model_versions.created_at is {ty['created_at']}")
+    check(pa.types.is_list(ty["features"]), f"model_versions.features is {ty['features']}")
+    rows = versions.to_pylist()
+    check(len(rows) == 1 and rows[0]["version"] == 1 and rows[0]["flavor"] == "xgboost",
+          f"model_versions: {rows}")
+    check(json.loads(rows[0]["tags"]) == {"team": "growth"}, "model_versions: tags")
+    events = DeltaTable(str(lake / "registry/model_events")).to_pyarrow_table().to_pylist()
+    kinds = [e["event_type"] for e in sorted(events, key=lambda e: e["seq"])]
+    check(kinds == ["registered", "alias_set", "stage_transition"], f"model_events: {kinds}")
+    check([e["seq"] for e in sorted(events, key=lambda e: e["seq"])] == [1, 2, 3], "model_events: seq gaps")
+    promoted = [e for e in events if e["event_type"] == "stage_transition"][0]
+    check(promoted["to_stage"] == "Production" and promoted["comment"] == "ci", f"model_events: {promoted}")
+    n = con.execute(
+        f"SELECT count(*) FROM delta_scan('{lake}/registry/model_events') WHERE actor = 'ci'").fetchone()
+    check(n == (3,), f"duckdb model_events: {n}")
+
+
+def duckdb_with_delta():
+    import duckdb_ext  # the package duckdb-ext-delta installs
+
+    ext = Path(next(iter(duckdb_ext.__path__))) / "extensions"  # a namespace package
+    found = sorted(ext.rglob("delta.duckdb_extension"))
+    check(found, f"no delta.duckdb_extension under {ext}")
+    con = duckdb.connect(config={"allow_unsigned_extensions": "true"})
+    con.execute(f"LOAD '{found[0]}'")
+    return con
+
+
+def main():
+    binary = sys.argv[1]
+    con = duckdb_with_delta()
+    with tempfile.TemporaryDirectory() as tmp:
+        lake = Path(tmp) / "lake"
+        build_lake(binary, lake)
+        check_predictions(lake, con)
+        check_runs(lake, con)
+        check_drift(lake, con)
+        check_registry(lake, con)
+    print("independent readers: deltalake and duckdb read predictions, runs, drift_metrics "
+          "and the registry tables with the expected rows and types")
+
+
+if __name__ == "__main__":
+    main()
