@@ -292,10 +292,20 @@ impl Registry {
             async |existing: Vec<ModelEventRow>| {
                 let versions: Vec<ModelVersionRow> = self.table_rows(VERSIONS_TABLE, None).await?;
                 let next_seq = existing.iter().map(|e| e.seq).max().unwrap_or(0) + 1;
-                // Registrations interrupted before their event are recorded first.
-                let mut events = unrecorded_registrations(&versions, &existing, name);
+                let late = unrecorded_registrations(&versions, &existing, name);
                 let state = RegistryState::fold(versions, existing);
-                events.extend(decide(&state)?);
+                let decided = decide(&state)?;
+                // Registrations interrupted before their event are recorded
+                // first (unless this write is that registration's own event).
+                let mut events: Vec<ModelEventRow> = late
+                    .into_iter()
+                    .filter(|l| {
+                        !decided.iter().any(|d| {
+                            d.event_type == EventKind::Registered && d.version == l.version
+                        })
+                    })
+                    .collect();
+                events.extend(decided);
                 for (i, ev) in events.iter_mut().enumerate() {
                     ev.seq = next_seq + i as i64;
                     if ev.event_type == EventKind::TransitionRequested {

@@ -7,11 +7,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use lakescore_core::drift::ReferenceProfile;
-use lakescore_core::registry::{ModelEventRow, ModelVersionRow};
+use lakescore_core::registry::{EventKind, ModelVersionRow};
 use lakescore_core::{Flavor, uri};
 use lakescore_model::{self as model, Model};
 
-use super::{Registry, RegistryError, Result, now_micros, optimistic};
+use super::{Registry, RegistryError, Result, new_event, now_micros, optimistic};
 use crate::failpoints::crash_point;
 
 /// What `register` needs.
@@ -235,11 +235,20 @@ impl Registry {
         )
         .await?;
         crash_point!("register.after_version_row");
-        // The `registered` event: recorded by the events table's write itself,
-        // as every write records registrations that have no event yet.
-        self.append_events(&req.name, |_| Ok(Vec::<ModelEventRow>::new()))
-            .await?;
-        Ok(rows.into_iter().next().expect("one row was committed"))
+        let row = rows.into_iter().next().expect("one row was committed");
+        // Its `registered` event. Should this process die first, the next
+        // write to the events table records it (see the module doc).
+        self.append_events(&req.name, |_| {
+            Ok(vec![new_event(
+                &req.name,
+                Some(row.version),
+                EventKind::Registered,
+                &req.actor,
+                None,
+            )])
+        })
+        .await?;
+        Ok(row)
     }
 }
 

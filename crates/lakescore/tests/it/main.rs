@@ -24,6 +24,7 @@ mod demo;
 mod drift;
 mod flavors;
 mod models;
+mod outputs;
 mod properties;
 mod registry;
 mod runner_paths;

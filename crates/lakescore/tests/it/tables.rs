@@ -62,6 +62,9 @@ fn each_table_schema_is_the_one_derived_from_its_row_type() {
     env.ok(&["run", &spec, "--date", "2024-01-01"]);
     insta::assert_snapshot!("runs", check::<RunRow>(&env, RUNS_TABLE));
     insta::assert_snapshot!("drift_metrics", check::<DriftRow>(&env, DRIFT_TABLE));
-    insta::assert_snapshot!("model_versions", check::<ModelVersionRow>(&env, VERSIONS_TABLE));
+    insta::assert_snapshot!(
+        "model_versions",
+        check::<ModelVersionRow>(&env, VERSIONS_TABLE)
+    );
     insta::assert_snapshot!("model_events", check::<ModelEventRow>(&env, EVENTS_TABLE));
 }
