@@ -66,7 +66,7 @@ fn killed_runs_leave_nothing_partial_and_reruns_leave_one_copy() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
         while read_runs(&env.lake()).len() == seen {
             assert!(
                 std::time::Instant::now() < deadline,
