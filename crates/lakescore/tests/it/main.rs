@@ -201,3 +201,16 @@ fn expected_demo(date: &str) -> HashMap<String, f64> {
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
+
+/// Assert that every child is still running a moment after the last one
+/// started: the attempts of a race test overlapped in time (each waits at a
+/// crash point's `sleep` long enough for that).
+fn assert_all_running(children: &mut [std::process::Child]) {
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for (i, c) in children.iter_mut().enumerate() {
+        assert!(
+            c.try_wait().unwrap().is_none(),
+            "attempt {i} had already ended: the attempts did not overlap"
+        );
+    }
+}

@@ -188,12 +188,16 @@ fn concurrent_registrations_never_share_a_version_number() {
                 .arg(&artifact)
                 .arg("--json")
                 .env("LAKESCORE_LAKE", env.lake())
+                // Each waits 1.5 s once its artifact is stored, so all race at once.
+                .env("FAILPOINTS", "register.after_artifact=sleep(1500)")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .unwrap()
         })
         .collect();
+    let mut children = children;
+    assert_all_running(&mut children);
     let mut versions: Vec<i64> = children
         .into_iter()
         .map(|c| {
@@ -563,6 +567,8 @@ fn concurrent_promotions_and_aliases_leave_a_consistent_registry() {
         Command::new(BIN)
             .args(&args)
             .env("LAKESCORE_LAKE", env.lake())
+            // Each decides, then waits a second (once) before its commit: all race at once.
+            .env("FAILPOINTS", "registry.before_event_commit=1*sleep(1000)")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -590,6 +596,7 @@ fn concurrent_promotions_and_aliases_leave_a_consistent_registry() {
                 .to_vec(),
         ));
     }
+    assert_all_running(&mut children);
     for c in children {
         let out = c.wait_with_output().unwrap();
         assert!(
