@@ -111,6 +111,23 @@ fn delta_input_is_scored_from_its_snapshot() {
             env.path("features_delta").display()
         ),
     );
+    // `validate` checks a Delta input as a run resolves it: its columns, from the snapshot.
+    let valid = json(&env.ok(&["validate", &delta_spec, "--json"]));
+    assert_eq!(valid["valid"], true, "{valid}");
+    assert_eq!(valid["specs"][0]["notes"], serde_json::json!([]), "{valid}");
+    let wrong_key = env.spec(
+        "delta_bad",
+        &format!(
+            "name = \"from_delta\"\n[model]\nuri = \"models:/churn/production\"\n[input]\nformat = \"delta\"\npath = \"{}\"\nkeys = [\"account\"]\n",
+            env.path("features_delta").display()
+        ),
+    );
+    let (invalid, _) = env.expect(2, &["validate", &wrong_key, "--json"]);
+    let invalid = json(&invalid);
+    let message = invalid["specs"][0]["errors"][0]["message"].as_str().unwrap();
+    assert!(message.contains("\"account\""), "{message}");
+    let (_, err) = env.expect(2, &["run", &wrong_key, "--date", "2024-01-01", "--dry-run"]);
+    assert!(err.contains("\"account\""), "{err}");
     let out = env.ok(&["run", &delta_spec, "--date", "2024-01-01", "--json"]);
     let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(report["rows"], 5000);
