@@ -124,7 +124,9 @@ fn delta_input_is_scored_from_its_snapshot() {
     );
     let (invalid, _) = env.expect(2, &["validate", &wrong_key, "--json"]);
     let invalid = json(&invalid);
-    let message = invalid["specs"][0]["errors"][0]["message"].as_str().unwrap();
+    let message = invalid["specs"][0]["errors"][0]["message"]
+        .as_str()
+        .unwrap();
     assert!(message.contains("\"account\""), "{message}");
     let (_, err) = env.expect(2, &["run", &wrong_key, "--date", "2024-01-01", "--dry-run"]);
     assert!(err.contains("\"account\""), "{err}");
