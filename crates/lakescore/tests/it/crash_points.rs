@@ -35,24 +35,6 @@ impl Env {
         );
         stderr
     }
-
-    /// Register the demo model with its reference profile, alias champion.
-    fn register_demo_with_reference(&self) {
-        let artifact = repo().join("fixtures/demo/churn_model.json");
-        let reference = repo().join("fixtures/demo/reference.parquet");
-        self.ok(&[
-            "registry",
-            "register",
-            "churn",
-            "--flavor",
-            "xgboost",
-            "--artifact",
-            artifact.to_str().unwrap(),
-            "--reference",
-            reference.to_str().unwrap(),
-        ]);
-        self.ok(&["registry", "alias", "churn", "1", "champion"]);
-    }
 }
 
 fn date_rows(env: &Env) -> usize {

@@ -3,23 +3,6 @@
 use super::*;
 use lakescore_engine::runner::drift_table::{self, DriftRow};
 
-fn register_with_reference(env: &Env) {
-    let artifact = repo().join("fixtures/demo/churn_model.json");
-    let reference = repo().join("fixtures/demo/reference.parquet");
-    env.ok(&[
-        "registry",
-        "register",
-        "churn",
-        "--flavor",
-        "xgboost",
-        "--artifact",
-        artifact.to_str().unwrap(),
-        "--reference",
-        reference.to_str().unwrap(),
-    ]);
-    env.ok(&["registry", "alias", "churn", "1", "champion"]);
-}
-
 /// `feature/metric` of every alert in a run report, sorted.
 fn alert_names(report: &serde_json::Value) -> Vec<String> {
     let mut names: Vec<String> = report["drift_alerts"]
@@ -52,7 +35,7 @@ fn close(a: f64, b: f64, rel: f64) -> bool {
 #[test]
 fn drift_matches_scipy_and_a_shift_exits_3_after_writing() {
     let env = Env::new();
-    register_with_reference(&env);
+    env.register_demo_with_reference();
     let shown: serde_json::Value =
         serde_json::from_str(env.ok(&["registry", "show", "churn", "1", "--json"]).trim()).unwrap();
     let profile = &shown["reference_profile"];
@@ -223,7 +206,7 @@ fn drift_json(env: &Env, spec: &str, date: &str, code: i32) -> serde_json::Value
 #[test]
 fn drift_command_recomputes_without_rescoring() {
     let env = Env::new();
-    register_with_reference(&env);
+    env.register_demo_with_reference();
     let spec = env.demo_spec(&demo_input());
     env.expect(3, &["run", &spec, "--date", "2024-01-02"]);
     let during_run = drift_rows(&env);
@@ -257,7 +240,7 @@ fn drift_command_recomputes_without_rescoring() {
 fn drift_command_splits_a_date_by_model_version() {
     use lakescore_lake::DateReplaceWriter;
     let env = Env::new();
-    register_with_reference(&env);
+    env.register_demo_with_reference();
     let artifact = repo().join("fixtures/demo/churn_model.json");
     let reference = repo().join("fixtures/demo/data/2024-01-01/part-0.parquet");
     env.ok(&[

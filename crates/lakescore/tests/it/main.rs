@@ -100,6 +100,24 @@ impl Env {
         self.ok(&["registry", "promote", "churn", "1", "--stage", "production"]);
     }
 
+    /// Register the demo model with its reference profile (drift checks), alias champion.
+    fn register_demo_with_reference(&self) {
+        let artifact = repo().join("fixtures/demo/churn_model.json");
+        let reference = repo().join("fixtures/demo/reference.parquet");
+        self.ok(&[
+            "registry",
+            "register",
+            "churn",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            artifact.to_str().unwrap(),
+            "--reference",
+            reference.to_str().unwrap(),
+        ]);
+        self.ok(&["registry", "alias", "churn", "1", "champion"]);
+    }
+
     /// Write a job spec into the temp dir; returns its path.
     fn spec(&self, name: &str, text: &str) -> String {
         let p = self.path(&format!("{name}.toml"));

@@ -44,20 +44,7 @@ fn check<T: TableRow>(env: &Env, table: &str) -> String {
 #[test]
 fn each_table_schema_is_the_one_derived_from_its_row_type() {
     let env = Env::new();
-    let artifact = repo().join("fixtures/demo/churn_model.json");
-    let reference = repo().join("fixtures/demo/reference.parquet");
-    env.ok(&[
-        "registry",
-        "register",
-        "churn",
-        "--flavor",
-        "xgboost",
-        "--artifact",
-        artifact.to_str().unwrap(),
-        "--reference",
-        reference.to_str().unwrap(),
-    ]);
-    env.ok(&["registry", "alias", "churn", "1", "champion"]);
+    env.register_demo_with_reference();
     let spec = env.demo_spec(&demo_input());
     env.ok(&["run", &spec, "--date", "2024-01-01"]);
     insta::assert_snapshot!("runs", check::<RunRow>(&env, RUNS_TABLE));
