@@ -113,12 +113,9 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
     None
 }
 
-/// An error and its causes on one line, each cause once.
+/// An error and its causes on one line, each cause once (as the `runs` table records it).
 pub(crate) fn render(err: &anyhow::Error) -> String {
-    err.chain()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(": ")
+    lakescore_engine::runner::error_chain(err.as_ref())
 }
 
 /// Whether the error is stdout closing under us (`lakescore runs | head -1`).

@@ -12,7 +12,8 @@ pub(crate) struct Printer {
 }
 
 impl Printer {
-    /// Print `value` as one JSON line with `--json`, else what `human` writes.
+    /// Print `value` as one JSON line with `--json`, else what `human` writes
+    /// (a long-running command calls it once per event).
     pub(crate) fn emit<T: Serialize + ?Sized>(
         self,
         value: &T,
@@ -27,14 +28,5 @@ impl Printer {
             human(&mut out)?;
         }
         out.flush()
-    }
-
-    /// Print one JSON line (events of a long-running command), or `human`.
-    pub(crate) fn line<T: Serialize + ?Sized>(
-        self,
-        value: &T,
-        human: impl FnOnce(&mut dyn Write) -> io::Result<()>,
-    ) -> io::Result<()> {
-        self.emit(value, human)
     }
 }

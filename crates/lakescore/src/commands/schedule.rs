@@ -28,7 +28,7 @@ pub(crate) async fn schedule(ctx: &Context, args: ScheduleArgs) -> Result<ExitSt
         while let Some(event) = rx.recv().await {
             let now = chrono::Utc::now();
             if printer
-                .line(&event, |out| render::runs::event(out, &event, now))
+                .emit(&event, |out| render::runs::event(out, &event, now))
                 .is_err()
             {
                 break; // stdout closed: keep scheduling, stop printing
