@@ -74,6 +74,25 @@ impl fmt::Display for RunStatus {
     }
 }
 
+/// A logical date as the command line takes it: exactly `YYYY-MM-DD`
+/// (`2024-1-1`, `01-01-2024` and `2024/01/01` are refused, naming the format).
+pub fn parse_logical_date(text: &str) -> Result<NaiveDate, String> {
+    let b = text.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shaped {
+        return Err(format!(
+            "{text:?} is not a date in the form YYYY-MM-DD (for example 2024-01-31)"
+        ));
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("{text:?} is not a calendar date (YYYY-MM-DD)"))
+}
+
 /// Days since 1970-01-01, as Delta stores a date.
 pub fn days_since_epoch(date: NaiveDate) -> i32 {
     (date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32
@@ -195,6 +214,23 @@ mod tests {
         .unwrap();
         (r.input_start_version, r.input_version) = range;
         r
+    }
+
+    #[test]
+    fn logical_dates_are_strictly_yyyy_mm_dd() {
+        assert_eq!(
+            parse_logical_date("2024-01-31").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 1, 31).unwrap()
+        );
+        for bad in ["2024-1-1", "01-01-2024", "2024/01/01", "2024-01-01x", ""] {
+            let e = parse_logical_date(bad).unwrap_err();
+            assert!(e.contains("YYYY-MM-DD"), "{bad}: {e}");
+        }
+        assert!(
+            parse_logical_date("2024-02-30")
+                .unwrap_err()
+                .contains("not a calendar date")
+        );
     }
 
     #[test]

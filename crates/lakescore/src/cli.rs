@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use clap::{Args, Parser, Subcommand};
 use lakescore_core::Flavor;
 use lakescore_core::backfill::Rerun;
+use lakescore_core::runs::parse_logical_date;
 use lakescore_core::uri::Stage;
 
 /// Batch scoring and drift detection on Delta Lake.
@@ -59,7 +60,7 @@ pub(crate) struct RunArgs {
     /// The job spec (TOML).
     pub(crate) job: PathBuf,
     /// Logical date to score (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_logical_date)]
     pub(crate) date: NaiveDate,
     /// Resolve the model and check the input, but write nothing.
     #[arg(long)]
@@ -71,10 +72,10 @@ pub(crate) struct BackfillArgs {
     /// The job spec (TOML).
     pub(crate) job: PathBuf,
     /// First logical date (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_logical_date)]
     pub(crate) from: NaiveDate,
     /// Last logical date, included.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_logical_date)]
     pub(crate) to: NaiveDate,
     /// Which already attempted dates run again: none (only dates never
     /// attempted), failed (also dates whose latest attempt failed), all.
@@ -131,7 +132,7 @@ pub(crate) struct DriftArgs {
     /// The job spec (TOML).
     pub(crate) job: PathBuf,
     /// Logical date whose predictions to check (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_logical_date)]
     pub(crate) date: NaiveDate,
 }
 
@@ -144,7 +145,7 @@ pub(crate) struct ValidateArgs {
     #[arg(long)]
     pub(crate) no_environment: bool,
     /// Check the input of this logical date too (default: only when the path has no {{ ds }}).
-    #[arg(long)]
+    #[arg(long, value_parser = parse_logical_date)]
     pub(crate) date: Option<NaiveDate>,
 }
 

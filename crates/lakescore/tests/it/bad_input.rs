@@ -254,3 +254,14 @@ fn output_table_with_another_schema_is_refused() {
     let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
     assert_eq!(rows(&batches), 5000);
 }
+
+#[test]
+fn dates_on_the_command_line_are_strictly_yyyy_mm_dd() {
+    let env = Env::new();
+    let spec = env.demo_spec(&demo_input());
+    for bad in ["01-01-2024", "2024/01/01", "2024-1-1"] {
+        let (_, err) = env.expect(2, &["run", &spec, "--date", bad]);
+        assert!(err.contains("YYYY-MM-DD"), "{bad}: {err}");
+    }
+    assert!(!env.lake().join("runs").exists(), "nothing written");
+}
