@@ -495,9 +495,34 @@ async fn backoff(attempt: usize) {
 }
 
 /// The acting user: explicit, else `$LAKESCORE_ACTOR`, `$USER`, `$LOGNAME`.
+///
+/// Without any of them (most containers set no `$USER`), the system's name
+/// for this process's user (`/etc/passwd`), else `uid:N`: never `unknown`.
 pub fn default_actor() -> String {
     ["LAKESCORE_ACTOR", "USER", "LOGNAME", "USERNAME"]
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
+        .or_else(system_user)
         .unwrap_or_else(|| "unknown".into())
+}
+
+/// The user name of this process's real uid, from `/proc` and `/etc/passwd`.
+fn system_user() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .to_string();
+    let name = std::fs::read_to_string("/etc/passwd")
+        .ok()
+        .and_then(|passwd| {
+            passwd.lines().find_map(|l| {
+                let mut fields = l.split(':');
+                let name = fields.next()?;
+                (fields.nth(1)? == uid).then(|| name.to_string())
+            })
+        });
+    Some(name.unwrap_or_else(|| format!("uid:{uid}")))
 }

@@ -654,3 +654,36 @@ fn concurrent_promotions_and_aliases_leave_a_consistent_registry() {
         .collect();
     assert_eq!(holders, vec![last("alias_set")]);
 }
+
+/// Without `--actor`, `$LAKESCORE_ACTOR` or `$USER` (as in most containers), the
+/// audit log names the system user, never `unknown`.
+#[test]
+fn the_actor_falls_back_to_the_system_user() {
+    let env = Env::new();
+    let artifact = repo().join("fixtures/linear/identity.json");
+    let out = Command::new(BIN)
+        .args([
+            "registry",
+            "register",
+            "m",
+            "--flavor",
+            "linear",
+            "--artifact",
+        ])
+        .arg(&artifact)
+        .env("LAKESCORE_LAKE", env.lake())
+        .env_remove("LAKESCORE_ACTOR")
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("USERNAME")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let history = json(&env.ok(&["registry", "history", "m", "--json"]));
+    let actor = history["events"][0]["actor"].as_str().unwrap().to_string();
+    assert!(!actor.is_empty() && actor != "unknown", "{actor}");
+}
