@@ -58,6 +58,14 @@ pub enum RegistryError {
     BadReference(String),
     #[error("model {name:?} is not registered (see `lakescore registry list`)")]
     UnknownModel { name: String },
+    #[error(
+        "model {name:?} was not registered yet at {as_of} (its first version was registered at {first})"
+    )]
+    NotYetRegistered {
+        name: String,
+        as_of: String,
+        first: String,
+    },
     #[error("model {name:?} has no version {version}")]
     UnknownVersion { name: String, version: i64 },
     #[error("model {name:?} has no version in stage {stage}")]
@@ -144,6 +152,7 @@ impl Classify for RegistryError {
             RegistryError::Contended { .. } => ErrorClass::Transient,
             RegistryError::BadReference(_)
             | RegistryError::UnknownModel { .. }
+            | RegistryError::NotYetRegistered { .. }
             | RegistryError::UnknownVersion { .. }
             | RegistryError::NoVersionInStage { .. }
             | RegistryError::UnknownAlias { .. }
@@ -269,7 +278,7 @@ impl Registry {
             events.insert(at, late);
         }
         if events.is_empty() {
-            return Err(RegistryError::UnknownModel { name: name.into() });
+            return Err(self.unknown_at(name, as_of).await);
         }
         Ok(events)
     }
@@ -337,7 +346,41 @@ impl Registry {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<VersionState> {
         let state = self.state_at(as_of).await?;
-        resolve_in(&state, r).cloned()
+        match resolve_in(&state, r) {
+            Err(RegistryError::UnknownModel { name }) => Err(self.unknown_at(&name, as_of).await),
+            other => other.cloned(),
+        }
+    }
+
+    /// Why `name` is not in the registry as of `as_of`: not registered at all,
+    /// or not yet then (naming when it first was).
+    pub(crate) async fn unknown_at(
+        &self,
+        name: &str,
+        as_of: Option<DateTime<Utc>>,
+    ) -> RegistryError {
+        let unknown = RegistryError::UnknownModel { name: name.into() };
+        let Some(at) = as_of else { return unknown };
+        let Ok(now) = self
+            .table_rows::<ModelVersionRow>(VERSIONS_TABLE, None)
+            .await
+        else {
+            return unknown;
+        };
+        match now
+            .iter()
+            .filter(|v| v.name == name)
+            .map(|v| v.created_at)
+            .min()
+        {
+            None => unknown,
+            Some(first) => RegistryError::NotYetRegistered {
+                name: name.into(),
+                as_of: at.to_rfc3339(),
+                first: DateTime::<Utc>::from_timestamp_micros(first)
+                    .map_or_else(|| first.to_string(), |t| t.to_rfc3339()),
+            },
+        }
     }
 
     /// Resolve and load: the artifact's SHA-256 is checked before parsing.

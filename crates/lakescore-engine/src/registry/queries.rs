@@ -34,9 +34,12 @@ impl Registry {
     /// A model as of a time (or now).
     pub async fn model_view(&self, name: &str, as_of: Option<DateTime<Utc>>) -> Result<ModelView> {
         let state = self.state_at(as_of).await?;
+        let Ok(model) = model_in(&state, name) else {
+            return Err(self.unknown_at(name, as_of).await);
+        };
         Ok(ModelView {
             model: name.to_string(),
-            state: model_in(&state, name)?.clone(),
+            state: model.clone(),
         })
     }
 
@@ -48,7 +51,9 @@ impl Registry {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<VersionView> {
         let state = self.state_at(as_of).await?;
-        model_in(&state, name)?;
+        if model_in(&state, name).is_err() {
+            return Err(self.unknown_at(name, as_of).await);
+        }
         let v = resolve_in(&state, &version_ref(name, version))?.clone();
         let reference_profile = self.load_profile(&v.record).await?;
         Ok(VersionView {
@@ -64,8 +69,10 @@ impl Registry {
         as_of: Option<DateTime<Utc>>,
     ) -> Result<Vec<VersionState>> {
         let state = self.state_at(as_of).await?;
-        if let Some(n) = name {
-            model_in(&state, n)?;
+        if let Some(n) = name
+            && model_in(&state, n).is_err()
+        {
+            return Err(self.unknown_at(n, as_of).await);
         }
         Ok(state
             .models

@@ -554,7 +554,19 @@ fn as_of_reads_the_registry_as_it_stood() {
             &before.to_rfc3339(),
         ],
     );
-    assert!(err.contains("not registered"), "{err}");
+    // The error names the time asked for and when the model first existed.
+    assert!(err.contains("not registered yet at"), "{err}");
+    assert!(err.contains("its first version was registered at"), "{err}");
+    let (_, err) = env.expect(
+        2,
+        &["registry", "history", "m", "--as-of", &before.to_rfc3339()],
+    );
+    assert!(err.contains("not registered yet at"), "{err}");
+    let (_, err) = env.expect(
+        2,
+        &["registry", "resolve", "models:/nope/1", "--as-of", &then],
+    );
+    assert!(err.contains("is not registered (see"), "{err}");
     let (_, err) = env.expect(2, &["registry", "list", "--as-of", "yesterday"]);
     assert!(err.contains("RFC 3339"), "{err}");
 }
