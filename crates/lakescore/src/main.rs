@@ -24,8 +24,9 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[allow(clippy::exit)] // the one place the process ends
 fn main() {
-    // Crash points (`FAILPOINTS=name=return`), armed only in test builds.
-    let _failpoints = fail::FailScenario::setup();
+    // Crash points (`FAILPOINTS=name=return`): only a test build has them, so
+    // only a test build reads the variable.
+    let _failpoints = fail::has_failpoints().then(fail::FailScenario::setup);
     let cli = cli::Cli::parse();
     init_tracing(cli.verbose, cli.quiet);
     let status = match tokio::runtime::Builder::new_multi_thread()
