@@ -8,6 +8,7 @@
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::Serialize;
 
+use crate::ErrorClass;
 use crate::runs::{RunRow, RunStatus, days_since_epoch};
 
 /// Which already attempted dates a backfill runs again.
@@ -60,9 +61,9 @@ pub struct DateOutcome {
     pub rows: Option<usize>,
     pub drift_alerts: usize,
     pub error: Option<String>,
-    /// The exit code this date's run would have on its own.
+    /// How this date's run failed, if it did (its exit code on its own).
     #[serde(skip)]
-    pub exit_code: Option<i32>,
+    pub failure: Option<ErrorClass>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,7 +112,7 @@ pub fn plan(
             rows: None,
             drift_alerts: 0,
             error: None,
-            exit_code: None,
+            failure: None,
         });
         date = date.succ_opt().expect("dates before year 262143");
     }

@@ -1,6 +1,6 @@
 //! The one classification every lakescore error answers.
 //!
-//! Both the exit code (2 for bad input, 1 otherwise) and the scheduler's retry
+//! Both the exit code (2 for bad input, 1 otherwise; mapped by the binary) and the scheduler's retry
 //! decision (retry transient errors only) come from [`Classify::class`], so the
 //! two can never disagree. Each error enum in each crate implements it, usually
 //! by delegating to its source; there is no catch-all.
@@ -18,14 +18,6 @@ pub enum ErrorClass {
 }
 
 impl ErrorClass {
-    /// The process exit code of an error of this class.
-    pub fn exit_code(self) -> i32 {
-        match self {
-            ErrorClass::BadInput => 2,
-            ErrorClass::Transient | ErrorClass::Failure => 1,
-        }
-    }
-
     /// Whether a scheduler should try again.
     pub fn is_transient(self) -> bool {
         self == ErrorClass::Transient

@@ -42,21 +42,24 @@ impl ExitStatus {
             .dates
             .iter()
             .find(|d| d.action == BackfillAction::Failed)
-            .and_then(|d| d.exit_code)
+            .and_then(|d| d.failure)
             .map_or_else(
                 || ExitStatus::alerts(report.dates.iter().map(|d| d.drift_alerts).sum()),
-                |code| {
-                    if code == 2 {
-                        ExitStatus::BadInput
-                    } else {
-                        ExitStatus::Failure
-                    }
-                },
+                ExitStatus::from,
             )
     }
 
     pub(crate) fn code(self) -> i32 {
         self as i32
+    }
+}
+
+impl From<ErrorClass> for ExitStatus {
+    fn from(class: ErrorClass) -> Self {
+        match class {
+            ErrorClass::BadInput => ExitStatus::BadInput,
+            ErrorClass::Transient | ErrorClass::Failure => ExitStatus::Failure,
+        }
     }
 }
 
@@ -81,10 +84,7 @@ pub(crate) fn class(err: &anyhow::Error) -> ErrorClass {
 
 /// The exit status of an error.
 pub(crate) fn status(err: &anyhow::Error) -> ExitStatus {
-    match class(err) {
-        ErrorClass::BadInput => ExitStatus::BadInput,
-        ErrorClass::Transient | ErrorClass::Failure => ExitStatus::Failure,
-    }
+    class(err).into()
 }
 
 fn classify(e: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {

@@ -84,7 +84,7 @@ pub async fn backfill(
             Err(e) => {
                 tracing::error!(job = %job.name, date = %d.date, error = %e, "backfill date failed");
                 d.action = BackfillAction::Failed;
-                d.exit_code = Some(e.class().exit_code());
+                d.failure = Some(e.class());
                 d.error = Some(super::error_chain(&e));
             }
         }
