@@ -24,9 +24,20 @@ pub enum Rerun {
     All,
 }
 
+impl Rerun {
+    /// The name the command line takes (`--rerun failed`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rerun::None => "none",
+            Rerun::Failed => "failed",
+            Rerun::All => "all",
+        }
+    }
+}
+
 /// What a backfill does, or did, with one date.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum BackfillAction {
     /// Planned: the date runs.
     Run,
@@ -36,6 +47,12 @@ pub enum BackfillAction {
     Succeeded,
     /// Ran and failed (the date's `error` says why).
     Failed,
+    /// A dry run found the date would fail (its input or model; `error` says why).
+    WouldFail,
+    /// With `--model-as-of-date`: no version of the model resolved at the end
+    /// of that date (not registered yet, or no version in the stage or alias);
+    /// the date is left as it was, and `error` says why.
+    NoModel,
 }
 
 impl BackfillAction {
@@ -45,7 +62,14 @@ impl BackfillAction {
             BackfillAction::Skip => "skip",
             BackfillAction::Succeeded => "succeeded",
             BackfillAction::Failed => "failed",
+            BackfillAction::WouldFail => "would fail",
+            BackfillAction::NoModel => "no model",
         }
+    }
+
+    /// Whether this date failed, or would fail in a dry run.
+    pub fn is_failure(self) -> bool {
+        matches!(self, BackfillAction::Failed | BackfillAction::WouldFail)
     }
 }
 
@@ -57,6 +81,8 @@ pub struct DateOutcome {
     /// Status of the latest earlier attempt of that date, if any.
     pub previous: Option<RunStatus>,
     pub model_version: Option<i64>,
+    /// The date's run: this backfill's, or for a skipped date the latest
+    /// earlier attempt (whose rows and alerts are then shown).
     pub run_id: Option<String>,
     pub rows: Option<usize>,
     pub drift_alerts: usize,
@@ -89,16 +115,18 @@ pub fn plan(
     let mut date = from;
     while date <= to {
         let day = days_since_epoch(date);
-        let previous = runs
+        let latest = runs
             .iter()
             .filter(|r| r.job_name == job_name && r.logical_date == day)
-            .max_by_key(|r| r.started_at)
-            .map(|r| r.status);
+            .max_by_key(|r| r.started_at);
+        let previous = latest.map(|r| r.status);
         let run = match (rerun, previous) {
             (_, None) | (Rerun::All, _) => true,
             (Rerun::Failed, Some(status)) => status != RunStatus::Succeeded,
             (Rerun::None, Some(_)) => false,
         };
+        // A skipped date shows what its latest attempt did.
+        let kept = latest.filter(|_| !run);
         out.push(DateOutcome {
             date,
             action: if run {
@@ -107,10 +135,10 @@ pub fn plan(
                 BackfillAction::Skip
             },
             previous,
-            model_version: None,
-            run_id: None,
-            rows: None,
-            drift_alerts: 0,
+            model_version: kept.and_then(|r| r.model_version),
+            run_id: kept.map(|r| r.run_id.clone()),
+            rows: kept.map(|r| usize::try_from(r.rows_out).unwrap_or(0)),
+            drift_alerts: kept.map_or(0, |r| usize::try_from(r.drift_alerts).unwrap_or(0)),
             error: None,
             failure: None,
         });

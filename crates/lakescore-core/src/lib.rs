@@ -20,6 +20,7 @@ pub mod registry;
 pub mod runs;
 pub mod schedule;
 pub mod spec;
+pub mod suggest;
 pub mod table;
 pub mod uri;
 

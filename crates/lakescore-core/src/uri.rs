@@ -213,7 +213,8 @@ impl FromStr for ModelRef {
             ModelSelector::Stage(stage)
         } else {
             return Err(format!(
-                "model URI {uri:?}: {sel:?} is not a version number, a stage (None, Staging, Production, Archived) or \"latest\""
+                "model URI {uri:?}: {sel:?} is not a version number, a stage (None, Staging, Production, Archived) or \"latest\"{}",
+                crate::suggest::hint(sel, Stage::ALL.iter().map(|s| s.as_str()).chain(["latest"]))
             ));
         };
         Ok(ModelRef {

@@ -4,13 +4,17 @@ use std::path::{Path, PathBuf};
 
 use lakescore_core::spec::{LoadedSpec, SpecError, from_text};
 
-/// Read, parse and validate the spec at `path`.
+/// Read, parse and validate the spec at `path`. The path is made absolute
+/// first, so the spec's relative paths resolve against its own folder (and a
+/// run records where its spec was).
 pub fn load(path: &Path) -> Result<LoadedSpec, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let read_err = |source| SpecError::Read {
         path: path.to_path_buf(),
         source,
-    })?;
-    from_text(path, text)
+    };
+    let path = std::path::absolute(path).map_err(read_err)?;
+    let text = std::fs::read_to_string(&path).map_err(read_err)?;
+    from_text(&path, text)
 }
 
 /// The spec files named by `paths`: files as given, folders as their `*.toml`

@@ -37,6 +37,14 @@ pub use writer::{DateReplaceWriter, ReplaceOutcome};
 pub enum LakeError {
     #[error("invalid lake or table location {location:?}: {reason}")]
     InvalidLocation { location: String, reason: String },
+    /// A command that only reads found no lake where it looked.
+    #[error("no lake at {location}")]
+    NoLake { location: String },
+    #[error(
+        "unsupported scheme \"{scheme}:\" in {location:?}: lakes and tables are local paths or \
+         file:// URIs (object stores are not built in yet)"
+    )]
+    UnsupportedScheme { location: String, scheme: String },
     #[error("Delta table {table}")]
     Delta {
         table: String,
@@ -109,6 +117,8 @@ impl Classify for LakeError {
         match self {
             LakeError::SchemaMismatch { .. }
             | LakeError::InvalidLocation { .. }
+            | LakeError::NoLake { .. }
+            | LakeError::UnsupportedScheme { .. }
             | LakeError::Unsupported { .. }
             | LakeError::NotAppendOnly { .. } => ErrorClass::BadInput,
             LakeError::Conflict { .. } | LakeError::Object { .. } => ErrorClass::Transient,
@@ -143,16 +153,26 @@ pub struct Lake {
 }
 
 impl Lake {
-    /// Open the lake at `location`: a local path (created when missing) or a URI.
+    /// Open the existing lake at `location` (a local path or a `file://` URI).
+    /// A lake that is not there is an error ([`LakeError::NoLake`]): only
+    /// [`Lake::create`] makes one, so a command run from the wrong directory
+    /// never leaves a stray lake behind.
     pub fn open(location: &str) -> Result<Self> {
         let root = location_to_url(location, None)?;
-        if root.scheme() == "file" {
-            let path = root
-                .to_file_path()
-                .map_err(|()| LakeError::InvalidLocation {
-                    location: location.to_string(),
-                    reason: "not a local path".into(),
-                })?;
+        if let Some(path) = local_path(&root)
+            && !path.is_dir()
+        {
+            return Err(LakeError::NoLake {
+                location: path.display().to_string(),
+            });
+        }
+        Ok(Self { root })
+    }
+
+    /// Open the lake at `location`, creating its root folder when missing.
+    pub fn create(location: &str) -> Result<Self> {
+        let root = location_to_url(location, None)?;
+        if let Some(path) = local_path(&root) {
             std::fs::create_dir_all(&path).map_err(|e| LakeError::InvalidLocation {
                 location: location.to_string(),
                 reason: format!("cannot create directory: {e}"),
@@ -255,6 +275,9 @@ pub fn utc_timestamp() -> arrow::datatypes::DataType {
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
 
+/// The URI schemes a lake or table location may use (besides a plain path).
+pub const SUPPORTED_SCHEMES: &[&str] = &["file"];
+
 /// Turn a path or URI into a URL; relative paths are taken against `base`
 /// (the lake root) or, without a base, against the current directory.
 pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {
@@ -268,6 +291,12 @@ pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {
     if let Ok(url) = Url::parse(location)
         && url.scheme().len() > 1
     {
+        if !SUPPORTED_SCHEMES.contains(&url.scheme()) {
+            return Err(LakeError::UnsupportedScheme {
+                location: location.to_string(),
+                scheme: url.scheme().to_string(),
+            });
+        }
         return Ok(url);
     }
     let path = Path::new(location);
@@ -320,8 +349,28 @@ mod tests {
         let root = Url::parse("file:///tmp/lake/").unwrap();
         let url = location_to_url("predictions/churn", Some(&root)).unwrap();
         assert_eq!(url.as_str(), "file:///tmp/lake/predictions/churn");
-        let s3 = location_to_url("s3://bucket/x", Some(&root)).unwrap();
-        assert_eq!(s3.as_str(), "s3://bucket/x");
+        let abs = location_to_url("file:///data/x", Some(&root)).unwrap();
+        assert_eq!(abs.as_str(), "file:///data/x");
+    }
+
+    #[test]
+    fn unsupported_schemes_are_refused_as_bad_input() {
+        let e = location_to_url("s3://bucket/lake", None).unwrap_err();
+        assert!(matches!(e, LakeError::UnsupportedScheme { ref scheme, .. } if scheme == "s3"));
+        assert_eq!(e.class(), ErrorClass::BadInput);
+        assert!(e.to_string().contains("file://"), "{e}");
+    }
+
+    #[test]
+    fn open_never_creates_a_lake_and_create_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = dir.path().join("nested/lake");
+        let e = Lake::open(at.to_str().unwrap()).unwrap_err();
+        assert!(matches!(e, LakeError::NoLake { .. }), "{e}");
+        assert!(!at.exists());
+        Lake::create(at.to_str().unwrap()).unwrap();
+        assert!(at.is_dir());
+        Lake::open(at.to_str().unwrap()).unwrap();
     }
 
     #[test]

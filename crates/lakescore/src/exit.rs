@@ -4,7 +4,6 @@
 //! 0 success; 1 failure at run time (storage, IO, a bug); 2 bad usage, spec or
 //! input (nothing written); 3 the run succeeded but drift crossed an alert threshold.
 
-use lakescore_core::backfill::BackfillAction;
 use lakescore_core::drift::DriftError;
 use lakescore_core::spec::SpecError;
 use lakescore_core::{Classify, ErrorClass};
@@ -41,7 +40,7 @@ impl ExitStatus {
         report
             .dates
             .iter()
-            .find(|d| d.action == BackfillAction::Failed)
+            .find(|d| d.action.is_failure())
             .and_then(|d| d.failure)
             .map_or_else(
                 || ExitStatus::alerts(report.dates.iter().map(|d| d.drift_alerts).sum()),
@@ -140,11 +139,18 @@ mod tests {
         }
         .into();
         assert_eq!(status(&e), ExitStatus::BadInput);
-        let e: anyhow::Error = RegistryError::UnknownModel { name: "m".into() }.into();
+        let e: anyhow::Error = RegistryError::UnknownModel {
+            name: "m".into(),
+            hint: String::new(),
+        }
+        .into();
         assert_eq!(status(&e), ExitStatus::BadInput);
         let e: anyhow::Error = RunError::Registry {
             job: "j".into(),
-            source: Box::new(RegistryError::UnknownModel { name: "m".into() }),
+            source: Box::new(RegistryError::UnknownModel {
+                name: "m".into(),
+                hint: String::new(),
+            }),
         }
         .into();
         assert_eq!(status(&e), ExitStatus::BadInput);
@@ -191,6 +197,7 @@ mod tests {
             job: "churn_daily".into(),
             source: Box::new(RegistryError::UnknownModel {
                 name: "churn".into(),
+                hint: String::new(),
             }),
         }
         .into();

@@ -11,7 +11,7 @@ mod render;
 
 use std::io::Write as _;
 
-use clap::Parser as _;
+use clap::{CommandFactory as _, FromArgMatches as _};
 
 use crate::exit::ExitStatus;
 
@@ -27,8 +27,16 @@ fn main() {
     // Crash points (`FAILPOINTS=name=return`): only a test build has them, so
     // only a test build reads the variable.
     let _failpoints = fail::has_failpoints().then(fail::FailScenario::setup);
-    let cli = cli::Cli::parse();
+    let matches = cli::Cli::command().get_matches();
+    let lake_origin = commands::LakeOrigin::of(matches.value_source("lake"));
+    let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_tracing(cli.verbose, cli.quiet);
+    let ctx = commands::Context {
+        lake: cli.lake,
+        lake_origin,
+        printer: printer::Printer { json: cli.json },
+        quiet: cli.quiet,
+    };
     let status = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -37,12 +45,15 @@ fn main() {
             report(&anyhow::Error::new(e).context("cannot start the async runtime"));
             ExitStatus::Failure
         }
-        Ok(runtime) => match runtime.block_on(commands::dispatch(cli)) {
+        Ok(runtime) => match runtime.block_on(commands::dispatch(&ctx, cli.command)) {
             Ok(status) => status,
             // Output closed under us (`| head`): end quietly, as ripgrep does.
             Err(e) if exit::is_broken_pipe(&e) => ExitStatus::Success,
             Err(e) => {
                 report(&e);
+                if let Some(note) = ctx.lake_note(&e) {
+                    let _ = writeln!(std::io::stderr(), "note: {note}");
+                }
                 exit::status(&e)
             }
         },

@@ -101,17 +101,55 @@ pub struct LoadedSpec {
 }
 
 /// Parse and validate spec `text` said to come from `path` (e.g. a spec stored with a run).
+///
+/// When `path` is absolute, relative local paths in the spec (`input.path`,
+/// `drift.reference`) are taken against the spec file's folder, as docker
+/// compose and kustomize do, so a job runs the same from any working
+/// directory (cron, systemd). URIs and absolute paths stay as written.
 pub fn from_text(path: &Path, text: String) -> Result<LoadedSpec, SpecError> {
-    let job = parse(&text).map_err(|diagnostics| SpecError::Invalid {
+    let mut job = parse(&text).map_err(|diagnostics| SpecError::Invalid {
         path: path.to_path_buf(),
         diagnostics,
     })?;
+    if let Some(dir) = path.parent().filter(|_| path.is_absolute()) {
+        job.input.path = against(dir, &job.input.path);
+        if let Some(drift) = job.drift.as_mut()
+            && let Some(reference) = drift.reference.as_mut()
+        {
+            *reference = against(dir, reference);
+        }
+    }
     Ok(LoadedSpec {
         path: path.to_path_buf(),
         sha256: crate::hash::sha256_hex(text.as_bytes()),
         text,
         job,
     })
+}
+
+/// `location` taken against `dir` when it is a relative local path (not a URI).
+fn against(dir: &Path, location: &str) -> String {
+    let is_uri = location.split_once("://").is_some_and(|(scheme, _)| {
+        !scheme.is_empty()
+            && scheme
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+    });
+    if is_uri || Path::new(location).is_absolute() {
+        return location.to_string();
+    }
+    // Lexically, as the spec's folder may be given as `a/b/../jobs`.
+    let mut out = PathBuf::new();
+    for part in dir.components().chain(Path::new(location).components()) {
+        match part {
+            std::path::Component::ParentDir if out.parent().is_some() => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out.display().to_string()
 }
 
 /// Parse and validate spec text, returning every problem found.
@@ -146,6 +184,25 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 6), (2, 1));
         assert_eq!(line_col(text, 8), (2, 3));
+    }
+
+    #[test]
+    fn relative_paths_resolve_against_the_spec_folder() {
+        let text = "name = \"j\"\n[model]\nuri = \"models:/m/1\"\n[input]\nformat = \"parquet\"\n\
+                    path = \"../data/{{ ds }}/*.parquet\"\n[drift]\nreference = \"./ref.parquet\"\n";
+        let spec = from_text(Path::new("/srv/lake/jobs/j.toml"), text.into()).unwrap();
+        assert_eq!(spec.job.input.path, "/srv/lake/data/{{ ds }}/*.parquet");
+        let drift = spec.job.drift.unwrap();
+        assert_eq!(
+            drift.reference.as_deref(),
+            Some("/srv/lake/jobs/ref.parquet")
+        );
+        // URIs and absolute paths stay; a spec known only by a relative path
+        // (an old run's record) keeps its paths as written.
+        assert_eq!(against(Path::new("/x"), "file:///d/t"), "file:///d/t");
+        assert_eq!(against(Path::new("/x"), "/abs/t"), "/abs/t");
+        let old = from_text(Path::new("jobs/j.toml"), text.into()).unwrap();
+        assert_eq!(old.job.input.path, "../data/{{ ds }}/*.parquet");
     }
 
     #[test]

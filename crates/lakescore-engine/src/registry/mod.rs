@@ -35,7 +35,7 @@ use lakescore_core::registry::{
 };
 use lakescore_core::table::TableRow;
 use lakescore_core::uri::{ModelRef, Stage};
-use lakescore_core::{Classify, ErrorClass};
+use lakescore_core::{Classify, ErrorClass, suggest};
 use lakescore_lake::{Lake, LakeError, Table, schema_of};
 use lakescore_model::{Model, ModelError};
 
@@ -56,8 +56,9 @@ const LATE_REGISTRATION: &str =
 pub enum RegistryError {
     #[error("bad model reference: {0}")]
     BadReference(String),
-    #[error("model {name:?} is not registered (see `lakescore registry list`)")]
-    UnknownModel { name: String },
+    /// `hint` is a "did you mean" or what the registry holds instead.
+    #[error("model {name:?} is not registered{hint} (see `lakescore registry list`)")]
+    UnknownModel { name: String, hint: String },
     #[error(
         "model {name:?} was not registered yet at {as_of} (its first version was registered at {first})"
     )]
@@ -70,8 +71,12 @@ pub enum RegistryError {
     UnknownVersion { name: String, version: i64 },
     #[error("model {name:?} has no version in stage {stage}")]
     NoVersionInStage { name: String, stage: Stage },
-    #[error("model {name:?} has no alias {alias:?}")]
-    UnknownAlias { name: String, alias: String },
+    #[error("model {name:?} has no alias {alias:?}{hint}")]
+    UnknownAlias {
+        name: String,
+        alias: String,
+        hint: String,
+    },
     #[error("model {name:?} has no versions")]
     NoVersions { name: String },
     #[error("invalid {what}: {message}")]
@@ -137,6 +142,23 @@ pub enum RegistryError {
         path: String,
         message: String,
     },
+}
+
+impl RegistryError {
+    /// Whether the reference found no version (no such model, not yet at that
+    /// time, nothing in that stage or alias), as opposed to a registry that
+    /// could not be read.
+    pub fn is_not_found(&self) -> bool {
+        matches!(
+            self,
+            RegistryError::UnknownModel { .. }
+                | RegistryError::NotYetRegistered { .. }
+                | RegistryError::UnknownVersion { .. }
+                | RegistryError::NoVersionInStage { .. }
+                | RegistryError::UnknownAlias { .. }
+                | RegistryError::NoVersions { .. }
+        )
+    }
 }
 
 impl Classify for RegistryError {
@@ -347,7 +369,9 @@ impl Registry {
     ) -> Result<VersionState> {
         let state = self.state_at(as_of).await?;
         match resolve_in(&state, r) {
-            Err(RegistryError::UnknownModel { name }) => Err(self.unknown_at(&name, as_of).await),
+            Err(RegistryError::UnknownModel { name, .. }) => {
+                Err(self.unknown_at(&name, as_of).await)
+            }
             other => other.cloned(),
         }
     }
@@ -359,21 +383,27 @@ impl Registry {
         name: &str,
         as_of: Option<DateTime<Utc>>,
     ) -> RegistryError {
-        let unknown = RegistryError::UnknownModel { name: name.into() };
-        let Some(at) = as_of else { return unknown };
         let Ok(now) = self
             .table_rows::<ModelVersionRow>(VERSIONS_TABLE, None)
             .await
         else {
-            return unknown;
+            return RegistryError::UnknownModel {
+                name: name.into(),
+                hint: String::new(),
+            };
         };
+        let unknown = || RegistryError::UnknownModel {
+            name: name.into(),
+            hint: model_hint(name, now.iter().map(|v| v.name.as_str())),
+        };
+        let Some(at) = as_of else { return unknown() };
         match now
             .iter()
             .filter(|v| v.name == name)
             .map(|v| v.created_at)
             .min()
         {
-            None => unknown,
+            None => unknown(),
             Some(first) => RegistryError::NotYetRegistered {
                 name: name.into(),
                 as_of: at.to_rfc3339(),
@@ -464,12 +494,25 @@ fn unrecorded_registrations(
     late
 }
 
+/// What to say after "model X is not registered": the closest name, or that
+/// the registry is empty.
+fn model_hint<'a>(name: &str, names: impl Iterator<Item = &'a str>) -> String {
+    let names: std::collections::BTreeSet<&str> = names.collect();
+    if names.is_empty() {
+        return " (this lake's registry has no models)".into();
+    }
+    suggest::hint(name, names)
+}
+
 /// The model `name` in `state`.
 pub(crate) fn model_in<'a>(state: &'a RegistryState, name: &str) -> Result<&'a ModelState> {
     state
         .models
         .get(name)
-        .ok_or_else(|| RegistryError::UnknownModel { name: name.into() })
+        .ok_or_else(|| RegistryError::UnknownModel {
+            name: name.into(),
+            hint: model_hint(name, state.models.keys().map(String::as_str)),
+        })
 }
 
 /// Version `version` of `model`.
@@ -492,14 +535,32 @@ pub fn resolve_in<'a>(state: &'a RegistryState, r: &ModelRef) -> Result<&'a Vers
     state.resolve(r).map_err(|e| {
         let name = r.name.clone();
         match e {
-            ResolveError::UnknownModel => RegistryError::UnknownModel { name },
+            ResolveError::UnknownModel => RegistryError::UnknownModel {
+                hint: model_hint(&name, state.models.keys().map(String::as_str)),
+                name,
+            },
             ResolveError::UnknownVersion(version) => {
                 RegistryError::UnknownVersion { name, version }
             }
             ResolveError::NoVersionInStage(stage) => {
                 RegistryError::NoVersionInStage { name, stage }
             }
-            ResolveError::UnknownAlias(alias) => RegistryError::UnknownAlias { name, alias },
+            ResolveError::UnknownAlias(alias) => {
+                let known = state.models.get(&name).map(|m| m.aliases.keys());
+                let hint = match known {
+                    Some(keys) if keys.len() > 0 => {
+                        let keys: Vec<&str> = keys.map(String::as_str).collect();
+                        let close = suggest::hint(&alias, keys.iter().copied());
+                        if close.is_empty() {
+                            format!(" (its aliases: {})", keys.join(", "))
+                        } else {
+                            close
+                        }
+                    }
+                    _ => " (it has no aliases)".to_string(),
+                };
+                RegistryError::UnknownAlias { name, alias, hint }
+            }
             ResolveError::NoVersions => RegistryError::NoVersions { name },
         }
     })

@@ -16,7 +16,7 @@ struct Fixture {
 
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let lake = Lake::open(dir.path().join("lake").to_str().unwrap()).unwrap();
+    let lake = Lake::create(dir.path().join("lake").to_str().unwrap()).unwrap();
     let registry = Registry::new(lake.clone());
     let repo = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
     registry

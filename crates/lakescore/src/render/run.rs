@@ -107,8 +107,16 @@ pub(crate) fn backfill(out: &mut dyn Write, r: &BackfillReport) -> io::Result<()
     };
     writeln!(
         out,
-        "{verb} {} from {} to {} (rerun {:?})",
-        r.job_name, r.from, r.to, r.rerun
+        "{verb} {} from {} to {} (--rerun {}{})",
+        r.job_name,
+        r.from,
+        r.to,
+        r.rerun.as_str(),
+        if r.model_as_of_date {
+            ", --model-as-of-date"
+        } else {
+            ""
+        }
     )?;
     writeln!(
         out,
@@ -135,21 +143,25 @@ pub(crate) fn backfill(out: &mut dyn Write, r: &BackfillReport) -> io::Result<()
             d.drift_alerts
         )?;
     }
-    let ran = r.dates.iter().filter(|d| d.run_id.is_some()).count();
-    let failed = r
-        .dates
-        .iter()
-        .filter(|d| d.action == BackfillAction::Failed)
-        .count();
-    let skipped = r
-        .dates
-        .iter()
-        .filter(|d| d.action == BackfillAction::Skip)
-        .count();
-    if !r.dry_run {
+    let count = |a: BackfillAction| r.dates.iter().filter(|d| d.action == a).count();
+    let ran = count(BackfillAction::Succeeded);
+    let failed = count(BackfillAction::Failed);
+    let skipped = count(BackfillAction::Skip);
+    let no_model = count(BackfillAction::NoModel);
+    let no_model = if no_model > 0 {
+        format!(", {no_model} date(s) without a model version")
+    } else {
+        String::new()
+    };
+    if r.dry_run {
+        let would = count(BackfillAction::WouldFail);
+        if would > 0 {
+            writeln!(out, "  {would} date(s) would fail{no_model}")?;
+        }
+    } else {
         writeln!(
             out,
-            "  {ran} run(s) succeeded, {failed} failed, {skipped} date(s) skipped"
+            "  {ran} run(s) succeeded, {failed} failed, {skipped} date(s) skipped{no_model}"
         )?;
     }
     Ok(())

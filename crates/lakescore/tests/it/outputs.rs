@@ -147,15 +147,19 @@ fn human_outputs() {
     snapshot(
         "backfill_dry",
         &env,
-        &env.ok(&[
-            "backfill",
-            spec,
-            "--from",
-            "2024-01-01",
-            "--to",
-            "2024-01-03",
-            "--dry-run",
-        ]),
+        &env.expect(
+            2,
+            &[
+                "backfill",
+                spec,
+                "--from",
+                "2024-01-01",
+                "--to",
+                "2024-01-03",
+                "--dry-run",
+            ],
+        )
+        .0,
     );
     snapshot("runs", &env, &env.ok(&["runs"]));
     snapshot(

@@ -50,7 +50,7 @@ fn registry_resolves_every_reference_form_and_keeps_an_audit_log() {
     assert_eq!(stage(3), "None");
     assert_eq!(versions[2]["aliases"][0], "challenger");
     assert_eq!(versions[1]["flavor"], "linear");
-    assert_eq!(versions[0]["tags"], "{\"team\":\"risk\"}");
+    assert_eq!(versions[0]["tags"], serde_json::json!({"team": "risk"}));
 
     let history: serde_json::Value =
         serde_json::from_str(env.ok(&["registry", "history", "m", "--json"]).trim()).unwrap();
@@ -440,16 +440,10 @@ fn metadata_is_attached_changed_shown_and_diffed() {
     assert_eq!(state["tags"]["tier"], "gold");
     let v2 = json(&env.ok(&["registry", "show", "m", "2", "--json"]));
     let v = &v2["version"];
-    assert_eq!(v["tags"], r#"{"validated":"yes"}"#);
+    assert_eq!(v["tags"], serde_json::json!({"validated": "yes"}));
     assert_eq!(v["description"], "retrained on 2024 data");
-    assert_eq!(
-        json(v["metrics"].as_str().unwrap()),
-        json(r#"{"auc":0.86,"logloss":0.3}"#)
-    );
-    assert_eq!(
-        json(v["params"].as_str().unwrap()),
-        json(r#"{"max_depth":"6"}"#)
-    );
+    assert_eq!(v["metrics"], json(r#"{"auc":0.86,"logloss":0.3}"#));
+    assert_eq!(v["params"], json(r#"{"max_depth":"6"}"#));
     assert_eq!(v["comments"][0]["text"], "shadowed for a week");
     let text = env.ok(&["registry", "show", "m", "2"]);
     assert!(

@@ -59,22 +59,39 @@ fn backfill_runs_each_date_once_and_skips_done_dates() {
     assert_eq!(runs_of(&env).len(), 2);
     assert_eq!(predictions_version(&env), version);
 
-    // A dry run lists the dates, what it would do and the model version.
-    let dry = json(&env.ok(&[
-        "backfill",
-        &spec,
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-01-03",
-        "--dry-run",
-        "--json",
-    ]));
+    // A dry run lists the dates, what it would do and the model version; it
+    // checks each date as `run --dry-run` does, so a date without input files
+    // "would fail" (and the dry run exits 2, as `run --dry-run` would).
+    let (out, _) = env.expect(
+        2,
+        &[
+            "backfill",
+            &spec,
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-03",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    let dry = json(&out);
     let dates = dry["dates"].as_array().unwrap();
     assert_eq!(dates.len(), 3);
     assert_eq!(dates[0]["action"], "skip");
-    assert_eq!(dates[2]["action"], "run");
+    // A skipped date shows its latest attempt.
+    assert_eq!(dates[0]["rows"], 5000);
+    assert!(dates[0]["run_id"].is_string());
+    assert_eq!(dates[2]["action"], "would_fail");
     assert_eq!(dates[2]["model_version"], 1);
+    assert!(
+        dates[2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no input files match"),
+        "{}",
+        dates[2]
+    );
     assert_eq!(runs_of(&env).len(), 2);
 
     // --rerun all replaces both dates (one copy each); a date without input
@@ -108,28 +125,62 @@ fn backfill_runs_each_date_once_and_skips_done_dates() {
         .sum();
     assert_eq!(rows(&batches), expected, "one copy of each date");
     // --rerun failed picks up the failed date only.
-    let dry = json(&env.ok(&[
-        "backfill",
-        &spec,
-        "--from",
-        "2024-01-01",
-        "--to",
-        "2024-01-03",
-        "--rerun",
-        "failed",
-        "--dry-run",
-        "--json",
-    ]));
+    let (out, _) = env.expect(
+        2,
+        &[
+            "backfill",
+            &spec,
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-03",
+            "--rerun",
+            "failed",
+            "--dry-run",
+            "--json",
+        ],
+    );
+    let dry = json(&out);
     let actions: Vec<&str> = dry["dates"]
         .as_array()
         .unwrap()
         .iter()
         .map(|d| d["action"].as_str().unwrap())
         .collect();
-    assert_eq!(actions, ["skip", "skip", "run"]);
+    assert_eq!(actions, ["skip", "skip", "would_fail"]);
 
-    // --model-as-of-date: the registry did not exist at the end of 2024-01-01.
-    let dry = json(&env.ok(&[
+    // --model-as-of-date: the registry did not exist at the end of 2024-01-01,
+    // so the date has no model version: it is skipped with that reason, in a
+    // dry run and in a real one, and its good predictions and succeeded
+    // attempt stay as they were (no failed attempt recorded over them).
+    let runs_before = runs_of(&env).len();
+    let version_before = predictions_version(&env);
+    for dry_run in [true, false] {
+        let mut args = vec![
+            "backfill",
+            &spec,
+            "--from",
+            "2024-01-01",
+            "--to",
+            "2024-01-02",
+            "--rerun",
+            "all",
+            "--model-as-of-date",
+            "--json",
+        ];
+        if dry_run {
+            args.push("--dry-run");
+        }
+        let report = json(&env.ok(&args));
+        for d in report["dates"].as_array().unwrap() {
+            assert_eq!(d["action"], "no_model", "{d}");
+            let error = d["error"].as_str().unwrap();
+            assert!(error.contains("was not registered yet at"), "{error}");
+        }
+    }
+    assert_eq!(runs_of(&env).len(), runs_before);
+    assert_eq!(predictions_version(&env), version_before);
+    let text = env.ok(&[
         "backfill",
         &spec,
         "--from",
@@ -138,25 +189,30 @@ fn backfill_runs_each_date_once_and_skips_done_dates() {
         "2024-01-01",
         "--rerun",
         "all",
-        "--dry-run",
         "--model-as-of-date",
-        "--json",
-    ]));
-    let error = dry["dates"][0]["error"].as_str().unwrap();
-    assert!(error.contains("not registered"), "{error}");
+    ]);
+    assert!(
+        text.contains("(--rerun all, --model-as-of-date)")
+            && text.contains("no model")
+            && text.contains("1 date(s) without a model version"),
+        "{text}"
+    );
     let today = chrono::Utc::now().date_naive().to_string();
-    let dry = json(&env.ok(&[
-        "backfill",
-        &spec,
-        "--from",
-        &today,
-        "--to",
-        &today,
-        "--dry-run",
-        "--model-as-of-date",
-        "--json",
-    ]));
-    assert_eq!(dry["dates"][0]["model_version"], 1);
+    let (out, _) = env.expect(
+        2,
+        &[
+            "backfill",
+            &spec,
+            "--from",
+            &today,
+            "--to",
+            &today,
+            "--dry-run",
+            "--model-as-of-date",
+            "--json",
+        ],
+    );
+    assert_eq!(json(&out)["dates"][0]["model_version"], 1);
 }
 
 #[test]
@@ -312,4 +368,67 @@ fn the_scheduler_runs_a_job_due_every_minute_and_stops_on_sigterm() {
         runs.iter().all(|r| r.status == RunStatus::Succeeded),
         "{runs:?}"
     );
+}
+
+/// A spec's relative paths resolve against its folder, so the repository's
+/// demo job runs from any directory; without a lake there, nothing is created
+/// and the message names the lake looked for and how it was chosen.
+#[test]
+fn a_job_runs_from_an_unrelated_directory_and_never_creates_a_lake() {
+    let env = Env::new();
+    env.register_demo();
+    let elsewhere = env.path("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    let spec = repo().join("jobs/demo.toml");
+    let run = |with_lake: bool| {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(&elsewhere)
+            .env_remove("LAKESCORE_LAKE")
+            .args(["run", spec.to_str().unwrap(), "--date", "2024-01-01"]);
+        if with_lake {
+            cmd.args(["--lake", env.lake().to_str().unwrap()]);
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(true);
+    assert!(
+        matches!(out.status.code(), Some(0 | 3)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let runs = read_runs(&env.lake());
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].rows_out, 5000);
+
+    let out = run(false);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let looked = elsewhere.join("lake");
+    assert!(
+        stderr.contains(&format!("no lake at {}", looked.display()))
+            && stderr.contains("the default ./lake"),
+        "{stderr}"
+    );
+    assert!(!looked.exists(), "a read created {}", looked.display());
+}
+
+/// Read-only commands on a missing lake, and lakes with a scheme lakescore
+/// cannot reach, are usage errors (exit 2) that write nothing.
+#[test]
+fn missing_lakes_and_unsupported_schemes_are_refused() {
+    let env = Env::new();
+    for args in [
+        vec!["runs"],
+        vec!["registry", "list"],
+        vec!["status", "jobs"],
+    ] {
+        let (_, stderr) = env.expect(2, &args);
+        assert!(
+            stderr.contains("no lake at") && stderr.contains("LAKESCORE_LAKE="),
+            "{stderr}"
+        );
+    }
+    assert!(!env.lake().exists());
+    let (_, stderr) = env.expect(2, &["--lake", "s3://bucket/lake", "registry", "list"]);
+    assert!(stderr.contains("unsupported scheme \"s3:\""), "{stderr}");
 }

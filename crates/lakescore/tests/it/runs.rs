@@ -16,6 +16,13 @@ fn runs_lists_recent_attempts_newest_first() {
     assert_eq!(runs.len(), 2);
     assert_eq!(runs[0]["status"], "succeeded");
     assert_eq!(runs[0]["rows_out"], 5000);
+    // Dates and times are ISO 8601, as in every command's JSON.
+    assert_eq!(runs[0]["logical_date"], "2024-01-02");
+    let started = runs[0]["started_at"].as_str().unwrap();
+    assert!(
+        chrono::DateTime::parse_from_rfc3339(started).is_ok(),
+        "{started}"
+    );
     assert_eq!(runs[1]["status"], "failed");
     assert!(
         runs[1]["error"]

@@ -49,6 +49,20 @@ fn validate_reports_every_error_with_line_and_column() {
 
     // With the environment: the model must resolve, and the input columns must fit it.
     let spec = env.demo_spec(&demo_input());
+    let (_, err) = env.expect(2, &["validate", &spec, "--date", "2024-01-01"]);
+    assert!(err.contains("no lake at"), "{err}");
+    env.ok(&[
+        "registry",
+        "register",
+        "other",
+        "--flavor",
+        "xgboost",
+        "--artifact",
+        repo()
+            .join("fixtures/demo/churn_model.json")
+            .to_str()
+            .unwrap(),
+    ]);
     let (out, _) = env.expect(2, &["validate", &spec, "--date", "2024-01-01"]);
     assert!(out.contains("model \"churn\" is not registered"), "{out}");
     env.register_demo();

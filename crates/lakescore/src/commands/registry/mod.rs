@@ -27,7 +27,13 @@ use crate::cli::{Actor, RegistryCommand};
 use crate::exit::{ExitStatus, UsageError};
 
 pub(crate) async fn registry(ctx: &Context, cmd: RegistryCommand) -> Result<ExitStatus> {
-    let registry = Registry::new(ctx.open_lake()?);
+    // Registering is how a lake comes to be; every other command needs one.
+    let lake = if matches!(cmd, RegistryCommand::Register(_)) {
+        ctx.create_lake()?
+    } else {
+        ctx.open_lake()?
+    };
+    let registry = Registry::new(lake);
     let p = ctx.printer;
     match cmd {
         RegistryCommand::Register(a) => register::register(&registry, p, a).await?,
