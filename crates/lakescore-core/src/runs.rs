@@ -192,6 +192,47 @@ pub fn incremental_range(runs: &[RunRow], job: &str, day: i32) -> (Option<i64>, 
     (done().filter_map(|r| r.input_version).max(), None)
 }
 
+/// Shortest run id prefix taken (as git takes abbreviated commit ids).
+pub const MIN_RUN_ID_PREFIX: usize = 4;
+
+/// Why no single run matches an id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunLookup {
+    /// No run; `hint` is a "did you mean" (or empty).
+    None { hint: String },
+    /// A prefix shared by several runs (up to five of them).
+    Ambiguous(Vec<String>),
+}
+
+/// The index in `runs` of the run `id` names: its full id, or a unique prefix
+/// of at least [`MIN_RUN_ID_PREFIX`] characters.
+pub fn find_run(runs: &[RunRow], id: &str) -> Result<usize, RunLookup> {
+    if let Some(i) = runs.iter().position(|r| r.run_id == id) {
+        return Ok(i);
+    }
+    let mut ids: Vec<&str> = runs.iter().map(|r| r.run_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let matching: Vec<&str> = if id.len() >= MIN_RUN_ID_PREFIX {
+        ids.iter().copied().filter(|r| r.starts_with(id)).collect()
+    } else {
+        Vec::new()
+    };
+    match matching.as_slice() {
+        [one] => Ok(runs
+            .iter()
+            .position(|r| r.run_id == *one)
+            .expect("a listed id")),
+        [] => Err(RunLookup::None {
+            // Compare like with like: the typed text with ids cut to its length.
+            hint: crate::suggest::hint(id, ids.iter().filter_map(|r| r.get(..id.len()))),
+        }),
+        many => Err(RunLookup::Ambiguous(
+            many.iter().take(5).map(|s| (*s).to_string()).collect(),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,6 +255,39 @@ mod tests {
         .unwrap();
         (r.input_start_version, r.input_version) = range;
         r
+    }
+
+    #[test]
+    fn runs_are_found_by_id_or_unique_prefix() {
+        let mut runs = vec![
+            run(1, RunStatus::Succeeded, 1, (None, None)),
+            run(1, RunStatus::Succeeded, 2, (None, None)),
+        ];
+        runs[0].run_id = "9e885da5-98d9".into();
+        runs[1].run_id = "9e8f1c00-0000".into();
+        assert_eq!(find_run(&runs, "9e8f1c00-0000"), Ok(1));
+        assert_eq!(find_run(&runs, "9e88"), Ok(0));
+        assert_eq!(
+            find_run(&runs, "9e8"),
+            Err(RunLookup::None {
+                hint: String::new()
+            }),
+            "shorter than the minimum prefix"
+        );
+        runs[1].run_id = "9e885daf-0000".into();
+        assert_eq!(
+            find_run(&runs, "9e885da"),
+            Err(RunLookup::Ambiguous(vec![
+                "9e885da5-98d9".into(),
+                "9e885daf-0000".into()
+            ]))
+        );
+        assert_eq!(
+            find_run(&runs, "9e885d95"),
+            Err(RunLookup::None {
+                hint: " (did you mean \"9e885da5\"?)".into()
+            })
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod printer;
 mod progress;
 mod render;
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 
 use clap::{CommandFactory as _, FromArgMatches as _};
 
@@ -30,7 +30,11 @@ fn main() {
     let matches = cli::Cli::command().get_matches();
     let lake_origin = commands::LakeOrigin::of(matches.value_source("lake"));
     let cli = cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
-    init_tracing(cli.verbose, cli.quiet);
+    init_tracing(
+        cli.verbose,
+        cli.quiet,
+        cli.color.enabled(std::io::stderr().is_terminal()),
+    );
     let ctx = commands::Context {
         lake: cli.lake,
         lake_origin,
@@ -66,7 +70,7 @@ fn report(e: &anyhow::Error) {
     let _ = writeln!(std::io::stderr(), "error: {}", exit::render(e));
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
+fn init_tracing(verbose: u8, quiet: bool, color: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "warn",
@@ -87,6 +91,7 @@ fn init_tracing(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_target(false)
         .try_init();
 }

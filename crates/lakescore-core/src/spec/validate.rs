@@ -475,7 +475,8 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         }
     };
     let positive = |x: f64| x.is_finite() && x > 0.0;
-    let open_unit = |x: f64| x > 0.0 && x < 1.0;
+    // A p-value threshold of 0 never alerts (no p-value is below it).
+    let p_threshold = |x: f64| (0.0..1.0).contains(&x);
     let half_open_unit = |x: f64| x > 0.0 && x <= 1.0;
     let psi_alert = c
         .number(&d.psi_alert, "psi_alert", positive, "a positive number")
@@ -484,8 +485,8 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         .number(
             &d.ks_pvalue_alert,
             "ks_pvalue_alert",
-            open_unit,
-            "between 0 and 1",
+            p_threshold,
+            "in [0, 1) (0 never alerts)",
         )
         .unwrap_or(defaults.ks_pvalue_alert);
     let wasserstein_alert = c.number(
@@ -506,8 +507,8 @@ fn validate_drift(c: &mut Collector<'_>, d: &RawDrift) -> DriftConfig {
         .number(
             &d.chi2_pvalue_alert,
             "chi2_pvalue_alert",
-            open_unit,
-            "between 0 and 1",
+            p_threshold,
+            "in [0, 1) (0 never alerts)",
         )
         .unwrap_or(defaults.chi2_pvalue_alert);
     let js_alert = c
@@ -655,7 +656,7 @@ batch_rows = 0
     #[test]
     fn drift_thresholds_are_range_checked() {
         let text = format!(
-            "{GOOD}[drift]\npsi_alert = -1.0\nks_pvalue_alert = 1.5\nwasserstein_alert = 0.0\nnull_rate_alert = 2.0\nchi2_pvalue_alert = 0.0\njs_alert = 1.5\n"
+            "{GOOD}[drift]\npsi_alert = -1.0\nks_pvalue_alert = 1.5\nwasserstein_alert = 0.0\nnull_rate_alert = 2.0\nchi2_pvalue_alert = -0.1\njs_alert = 1.5\n"
         );
         let messages: Vec<String> = parse(&text)
             .unwrap_err()
@@ -666,10 +667,10 @@ batch_rows = 0
             messages,
             [
                 "drift.psi_alert: psi_alert must be a positive number",
-                "drift.ks_pvalue_alert: ks_pvalue_alert must be between 0 and 1",
+                "drift.ks_pvalue_alert: ks_pvalue_alert must be in [0, 1) (0 never alerts)",
                 "drift.wasserstein_alert: wasserstein_alert must be a positive number",
                 "drift.null_rate_alert: null_rate_alert must be in (0, 1]",
-                "drift.chi2_pvalue_alert: chi2_pvalue_alert must be between 0 and 1",
+                "drift.chi2_pvalue_alert: chi2_pvalue_alert must be in [0, 1) (0 never alerts)",
                 "drift.js_alert: js_alert must be in (0, 1]",
             ]
         );
@@ -679,6 +680,9 @@ batch_rows = 0
             (t.ks_pvalue_alert, t.psi_alert, t.wasserstein_alert),
             (0.05, 0.2, None)
         );
+        // 0 turns a p-value alert off.
+        let off = parse(&format!("{GOOD}[drift]\nks_pvalue_alert = 0\n")).unwrap();
+        assert_eq!(off.drift.unwrap().thresholds.ks_pvalue_alert, 0.0);
     }
 
     #[test]

@@ -202,6 +202,19 @@ impl Registry {
                     .max()
                     .unwrap_or(0)
                     + 1;
+                // Registering the same file twice is allowed (MLflow does
+                // too), but rarely meant: say so.
+                let same: Vec<i64> = rows
+                    .iter()
+                    .filter(|r| r.name == req.name && r.artifact_sha256 == sha)
+                    .map(|r| r.version)
+                    .collect();
+                if !same.is_empty() {
+                    tracing::warn!(
+                        model = %req.name,
+                        "the artifact is identical (SHA-256) to version(s) {same:?}; registering it as version {next}"
+                    );
+                }
                 Ok(vec![ModelVersionRow {
                     name: req.name.clone(),
                     version: next,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use lakescore_core::runs::{RunRow, date_from_days};
+use lakescore_core::runs::{RunLookup, RunRow, date_from_days};
 use lakescore_core::spec::{SpecError, from_text};
 use lakescore_core::{Classify, ErrorClass};
 use lakescore_lake::{Lake, LakeError};
@@ -14,8 +14,20 @@ use super::{Pin, Progress, RunError, RunOptions, RunReport, Trigger, read_runs};
 /// Why a run cannot be reproduced.
 #[derive(Debug, thiserror::Error)]
 pub enum RerunError {
-    #[error("there is no run {run_id:?} in {lake}runs (see `lakescore runs`)")]
-    NoSuchRun { run_id: String, lake: String },
+    #[error("there is no run {run_id:?} in {lake}runs{hint} (see `lakescore runs`)")]
+    NoSuchRun {
+        run_id: String,
+        lake: String,
+        hint: String,
+    },
+    #[error(
+        "run id prefix {prefix:?} is ambiguous: it begins {}; give more characters",
+        candidates.join(", ")
+    )]
+    AmbiguousRun {
+        prefix: String,
+        candidates: Vec<String>,
+    },
     #[error(
         "run {run_id} never resolved its model (it failed with: {error}); start a new run with `lakescore run`"
     )]
@@ -39,7 +51,9 @@ pub enum RerunError {
 impl Classify for RerunError {
     fn class(&self) -> ErrorClass {
         match self {
-            RerunError::NoSuchRun { .. } | RerunError::NeverResolved { .. } => ErrorClass::BadInput,
+            RerunError::NoSuchRun { .. }
+            | RerunError::AmbiguousRun { .. }
+            | RerunError::NeverResolved { .. } => ErrorClass::BadInput,
             RerunError::Spec { source, .. } => source.class(),
             RerunError::Runs(e) => e.class(),
             RerunError::Run { source, .. } => source.class(),
@@ -47,18 +61,29 @@ impl Classify for RerunError {
     }
 }
 
-/// Run `run_id` again with what it used; returns the original attempt and the new run.
+/// Run `run_id` (or a unique prefix of it) again with what it used; returns the original attempt and the new run.
 pub async fn rerun(
     lake: &Lake,
     run_id: &str,
     progress: Option<Progress>,
 ) -> Result<(RunRow, RunReport), RerunError> {
     let runs = read_runs(lake).await.map_err(RerunError::Runs)?;
-    let Some(original) = runs.into_iter().find(|r| r.run_id == run_id) else {
-        return Err(RerunError::NoSuchRun {
-            run_id: run_id.to_string(),
-            lake: lake.root().to_string(),
-        });
+    // The run `run_id` names: its id or a unique prefix.
+    let original = match lakescore_core::runs::find_run(&runs, run_id) {
+        Ok(i) => runs.into_iter().nth(i).expect("an index into runs"),
+        Err(RunLookup::None { hint }) => {
+            return Err(RerunError::NoSuchRun {
+                run_id: run_id.to_string(),
+                lake: lake.root().to_string(),
+                hint,
+            });
+        }
+        Err(RunLookup::Ambiguous(candidates)) => {
+            return Err(RerunError::AmbiguousRun {
+                prefix: run_id.to_string(),
+                candidates,
+            });
+        }
     };
     let Some(model_version) = original.model_version else {
         return Err(RerunError::NeverResolved {

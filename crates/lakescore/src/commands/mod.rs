@@ -2,7 +2,9 @@
 //! and prints the report it returns (through [`Printer`]).
 
 mod backfill;
+mod completions;
 mod drift;
+mod man;
 mod registry;
 mod rerun;
 mod run;
@@ -109,5 +111,7 @@ pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStat
         Command::Validate(args) => validate::validate(ctx, args).await,
         Command::Registry(cmd) => registry::registry(ctx, *cmd).await,
         Command::Schema => schema::schema(ctx),
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man(args) => man::man(&args),
     }
 }

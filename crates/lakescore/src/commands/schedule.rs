@@ -17,9 +17,9 @@ pub(crate) async fn schedule(ctx: &Context, args: ScheduleArgs) -> Result<ExitSt
     let lake = ctx.open_lake()?;
     let opts = SchedulerOptions {
         paths: args.paths,
-        max_running: args.max_running.max(1),
+        max_running: args.max_running,
         grace: Duration::from_secs(args.grace_seconds),
-        reload_every: Duration::from_secs(args.reload_seconds.max(1)),
+        reload_every: Duration::from_secs(args.reload_seconds),
         ..SchedulerOptions::default()
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

@@ -194,24 +194,42 @@ pub(crate) fn requests(out: &mut dyn Write, requests: &[TransitionRequest]) -> i
     Ok(())
 }
 
+/// A version's tags column (JSON text) as `k=v, ...`, if it has any.
+fn version_tags(json: &str) -> Option<String> {
+    let map: std::collections::BTreeMap<String, String> = serde_json::from_str(json).ok()?;
+    (!map.is_empty()).then(|| {
+        map.iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
 pub(crate) fn model(out: &mut dyn Write, name: &str, m: &ModelState) -> io::Result<()> {
     writeln!(out, "model {name}")?;
     writeln!(out, "  owner        {}", m.owner.as_deref().unwrap_or("-"))?;
-    writeln!(
-        out,
-        "  description  {}",
-        m.description.as_deref().unwrap_or("-")
-    )?;
-    let tags: Vec<String> = m.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    writeln!(
-        out,
-        "  tags         {}",
-        if tags.is_empty() {
-            "-".into()
-        } else {
-            tags.join(", ")
+    // `register --description/--tag` describe the version, as MLflow's
+    // register_model does; with nothing set on the model itself, say what
+    // its latest version carries instead of a bare "-".
+    let latest = m.versions.values().next_back().map(|v| &v.record);
+    let from_latest = |what: Option<String>| match (what, latest) {
+        (Some(text), Some(v)) if !text.is_empty() => {
+            format!("- (version {}: {text})", v.version)
         }
-    )?;
+        _ => "-".to_string(),
+    };
+    let description = m
+        .description
+        .clone()
+        .unwrap_or_else(|| from_latest(latest.and_then(|v| v.description.clone())));
+    writeln!(out, "  description  {description}")?;
+    let tags: Vec<String> = m.tags.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let tags = if tags.is_empty() {
+        from_latest(latest.and_then(|v| version_tags(&v.tags)))
+    } else {
+        tags.join(", ")
+    };
+    writeln!(out, "  tags         {tags}")?;
     let gated: Vec<&str> = m.require_approval.iter().map(|s| s.as_str()).collect();
     writeln!(
         out,
@@ -291,22 +309,37 @@ pub(crate) fn diff(out: &mut dyn Write, d: &VersionDiff) -> io::Result<()> {
     if !changed.is_empty() {
         writeln!(
             out,
-            "  reference profile: {:<18} {:>22} {:>22} {:>16}",
-            "COLUMN", "MEAN", "STD", "NULLS"
+            "  reference profile: {:<18} {:>18} {:>26} {:>22} {:>16}",
+            "COLUMN", "VALUES", "MEAN / CATEGORIES", "STD", "NULLS"
         )?;
-        let pair = |a: Option<f64>, b: Option<f64>| format!("{} -> {}", fmt_opt(a), fmt_opt(b));
+        let pair = |a: Option<String>, b: Option<String>| {
+            format!(
+                "{} -> {}",
+                a.unwrap_or_else(|| "-".into()),
+                b.unwrap_or_else(|| "-".into())
+            )
+        };
+        let num = |x: Option<f64>| x.map(|v| fmt_opt(Some(v)));
+        // A categorical column has no mean: its number of categories is shown there.
+        let centre = |x: &lakescore_core::registry::diff::ColumnSummary| {
+            x.categories
+                .map_or_else(|| num(x.mean), |n| Some(format!("{n} cat.")))
+        };
         for p in changed {
             let (a, b) = (p.from.as_ref(), p.to.as_ref());
             writeln!(
                 out,
-                "                     {:<18} {:>22} {:>22} {:>16}",
+                "                     {:<18} {:>18} {:>26} {:>22} {:>16}",
                 p.column,
-                pair(a.and_then(|x| x.mean), b.and_then(|x| x.mean)),
-                pair(a.and_then(|x| x.std), b.and_then(|x| x.std)),
-                format!(
-                    "{} -> {}",
-                    a.map_or("-".into(), |x| format!("{:.2}%", x.null_rate * 100.0)),
-                    b.map_or("-".into(), |x| format!("{:.2}%", x.null_rate * 100.0))
+                pair(
+                    a.map(|x| x.count.to_string()),
+                    b.map(|x| x.count.to_string())
+                ),
+                pair(a.and_then(centre), b.and_then(centre)),
+                pair(a.and_then(|x| num(x.std)), b.and_then(|x| num(x.std))),
+                pair(
+                    a.map(|x| format!("{:.2}%", x.null_rate * 100.0)),
+                    b.map(|x| format!("{:.2}%", x.null_rate * 100.0))
                 )
             )?;
         }

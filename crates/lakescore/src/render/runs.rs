@@ -51,11 +51,10 @@ pub(crate) fn runs(out: &mut dyn Write, runs: &[RunRow]) -> io::Result<()> {
 }
 
 pub(crate) fn status(out: &mut dyn Write, jobs: &[JobStatus]) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<20} {:<14} {:<25} {:<30} {:<8} NOTE",
-        "JOB", "SCHEDULE", "NEXT FIRE (UTC)", "LAST RUN", "MODEL"
-    )?;
+    // Columns as wide as their widest cell (elastic tabstops), so a long job
+    // name or status never pushes the rest out of line.
+    let mut tw = tabwriter::TabWriter::new(out).padding(2);
+    writeln!(tw, "JOB\tSCHEDULE\tNEXT FIRE (UTC)\tLAST RUN\tMODEL\tNOTE")?;
     for j in jobs {
         let last = j.last_run.as_ref().map_or("-".into(), |l| {
             format!("{} {} ({})", l.logical_date, l.status, l.trigger)
@@ -68,8 +67,8 @@ pub(crate) fn status(out: &mut dyn Write, jobs: &[JobStatus]) -> io::Result<()> 
         };
         let model = j.model_version.map_or("-".into(), |v| format!("v{v}"));
         writeln!(
-            out,
-            "{:<20} {:<14} {:<25} {:<30} {:<8} {}",
+            tw,
+            "{}\t{}\t{}\t{}\t{}\t{}",
             j.job_name.as_deref().unwrap_or("?"),
             j.schedule.as_deref().unwrap_or("-"),
             next,
@@ -78,7 +77,7 @@ pub(crate) fn status(out: &mut dyn Write, jobs: &[JobStatus]) -> io::Result<()> 
             j.error.as_deref().unwrap_or(&j.path)
         )?;
     }
-    Ok(())
+    tw.flush()
 }
 
 pub(crate) fn event(out: &mut dyn Write, e: &Event, now: DateTime<Utc>) -> io::Result<()> {

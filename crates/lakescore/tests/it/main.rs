@@ -19,6 +19,7 @@ use polars::prelude::{DataFrame, NamedFrom, ParquetWriter, df};
 const BIN: &str = env!("CARGO_BIN_EXE_lakescore");
 
 mod bad_input;
+mod cli;
 mod crash_points;
 mod demo;
 mod drift;

@@ -236,7 +236,8 @@ fn rerun_reproduces_a_run_with_its_model_version_and_spec() {
     env.ok(&["registry", "alias", "churn", "2", "champion"]);
     std::fs::write(&spec, "this is no longer a spec").unwrap();
 
-    let again = json(&env.ok(&["rerun", &run_id, "--json"]));
+    // A unique prefix names the run, as git takes abbreviated commit ids.
+    let again = json(&env.ok(&["rerun", &run_id[..8], "--json"]));
     assert_eq!(again["model_version"], 1);
     assert_eq!(again["logical_date"], "2024-01-01");
     let runs = runs_of(&env);

@@ -1,5 +1,8 @@
 //! The command line's definition (clap derive): every subcommand, argument and
-//! its help. What each subcommand does is in [`crate::commands`].
+//! its help. What each subcommand does is in [`crate::commands`]; the
+//! examples at the end of each `--help` are in [`examples`].
+
+mod examples;
 
 use std::path::PathBuf;
 
@@ -12,47 +15,116 @@ use lakescore_core::uri::Stage;
 
 /// Batch scoring and drift detection on Delta Lake.
 #[derive(Debug, Parser)]
-#[command(name = "lakescore", version, about, long_about = None)]
+#[command(
+    name = "lakescore",
+    version = env!("LAKESCORE_VERSION"),
+    about,
+    long_about = None,
+    after_help = examples::EXIT_CODES
+)]
 pub(crate) struct Cli {
-    /// Lake root: a local path or a file:// URI.
-    #[arg(long, global = true, env = "LAKESCORE_LAKE", default_value = "./lake")]
+    /// Lake root: a local path or a file:// URI (only `registry register` creates one).
+    #[arg(
+        long,
+        global = true,
+        env = "LAKESCORE_LAKE",
+        default_value = "./lake",
+        value_name = "PATH",
+        help_heading = GLOBAL
+    )]
     pub(crate) lake: String,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub(crate) verbose: u8,
     /// Only errors on stderr.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
     pub(crate) quiet: bool,
     /// Print one JSON object on stdout (the scheduler: one JSON line per event).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub(crate) json: bool,
+    /// Colour in logs: auto (only on a terminal, and not with NO_COLOR set), always, never.
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN", help_heading = GLOBAL)]
+    pub(crate) color: ColorChoice,
     #[command(subcommand)]
     pub(crate) command: Command,
+}
+
+/// The heading global options are listed under, in every command's help.
+const GLOBAL: &str = "Global options";
+
+/// When logs on stderr are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether to colour a stream that is (or is not) a terminal.
+    pub(crate) fn enabled(self, terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            // https://no-color.org: any non-empty NO_COLOR turns colour off.
+            ColorChoice::Auto => {
+                terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Score one logical date of a job into its Delta table.
+    #[command(after_long_help = examples::RUN)]
     Run(RunArgs),
     /// Recent runs from the `runs` table, newest first.
+    #[command(after_long_help = examples::RUNS)]
     Runs(RunsArgs),
     /// Run a job for every logical date of a range, oldest first.
+    #[command(after_long_help = examples::BACKFILL)]
     Backfill(BackfillArgs),
     /// Reproduce a past run: its stored spec, model version and input version.
+    #[command(after_long_help = examples::RERUN)]
     Rerun(RerunArgs),
     /// Each job's last run, next fire time and current model version.
+    #[command(after_long_help = examples::STATUS)]
     Status(StatusArgs),
     /// Run as a scheduler: fire every job of the given specs on its cron schedule.
+    #[command(after_long_help = examples::SCHEDULE)]
     Schedule(ScheduleArgs),
     /// Recompute drift for an already scored date, from the output table (no rescoring).
+    #[command(after_long_help = examples::DRIFT)]
     Drift(DriftArgs),
     /// Check job specs (and, unless --no-environment, their model and input).
+    #[command(after_long_help = examples::VALIDATE)]
     Validate(ValidateArgs),
     /// The model registry.
     #[command(subcommand)]
     Registry(Box<RegistryCommand>),
     /// Print the JSON Schema of job specs.
+    #[command(after_long_help = examples::SCHEMA)]
     Schema,
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_long_help = examples::COMPLETIONS)]
+    Completions(CompletionsArgs),
+    /// Write man pages (lakescore.1 and one per subcommand), generated from this help.
+    #[command(after_long_help = examples::MAN)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ManArgs {
+    /// Folder to write the pages into (default: print lakescore.1 on stdout).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -91,7 +163,8 @@ pub(crate) struct BackfillArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct RerunArgs {
-    /// The run to reproduce (see `lakescore runs`).
+    /// The run to reproduce: its id, or a unique prefix of at least 4
+    /// characters, as git takes commit ids (see `lakescore runs`).
     pub(crate) run_id: String,
 }
 
@@ -100,14 +173,14 @@ pub(crate) struct ScheduleArgs {
     /// Folders of job specs (`*.toml`) or spec files.
     #[arg(default_value = "jobs")]
     pub(crate) paths: Vec<PathBuf>,
-    /// Runs at once, over all jobs.
-    #[arg(long, default_value_t = 4)]
+    /// Runs at once, over all jobs (at least 1).
+    #[arg(long, default_value_t = 4, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub(crate) max_running: usize,
     /// Seconds running jobs may go on after SIGTERM/SIGINT before they are stopped.
     #[arg(long, default_value_t = 60)]
     pub(crate) grace_seconds: u64,
-    /// Seconds between checks of the spec files for changes (SIGHUP: now).
-    #[arg(long, default_value_t = 10)]
+    /// Seconds between checks of the spec files for changes (SIGHUP: now; at least 1).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) reload_seconds: u64,
 }
 
@@ -178,44 +251,63 @@ pub(crate) struct NameVersion {
 #[derive(Debug, Subcommand)]
 pub(crate) enum RegistryCommand {
     /// Register a new version of a model.
+    #[command(after_long_help = examples::REGISTER)]
     Register(RegisterArgs),
     /// A model (its versions, owner, tags, settings, requests) or one version
     /// in full (row, stage, aliases, metrics, comments, reference profile).
+    #[command(after_long_help = examples::SHOW)]
     Show(ShowArgs),
     /// The version a model reference (models:/NAME/STAGE, @ALIAS, ...) resolves to.
+    #[command(after_long_help = examples::RESOLVE)]
     Resolve(ResolveArgs),
     /// Move a version to a stage.
+    #[command(after_long_help = examples::PROMOTE)]
     Promote(PromoteArgs),
     /// Ask for a version to move to a stage (approved or rejected by someone else).
+    #[command(after_long_help = examples::REQUEST)]
     Request(RequestArgs),
     /// Approve a transition request: the version moves to the requested stage.
+    #[command(after_long_help = examples::APPROVE)]
     Approve(DecideArgs),
     /// Reject a transition request.
+    #[command(after_long_help = examples::REJECT)]
     Reject(DecideArgs),
     /// Transition requests (pending only, unless --all).
+    #[command(after_long_help = examples::REQUESTS)]
     Requests(RequestsArgs),
     /// Model settings.
+    #[command(after_long_help = examples::SETTINGS)]
     Settings(SettingsArgs),
     /// Set tags on a model, or on one version with --version.
+    #[command(after_long_help = examples::TAG)]
     Tag(TagArgs),
     /// Delete tags from a model, or from one version with --version.
+    #[command(after_long_help = examples::UNTAG)]
     Untag(UntagArgs),
     /// Set the description of a model, or of one version with --version.
+    #[command(after_long_help = examples::DESCRIBE)]
     Describe(TextArgs),
     /// Set the owner of a model.
+    #[command(after_long_help = examples::OWNER)]
     Owner(OwnerArgs),
     /// Comment on a model, or on one version with --version.
+    #[command(after_long_help = examples::COMMENT)]
     Comment(TextArgs),
     /// Point an alias at a version.
+    #[command(after_long_help = examples::ALIAS)]
     Alias(AliasArgs),
     /// Give a stage or alias back to the version that held it before.
+    #[command(after_long_help = examples::ROLLBACK)]
     Rollback(RollbackArgs),
     /// What changed between two versions: flavor, signature, metrics, params,
     /// tags, reference profile.
+    #[command(after_long_help = examples::DIFF)]
     Diff(DiffArgs),
     /// List models and versions with their stage and aliases.
+    #[command(after_long_help = examples::LIST)]
     List(ListArgs),
     /// The audit log of one model: every event with actor, time and comment.
+    #[command(after_long_help = examples::HISTORY)]
     History(HistoryArgs),
 }
 
@@ -451,4 +543,58 @@ pub(crate) struct HistoryArgs {
     pub(crate) name: String,
     #[command(flatten)]
     pub(crate) as_of: AsOf,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// Every command: (path, command), depth first.
+    fn all(cmd: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        out.push((path.to_string(), cmd.clone()));
+        for sub in cmd.get_subcommands() {
+            all(sub, &format!("{path} {}", sub.get_name()), out);
+        }
+    }
+
+    #[test]
+    fn the_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    /// `--help` of every command describes every argument, has examples
+    /// (leaf commands), and the top level lists the exit codes.
+    #[test]
+    fn every_argument_has_help_and_every_command_examples() {
+        let mut commands = Vec::new();
+        all(&Cli::command(), "lakescore", &mut commands);
+        let mut missing = Vec::new();
+        for (path, cmd) in &commands {
+            if cmd.get_about().is_none() && path != "lakescore" {
+                missing.push(format!("{path}: no about"));
+            }
+            for arg in cmd.get_arguments() {
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path}: {}", arg.get_id()));
+                }
+            }
+            let leaf = cmd.get_subcommands().next().is_none();
+            let examples = cmd
+                .get_after_long_help()
+                .is_some_and(|h| h.to_string().contains("Examples:"));
+            if leaf && path != "lakescore help" && !path.starts_with("lakescore help ") && !examples
+            {
+                missing.push(format!("{path}: no examples in the long help"));
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "help is missing:\n{}",
+            missing.join("\n")
+        );
+        let top = Cli::command().render_long_help().to_string();
+        assert!(top.contains("Exit codes:") && top.contains("3  "), "{top}");
+    }
 }
