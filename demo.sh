@@ -10,8 +10,12 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-cargo build --locked --quiet
-bin="${CARGO_TARGET_DIR:-target}/debug/lakescore"
+# One target directory with .ci/run (see README "Builds"), so the demo and the
+# tests share one build; cargo's progress shows, as the first build is long.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/lakescore-target}"
+export CARGO_INCREMENTAL=0
+cargo build --locked -p lakescore
+bin="$CARGO_TARGET_DIR/debug/lakescore"
 export LAKESCORE_LAKE="${LAKESCORE_LAKE:-./lake}"
 
 if ! "$bin" registry list churn >/dev/null 2>&1; then

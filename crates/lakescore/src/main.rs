@@ -8,6 +8,7 @@ mod exit;
 mod printer;
 mod progress;
 mod render;
+mod schemas;
 
 use std::io::{IsTerminal as _, Write as _};
 

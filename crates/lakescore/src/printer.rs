@@ -2,7 +2,7 @@
 //! or as text for people; logs and progress go to stderr elsewhere.
 //!
 //! JSON output follows one rule for every command, whatever the table a value
-//! came from: a field named `*_at` holding microseconds since the epoch is
+//! came from: a field named `at` or `*_at` holding microseconds since the epoch is
 //! written as an RFC 3339 UTC timestamp, `logical_date` as `YYYY-MM-DD`, and
 //! text columns that hold JSON (`tags`, `metrics`, `params`, `signature`,
 //! `output_columns`) as the JSON they hold.
@@ -62,7 +62,7 @@ pub(crate) fn for_output(value: Value) -> Value {
 
 fn field(key: &str, value: Value) -> Value {
     match value {
-        Value::Number(n) if key.ends_with("_at") => n
+        Value::Number(n) if key == "at" || key.ends_with("_at") => n
             .as_i64()
             .and_then(DateTime::from_timestamp_micros)
             .map_or(Value::Number(n), |t| {

@@ -56,7 +56,9 @@ Examples:
 
 pub(crate) const SCHEMA: &str = "\
 Examples:
-  lakescore schema > schemas/job.schema.json";
+  lakescore schema > schemas/job.schema.json
+  lakescore schema run           # the JSON Schema of `lakescore run --json`
+  lakescore schema registry-list";
 
 pub(crate) const COMPLETIONS: &str = "\
 Examples:

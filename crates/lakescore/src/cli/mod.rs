@@ -103,15 +103,22 @@ pub(crate) enum Command {
     /// The model registry.
     #[command(subcommand)]
     Registry(Box<RegistryCommand>),
-    /// Print the JSON Schema of job specs.
+    /// Print the JSON Schema of job specs, or of a command's --json output.
     #[command(after_long_help = examples::SCHEMA)]
-    Schema,
+    Schema(SchemaArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_long_help = examples::COMPLETIONS)]
     Completions(CompletionsArgs),
     /// Write man pages (lakescore.1 and one per subcommand), generated from this help.
     #[command(after_long_help = examples::MAN)]
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// A command whose --json output to describe instead: run, runs,
+    /// registry-list, ... (the files of schemas/cli/).
+    pub(crate) output: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -110,7 +110,7 @@ pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStat
         Command::Drift(args) => drift::drift(ctx, args).await,
         Command::Validate(args) => validate::validate(ctx, args).await,
         Command::Registry(cmd) => registry::registry(ctx, *cmd).await,
-        Command::Schema => schema::schema(ctx),
+        Command::Schema(args) => schema::schema(&args),
         Command::Completions(args) => completions::completions(&args),
         Command::Man(args) => man::man(&args),
     }

@@ -24,6 +24,7 @@ mod crash_points;
 mod demo;
 mod drift;
 mod flavors;
+mod json_schemas;
 mod models;
 mod outputs;
 mod properties;
