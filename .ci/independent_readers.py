@@ -127,7 +127,7 @@ def check_drift(lake, con):
         compared += 1
     check(compared >= 10, f"drift_metrics: only {compared} values compared with scipy/numpy")
     n = con.execute(
-        f"SELECT count(*) FROM delta_scan('{lake}/drift_metrics') WHERE alert AND logical_date = DATE '2024-01-02'"
+        f"SELECT count(*) FROM delta_scan('{lake}/drift_metrics') WHERE alert AND logical_date = '2024-01-02'"
     ).fetchone()[0]
     check(n > 0, "duckdb drift_metrics: no alert on the drifted day")
 
@@ -152,6 +152,52 @@ def check_registry(lake, con):
     check(n == (3,), f"duckdb model_events: {n}")
 
 
+# The README's ready-made queries: (lakescore's SQL, DuckDB's over delta_scan).
+# Both must give the same rows (numbers within 1e-9).
+README_QUERIES = [
+    ("SELECT logical_date, model_version, count(*) AS n, avg(prediction) AS mean_score "
+     "FROM churn_daily GROUP BY logical_date, model_version ORDER BY logical_date, model_version",
+     "SELECT strftime(logical_date, '%Y-%m-%d'), model_version, count(*), avg(prediction) "
+     "FROM delta_scan('{lake}/predictions/churn_daily') GROUP BY ALL ORDER BY 1, 2"),
+    ("SELECT logical_date, feature, metric, value, p_value FROM drift_metrics "
+     "CROSS JOIN clock WHERE alert AND computed_at >= clock.now - INTERVAL '7 days' ORDER BY feature",
+     "SELECT strftime(logical_date, '%Y-%m-%d'), feature, metric, value, p_value "
+     "FROM delta_scan('{lake}/drift_metrics') WHERE alert AND computed_at >= now() - INTERVAL 7 DAY "
+     "ORDER BY feature"),
+    ("SELECT customer_id, model_name, model_version, run_id FROM churn_daily "
+     "WHERE customer_id = 'C005042' AND logical_date = '2024-01-02'",
+     "SELECT customer_id, model_name, model_version, run_id FROM delta_scan('{lake}/predictions/churn_daily') "
+     "WHERE customer_id = 'C005042' AND logical_date = '2024-01-02'"),
+    ("SELECT job_name, logical_date, error FROM runs "
+     "CROSS JOIN clock WHERE status = 'failed' AND started_at >= clock.now - INTERVAL '7 days' ORDER BY job_name",
+     "SELECT job_name, strftime(logical_date, '%Y-%m-%d'), error FROM delta_scan('{lake}/runs') "
+     "WHERE status = 'failed' AND started_at >= now() - INTERVAL 7 DAY ORDER BY job_name"),
+    ("SELECT actor, model_name, version, from_stage, to_stage, comment "
+     "FROM model_events WHERE event_type = 'stage_transition' ORDER BY seq",
+     "SELECT actor, model_name, version, from_stage, to_stage, comment "
+     "FROM delta_scan('{lake}/registry/model_events') WHERE event_type = 'stage_transition' ORDER BY seq"),
+]
+
+
+def check_sql(binary, lake, con):
+    """`lakescore sql` gives the numbers DuckDB's Delta extension gives."""
+    import json as jsonlib
+
+    for ours, theirs in README_QUERIES:
+        out = jsonlib.loads(lakescore(binary, lake, "--json", "sql", ours))
+        names = [c["name"] for c in out["columns"]]
+        got = [tuple(row[n] for n in names) for row in out["rows"]]
+        want = [tuple(r) for r in con.execute(theirs.format(lake=lake)).fetchall()]
+        check(got, f"lakescore sql found no rows for {ours!r}: a README query must find some")
+        check(len(got) == len(want), f"{ours!r}: {len(got)} rows, DuckDB {len(want)}")
+        for g, w in zip(got, want):
+            for a, b in zip(g, w):
+                if isinstance(a, float) or isinstance(b, float):
+                    check(abs(a - b) <= 1e-9 * max(1.0, abs(b)), f"{ours!r}: {g} vs DuckDB {w}")
+                else:
+                    check(a == b, f"{ours!r}: {g} vs DuckDB {w}")
+
+
 def duckdb_with_delta():
     import duckdb_ext  # the package duckdb-ext-delta installs
 
@@ -173,8 +219,12 @@ def main():
         check_runs(lake, con)
         check_drift(lake, con)
         check_registry(lake, con)
+        # A failed run for the "failed this week" query.
+        lakescore(binary, lake, "run", "jobs/demo.toml", "--date", "2031-01-01", codes=(2,))
+        check_sql(binary, lake, con)
     print("independent readers: deltalake and duckdb read predictions, runs, drift_metrics "
-          "and the registry tables with the expected rows and types")
+          "and the registry tables with the expected rows and types, and the README's "
+          "queries give DuckDB's numbers through `lakescore sql`")
 
 
 if __name__ == "__main__":

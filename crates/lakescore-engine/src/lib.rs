@@ -5,7 +5,8 @@
 //! [`bridge`] hands its frames to arrow; [`registry`] reads and writes the
 //! registry tables; [`runner`] runs a job for one date and records it, and
 //! holds backfills, reruns, drift recomputation, validation and status;
-//! [`scheduler`] is the cron daemon. Every error enum here answers
+//! [`scheduler`] is the cron daemon; [`sql`] runs SQL over the lake's tables.
+//! Every error enum here answers
 //! [`lakescore_core::Classify`], which the binary turns into exit codes and the
 //! scheduler into retries.
 
@@ -16,3 +17,4 @@ pub mod runner;
 pub mod scheduler;
 pub mod score;
 pub mod specs;
+pub mod sql;

@@ -13,6 +13,7 @@ use lakescore_engine::runner::RunError;
 use lakescore_engine::runner::reference::ReferenceError;
 use lakescore_engine::runner::rerun::RerunError;
 use lakescore_engine::score::ScoreError;
+use lakescore_engine::sql::SqlError;
 use lakescore_lake::LakeError;
 use lakescore_model::ModelError;
 
@@ -104,6 +105,7 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         RegistryError,
         ReferenceError,
         ScoreError,
+        SqlError,
         LakeError,
         ModelError,
         DriftError,

@@ -32,6 +32,7 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("drift", "lakescore drift --json", drift()),
         ("validate", "lakescore validate --json", validate()),
+        ("sql", "lakescore sql --json", sql()),
         (
             "registry-register",
             "lakescore registry register --json",
@@ -487,6 +488,8 @@ fn job_status() -> Value {
                 ("started_at", timestamp()),
                 ("model_version", nullable(int())),
                 ("rows", int()),
+                ("duration_ms", int()),
+                ("drift_alerts", int()),
             ])),
         ),
         ("error", nullable(string())),
@@ -549,6 +552,26 @@ fn validate() -> Value {
                 ("errors", array(diagnostic.clone())),
                 ("notes", array(string())),
                 ("model_version", nullable(int())),
+            ])),
+        ),
+    ])
+}
+
+fn sql() -> Value {
+    obj(&[
+        (
+            "columns",
+            array(obj(&[("name", string()), ("type", string())])),
+        ),
+        ("rows", array(any_object())),
+        ("row_count", int()),
+        (
+            "tables",
+            array(obj(&[
+                ("name", string()),
+                ("uri", string()),
+                ("version", nullable(int())),
+                ("columns", array(string())),
             ])),
         ),
     ])

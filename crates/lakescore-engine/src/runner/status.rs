@@ -38,6 +38,10 @@ pub struct LastRun {
     pub started_at: i64,
     pub model_version: Option<i64>,
     pub rows: i64,
+    pub duration_ms: i64,
+    /// Drift alerts this run raised: open until a later run of the job
+    /// raises none.
+    pub drift_alerts: i64,
 }
 
 /// The status of every spec in `paths` (files, or folders of `*.toml`) at `now`.
@@ -98,6 +102,8 @@ pub async fn status(
                 started_at: r.started_at,
                 model_version: r.model_version,
                 rows: r.rows_out,
+                duration_ms: r.duration_ms,
+                drift_alerts: r.drift_alerts,
             });
         match state.as_ref().map(|s| resolve_in(s, &job.model)) {
             Some(Ok(v)) => st.model_version = Some(v.record.version),

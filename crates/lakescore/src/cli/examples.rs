@@ -54,6 +54,15 @@ Examples:
   lakescore validate jobs/demo.toml --date 2024-01-01
   lakescore validate jobs/demo.toml --no-environment --json";
 
+pub(crate) const SQL: &str = "\
+Examples:
+  lakescore sql \"SHOW TABLES\"
+  lakescore sql \"SELECT logical_date, model_version, count(*) AS n, avg(prediction) AS mean
+                 FROM churn_daily GROUP BY ALL ORDER BY 1, 2\"
+  lakescore sql \"SELECT * FROM drift_metrics WHERE alert\" --format csv --out alerts.csv
+  lakescore sql \"SELECT count(*) FROM runs\" --as-of 2024-03-03
+  lakescore sql \"SELECT * FROM scores\" --table scores=/data/scores/*.parquet --format ndjson";
+
 pub(crate) const SCHEMA: &str = "\
 Examples:
   lakescore schema > schemas/job.schema.json

@@ -100,6 +100,10 @@ pub(crate) enum Command {
     /// Check job specs (and, unless --no-environment, their model and input).
     #[command(after_long_help = examples::VALIDATE)]
     Validate(ValidateArgs),
+    /// Run a SQL query over the lake's tables (polars SQL): predictions, runs,
+    /// drift_metrics, model_versions, model_events, and any --table.
+    #[command(after_long_help = examples::SQL)]
+    Sql(SqlArgs),
     /// The model registry.
     #[command(subcommand)]
     Registry(Box<RegistryCommand>),
@@ -112,6 +116,44 @@ pub(crate) enum Command {
     /// Write man pages (lakescore.1 and one per subcommand), generated from this help.
     #[command(after_long_help = examples::MAN)]
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SqlArgs {
+    /// The query (SELECT ...; also SHOW TABLES). Names that are not plain
+    /// identifiers are quoted: "predictions/churn_daily".
+    pub(crate) query: String,
+    /// Another table to query, NAME=URI: a Delta table, or a Parquet file or
+    /// glob (repeatable; a lake-relative path or a full path/URI).
+    #[arg(long = "table", value_name = "NAME=URI")]
+    pub(crate) tables: Vec<String>,
+    /// Read the Delta tables as they stood at this time (RFC 3339,
+    /// "YYYY-MM-DD HH:MM:SS" UTC, or a date meaning its end).
+    #[arg(long = "as-of", value_parser = lakescore_core::uri::parse_as_of)]
+    pub(crate) as_of: Option<chrono::DateTime<chrono::Utc>>,
+    /// Read one table at a Delta version, NAME=VERSION (repeatable; overrides --as-of).
+    #[arg(long = "version", value_name = "NAME=VERSION")]
+    pub(crate) versions: Vec<String>,
+    /// Output format (--json prints one object with the rows instead).
+    #[arg(long, value_enum, default_value = "table")]
+    pub(crate) format: SqlFormat,
+    /// Write the result to this file instead of stdout (needed for parquet
+    /// on a terminal).
+    #[arg(long)]
+    pub(crate) out: Option<PathBuf>,
+}
+
+/// `lakescore sql --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum SqlFormat {
+    /// Aligned columns.
+    Table,
+    Csv,
+    /// One JSON array of row objects.
+    Json,
+    /// One JSON object per line.
+    Ndjson,
+    Parquet,
 }
 
 #[derive(Debug, Args)]

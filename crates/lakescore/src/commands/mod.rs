@@ -11,6 +11,7 @@ mod run;
 mod runs;
 mod schedule;
 mod schema;
+mod sql;
 mod status;
 mod validate;
 
@@ -109,6 +110,7 @@ pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStat
         Command::Schedule(args) => schedule::schedule(ctx, args).await,
         Command::Drift(args) => drift::drift(ctx, args).await,
         Command::Validate(args) => validate::validate(ctx, args).await,
+        Command::Sql(args) => sql::sql(ctx, args).await,
         Command::Registry(cmd) => registry::registry(ctx, *cmd).await,
         Command::Schema(args) => schema::schema(&args),
         Command::Completions(args) => completions::completions(&args),

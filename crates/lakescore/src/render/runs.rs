@@ -54,11 +54,21 @@ pub(crate) fn status(out: &mut dyn Write, jobs: &[JobStatus]) -> io::Result<()> 
     // Columns as wide as their widest cell (elastic tabstops), so a long job
     // name or status never pushes the rest out of line.
     let mut tw = tabwriter::TabWriter::new(out).padding(2);
-    writeln!(tw, "JOB\tSCHEDULE\tNEXT FIRE (UTC)\tLAST RUN\tMODEL\tNOTE")?;
+    writeln!(
+        tw,
+        "JOB\tSCHEDULE\tNEXT FIRE (UTC)\tLAST RUN\tTOOK\tALERTS\tMODEL\tNOTE"
+    )?;
     for j in jobs {
         let last = j.last_run.as_ref().map_or("-".into(), |l| {
             format!("{} {} ({})", l.logical_date, l.status, l.trigger)
         });
+        let took = j.last_run.as_ref().map_or("-".into(), |l| {
+            format!("{:.1} s", l.duration_ms as f64 / 1000.0)
+        });
+        let alerts = j
+            .last_run
+            .as_ref()
+            .map_or("-".into(), |l| l.drift_alerts.to_string());
         let next = if j.suspended {
             "suspended".to_string()
         } else {
@@ -68,11 +78,13 @@ pub(crate) fn status(out: &mut dyn Write, jobs: &[JobStatus]) -> io::Result<()> 
         let model = j.model_version.map_or("-".into(), |v| format!("v{v}"));
         writeln!(
             tw,
-            "{}\t{}\t{}\t{}\t{}\t{}",
+            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             j.job_name.as_deref().unwrap_or("?"),
             j.schedule.as_deref().unwrap_or("-"),
             next,
             last,
+            took,
+            alerts,
             model,
             j.error.as_deref().unwrap_or(&j.path)
         )?;

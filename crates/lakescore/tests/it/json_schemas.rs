@@ -193,6 +193,14 @@ fn every_json_output_matches_its_schema() {
     );
     c.command("rerun", 3, &["rerun", run["run_id"].as_str().unwrap()]);
     c.command("runs", 0, &["runs"]);
+    c.command(
+        "sql",
+        0,
+        &[
+            "sql",
+            "SELECT logical_date, count(*) AS n FROM churn_daily GROUP BY logical_date",
+        ],
+    );
     let jobs = env.path("jobs");
     std::fs::create_dir_all(&jobs).unwrap();
     std::fs::copy(spec, jobs.join("demo.toml")).unwrap();

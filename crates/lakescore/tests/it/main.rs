@@ -31,6 +31,7 @@ mod properties;
 mod registry;
 mod runner_paths;
 mod runs;
+mod sql;
 mod tables;
 mod validate;
 

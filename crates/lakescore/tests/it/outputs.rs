@@ -26,6 +26,7 @@ fn snapshot(name: &str, env: &Env, stdout: &str) {
     settings.add_filter(r"sha256 [0-9a-f]{64}", "sha256 [SHA]");
     settings.add_filter(r"/[0-9a-f]{64}/", "/[SHA]/");
     settings.add_filter(r"  +\d+\.\d  ", "  [SECONDS]  ");
+    settings.add_filter(r"\b\d+\.\d s\b", "[S] s");
     settings.bind(|| insta::assert_snapshot!(name, stdout));
 }
 
