@@ -46,9 +46,12 @@ The lake is in $LAKESCORE_LAKE. Every table is a Delta table:
   predictions  $LAKESCORE_LAKE/predictions/churn_daily   (partitioned by logical_date)
   runs         $LAKESCORE_LAKE/runs
   drift        $LAKESCORE_LAKE/drift_metrics              (one row per run, feature and metric)
+               $LAKESCORE_LAKE/drift_histograms           (reference and current counts per bin)
   registry     $LAKESCORE_LAKE/registry/model_versions, $LAKESCORE_LAKE/registry/model_events
 
-Look at the predictions with any Delta reader, for example:
+Query them with SQL:
+  $bin sql "SELECT logical_date, model_version, count(*) AS n, avg(prediction) AS mean FROM churn_daily GROUP BY 1, 2 ORDER BY 1"
+or with any Delta reader, for example:
   python -c "from deltalake import DeltaTable; print(DeltaTable('$LAKESCORE_LAKE/predictions/churn_daily').to_pandas().head())"
   duckdb -c "SELECT logical_date, model_version, count(*), avg(prediction) FROM delta_scan('$LAKESCORE_LAKE/predictions/churn_daily') GROUP BY ALL"
   duckdb -c "SELECT logical_date, feature, metric, value, p_value, alert FROM delta_scan('$LAKESCORE_LAKE/drift_metrics') WHERE alert"

@@ -130,6 +130,22 @@ def check_drift(lake, con):
         f"SELECT count(*) FROM delta_scan('{lake}/drift_metrics') WHERE alert AND logical_date = '2024-01-02'"
     ).fetchone()[0]
     check(n > 0, "duckdb drift_metrics: no alert on the drifted day")
+    # drift_histograms: per run and feature, the bins' counts sum to the
+    # metrics' sample sizes (read by both readers).
+    h = DeltaTable(str(lake / "drift_histograms")).to_pyarrow_table().to_pylist()
+    check(h, "drift_histograms: no rows")
+    sums = {}
+    for r in h:
+        key = (r["run_id"], r["feature"])
+        ref, cur = sums.get(key, (0, 0))
+        sums[key] = (ref + r["reference_count"], cur + r["current_count"])
+    for r in rows:
+        if r["metric"] == "psi":
+            check(sums.get((r["run_id"], r["feature"])) == (r["n_reference"], r["n_current"]),
+                  f"drift_histograms {r['feature']}: {sums.get((r['run_id'], r['feature']))} "
+                  f"vs drift_metrics ({r['n_reference']}, {r['n_current']})")
+    bins = con.execute(f"SELECT count(*) FROM delta_scan('{lake}/drift_histograms')").fetchone()[0]
+    check(bins == len(h), f"duckdb drift_histograms: {bins} rows, deltalake {len(h)}")
 
 
 def check_registry(lake, con):

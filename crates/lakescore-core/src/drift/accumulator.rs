@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use super::builder::bin_reference;
-use super::metric::{Metric, MetricKind, Thresholds};
+use super::metric::{Histogram, HistogramBin, Metric, MetricKind, Thresholds};
 use super::profile::{
     CategoricalProfile, ColumnKind, ColumnProfile, NumericProfile, PSI_FLOOR, ReferenceProfile,
 };
@@ -285,19 +285,28 @@ impl<'p> DriftAccumulator<'p> {
 
     /// Compute every metric named in `t.metrics` for every column.
     pub fn finish(self, t: &Thresholds) -> Vec<Metric> {
+        self.finish_with_histograms(t).0
+    }
+
+    /// The metrics, and each column's reference and current counts per bin
+    /// or category (what the metrics were computed from).
+    pub fn finish_with_histograms(self, t: &Thresholds) -> (Vec<Metric>, Vec<Histogram>) {
         let mut out = Vec::new();
+        let mut histograms = Vec::with_capacity(self.names.len());
         for (name, column) in self.names.iter().zip(self.columns) {
             match (&self.profile.features[name], column) {
                 (ColumnProfile::Numeric(reference), Tracked::Numeric(column)) => {
                     numeric_metrics(name, reference, &column, t, &mut out);
+                    histograms.push(numeric_histogram(name, &column));
                 }
                 (ColumnProfile::Categorical(reference), Tracked::Categorical(column)) => {
                     categorical_metrics(name, reference, &column, t, &mut out);
+                    histograms.push(categorical_histogram(name, reference, &column));
                 }
                 _ => unreachable!("tracked columns follow their profile's kind"),
             }
         }
-        out
+        (out, histograms)
     }
 }
 
@@ -397,6 +406,53 @@ fn numeric_metrics(
     }
     if wants(t, MetricKind::NullRate) {
         sink.null_rate(t, column.nulls, reference.null_rate);
+    }
+}
+
+/// A numeric column's PSI bins: bin `i` holds values in `(edges[i-1], edges[i]]`.
+fn numeric_histogram(name: &str, column: &ColumnDrift) -> Histogram {
+    let edges = &column.edges;
+    let bins = (0..=edges.len())
+        .map(|i| HistogramBin {
+            lower: i.checked_sub(1).map(|j| edges[j]),
+            upper: edges.get(i).copied(),
+            category: None,
+            reference: column.ref_bins.get(i).copied().unwrap_or(0),
+            current: column.psi_counts[i],
+        })
+        .collect();
+    Histogram {
+        feature: name.to_string(),
+        bins,
+    }
+}
+
+/// A categorical column's categories: the reference's in order, then new ones.
+fn categorical_histogram(
+    name: &str,
+    reference: &CategoricalProfile,
+    current: &CategoryDrift,
+) -> Histogram {
+    let (r, c) = aligned_counts(reference, current);
+    let names = reference.categories.keys().chain(
+        current
+            .counts
+            .keys()
+            .filter(|k| !reference.categories.contains_key(*k)),
+    );
+    let bins = names
+        .zip(r.iter().zip(&c))
+        .map(|(category, (reference, current))| HistogramBin {
+            lower: None,
+            upper: None,
+            category: Some(category.clone()),
+            reference: *reference,
+            current: *current,
+        })
+        .collect();
+    Histogram {
+        feature: name.to_string(),
+        bins,
     }
 }
 

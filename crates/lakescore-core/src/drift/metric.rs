@@ -106,6 +106,27 @@ impl Default for Thresholds {
 }
 
 /// One computed metric.
+/// One column's distribution over the bins drift compares: the PSI bins of
+/// a numeric column (right-closed, `lower` exclusive and `upper` inclusive,
+/// open-ended at both ends), or a categorical column's categories (the
+/// reference's, then those seen only now). Nulls are not binned (the
+/// null-rate metric covers them). Persisted per run so a report can draw
+/// reference against current for any date.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    pub feature: String,
+    pub bins: Vec<HistogramBin>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramBin {
+    pub lower: Option<f64>,
+    pub upper: Option<f64>,
+    pub category: Option<String>,
+    pub reference: u64,
+    pub current: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Metric {
     pub feature: String,

@@ -18,5 +18,5 @@ mod tests;
 pub use accumulator::DriftAccumulator;
 pub use builder::ProfileBuilder;
 pub use encoding::{DriftError, decode_profile, encode_profile};
-pub use metric::{Metric, MetricKind, Thresholds};
+pub use metric::{Histogram, HistogramBin, Metric, MetricKind, Thresholds};
 pub use profile::{ColumnKind, ColumnProfile, PREDICTION, ReferenceProfile};

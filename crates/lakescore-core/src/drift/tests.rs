@@ -262,3 +262,38 @@ proptest::proptest! {
         proptest::prop_assert!((0.0..=1.0).contains(&ks.p_value.unwrap()));
     }
 }
+
+#[test]
+fn histograms_hold_the_counts_psi_is_computed_from() {
+    let a: Vec<f64> = (0..500).map(|i| f64::from((i * 37) % 101)).collect();
+    let mut b: Vec<f64> = (0..300).map(|i| f64::from((i * 53) % 89) + 10.0).collect();
+    b.push(f64::NAN);
+    let p = profile_of(&a);
+    let t = Thresholds::default();
+    let mut acc = DriftAccumulator::new(&p, vec!["x".into()], &t);
+    acc.push(&[&b]);
+    let (metrics, histograms) = acc.finish_with_histograms(&t);
+    let h = &histograms[0];
+    assert_eq!(h.feature, "x");
+    let reference: Vec<u64> = h.bins.iter().map(|b| b.reference).collect();
+    let current: Vec<u64> = h.bins.iter().map(|b| b.current).collect();
+    assert_eq!(reference.iter().sum::<u64>(), 500);
+    assert_eq!(current.iter().sum::<u64>(), 300, "nulls are not binned");
+    // The bins are contiguous and open-ended, and PSI follows from them.
+    assert_eq!(h.bins[0].lower, None);
+    assert_eq!(h.bins.last().unwrap().upper, None);
+    for w in h.bins.windows(2) {
+        assert_eq!(w[0].upper, w[1].lower);
+    }
+    let psi = stats::psi(&reference, &current, PSI_FLOOR);
+    assert_eq!(Some(psi), get(&metrics, "psi").value);
+    // Each current value lies in its bin (right-closed).
+    for v in b.iter().filter(|v| !v.is_nan()) {
+        let bin = h
+            .bins
+            .iter()
+            .position(|x| x.lower.is_none_or(|l| *v > l) && x.upper.is_none_or(|u| *v <= u))
+            .unwrap();
+        assert!(h.bins[bin].current > 0);
+    }
+}

@@ -326,13 +326,14 @@ pub async fn recompute(
     // Predictions come from the output table, not from a model.
     let drift_id = format!("drift-{}", uuid::Uuid::new_v4());
     let mut rows = Vec::new();
+    let mut bins = Vec::new();
     let mut alerts = Vec::new();
     for (((name, version), scored), acc) in groups.iter().zip(accumulators) {
         let Some(mut acc) = acc else { continue };
         if let Some(i) = acc.names().iter().position(|n| n == PREDICTION) {
             acc.push_numeric(i, &scored.predictions);
         }
-        let metrics: Vec<Metric> = acc.finish(&t);
+        let (metrics, histograms): (Vec<Metric>, _) = acc.finish_with_histograms(&t);
         alerts.extend(metrics.iter().filter(|m| m.alert).map(|m| DriftAlert {
             feature: m.feature.clone(),
             metric: m.metric,
@@ -348,9 +349,15 @@ pub async fn recompute(
             model_version: *version,
         };
         rows.extend(drift_table::rows(&ctx, &metrics));
+        bins.extend(drift_table::histogram_rows(&ctx, &histograms));
     }
     if !rows.is_empty() {
         drift_table::append(lake, &rows).await.map_err(lake_err)?;
+    }
+    if !bins.is_empty() {
+        drift_table::append_histograms(lake, &bins)
+            .await
+            .map_err(lake_err)?;
     }
     Ok(DriftReport {
         drift_id,

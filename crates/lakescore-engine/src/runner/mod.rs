@@ -472,7 +472,7 @@ async fn execute(
     );
 
     if let Some(acc) = drift {
-        let metrics = acc.finish(&drift::thresholds(job));
+        let (metrics, histograms) = acc.finish_with_histograms(&drift::thresholds(job));
         let ctx = drift_table::DriftContext {
             run_id: &report.run_id,
             job_name: &job.name,
@@ -481,12 +481,17 @@ async fn execute(
             model_version: report.model_version,
         };
         let rows = drift_table::rows(&ctx, &metrics);
-        drift_table::append(lake, &rows)
-            .await
-            .map_err(|source| RunError::Lake {
-                job: jname(),
-                source,
-            })?;
+        let lake_err = |source| RunError::Lake {
+            job: jname(),
+            source,
+        };
+        drift_table::append(lake, &rows).await.map_err(lake_err)?;
+        let bins = drift_table::histogram_rows(&ctx, &histograms);
+        if !bins.is_empty() {
+            drift_table::append_histograms(lake, &bins)
+                .await
+                .map_err(lake_err)?;
+        }
         report.drift_metrics = rows.len();
         report.drift_alerts = metrics
             .iter()

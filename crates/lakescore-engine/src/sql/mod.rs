@@ -1,7 +1,7 @@
 //! `lakescore sql`: SQL over the lake's Delta tables with polars' SQL engine.
 //!
 //! Every table lakescore owns is registered by name (`runs`, `drift_metrics`,
-//! `model_versions`, `model_events`), every predictions table by its job's
+//! `drift_histograms`, `model_versions`, `model_events`), every predictions table by its job's
 //! name and by its path in the lake (`"predictions/churn_daily"`, quoted), and
 //! any other Delta table or Parquet file/glob given as `NAME=URI`. A Delta
 //! table is the Parquet files of its snapshot (at a version, or as of a time:
@@ -23,7 +23,7 @@ use polars::prelude::*;
 use polars::sql::SQLContext;
 
 use crate::bridge::{BridgeError, arrow_to_polars};
-use crate::runner::drift_table::DRIFT_TABLE;
+use crate::runner::drift_table::{DRIFT_TABLE, HISTOGRAMS_TABLE};
 
 /// The one-row table of the query's start time: `now` (UTC timestamp) and `today` (UTC date).
 pub const CLOCK: &str = "clock";
@@ -132,7 +132,7 @@ enum Source {
 
 /// Register the lake's tables (and `req.tables`), then plan `req.query`.
 pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
-    let mut sources: Vec<(String, Source)> = [RUNS_TABLE, DRIFT_TABLE]
+    let mut sources: Vec<(String, Source)> = [RUNS_TABLE, DRIFT_TABLE, HISTOGRAMS_TABLE]
         .iter()
         .map(|t| ((*t).to_string(), Source::Delta { rel: (*t).into() }))
         .collect();

@@ -239,3 +239,50 @@ fn bad_queries_exit_2_with_the_names_that_exist() {
     let (_, err) = env.expect(2, &["sql", "SELECT 1", "--table", "broken"]);
     assert!(err.contains("NAME=URI"), "{err}");
 }
+
+/// `drift_histograms` holds, per run and feature, the counts the metrics came
+/// from: its sums are the metrics' sample sizes, and PSI follows from its bins.
+#[test]
+fn drift_histograms_hold_the_counts_behind_each_metric() {
+    let env = demo_lake();
+    let sums = sql_json(
+        &env,
+        "SELECT h.feature, sum(h.reference_count) AS reference, sum(h.current_count) AS current, \
+         count(*) AS bins FROM drift_histograms h WHERE h.logical_date = '2024-01-02' \
+         GROUP BY h.feature ORDER BY h.feature",
+    );
+    let metrics = sql_json(
+        &env,
+        "SELECT feature, n_reference, n_current, value FROM drift_metrics \
+         WHERE logical_date = '2024-01-02' AND metric = 'psi' ORDER BY feature",
+    );
+    assert_eq!(sums.len(), metrics.len());
+    assert!(sums.len() >= 6, "{sums:?}");
+    for (h, m) in sums.iter().zip(&metrics) {
+        assert_eq!(h["feature"], m["feature"]);
+        assert_eq!(h["reference"], m["n_reference"], "{h} {m}");
+        assert_eq!(h["current"], m["n_current"], "{h} {m}");
+    }
+    // PSI of monthly_charges recomputed from its bins, as the metric was.
+    let bins = sql_json(
+        &env,
+        "SELECT reference_count, current_count FROM drift_histograms \
+         WHERE logical_date = '2024-01-02' AND feature = 'monthly_charges' ORDER BY bin",
+    );
+    let r: Vec<u64> = bins
+        .iter()
+        .map(|b| b["reference_count"].as_u64().unwrap())
+        .collect();
+    let c: Vec<u64> = bins
+        .iter()
+        .map(|b| b["current_count"].as_u64().unwrap())
+        .collect();
+    let psi = lakescore_core::drift::stats::psi(&r, &c, lakescore_core::drift::profile::PSI_FLOOR);
+    let stored = metrics
+        .iter()
+        .find(|m| m["feature"] == "monthly_charges")
+        .unwrap()["value"]
+        .as_f64()
+        .unwrap();
+    assert!((psi - stored).abs() < 1e-12, "{psi} vs {stored}");
+}

@@ -4,7 +4,9 @@
 use lakescore_core::registry::{EVENTS_TABLE, ModelEventRow, ModelVersionRow, VERSIONS_TABLE};
 use lakescore_core::runs::RUNS_TABLE;
 use lakescore_core::table::TableRow;
-use lakescore_engine::runner::drift_table::{DRIFT_TABLE, DriftRow};
+use lakescore_engine::runner::drift_table::{
+    DRIFT_TABLE, DriftRow, HISTOGRAMS_TABLE, HistogramRow,
+};
 use lakescore_lake::schema_of;
 
 use super::*;
@@ -49,6 +51,10 @@ fn each_table_schema_is_the_one_derived_from_its_row_type() {
     env.ok(&["run", &spec, "--date", "2024-01-01"]);
     insta::assert_snapshot!("runs", check::<RunRow>(&env, RUNS_TABLE));
     insta::assert_snapshot!("drift_metrics", check::<DriftRow>(&env, DRIFT_TABLE));
+    insta::assert_snapshot!(
+        "drift_histograms",
+        check::<HistogramRow>(&env, HISTOGRAMS_TABLE)
+    );
     insta::assert_snapshot!(
         "model_versions",
         check::<ModelVersionRow>(&env, VERSIONS_TABLE)
