@@ -67,25 +67,15 @@ pub fn histogram_rows(ctx: &DriftContext<'_>, histograms: &[Histogram]) -> Vec<H
 
 /// Append histogram rows in one commit.
 pub async fn append_histograms(lake: &Lake, rows: &[HistogramRow]) -> Result<i64, LakeError> {
-    let mut table = lake
-        .ensure_table(
-            HISTOGRAMS_TABLE,
-            &schema_of::<HistogramRow>(),
-            &["logical_date"],
-            "lakescore drift histograms: reference and current counts per bin",
-        )
-        .await?;
-    let meta = HashMap::from([
-        ("lakescore.operation".to_string(), "drift".into()),
-        (
-            "lakescore.run_id".to_string(),
-            rows.first()
-                .map(|r| r.run_id.clone())
-                .unwrap_or_default()
-                .into(),
-        ),
-    ]);
-    table.append_rows(rows, meta, None).await
+    let run_id = rows.first().map(|r| r.run_id.clone()).unwrap_or_default();
+    append_run_rows(
+        lake,
+        HISTOGRAMS_TABLE,
+        "lakescore drift histograms: reference and current counts per bin",
+        &run_id,
+        rows,
+    )
+    .await
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -147,23 +137,25 @@ impl TableRow for DriftRow {
 
 /// Append metric rows in one commit.
 pub async fn append(lake: &Lake, rows: &[DriftRow]) -> Result<i64, LakeError> {
+    let run_id = rows.first().map(|r| r.run_id.clone()).unwrap_or_default();
+    append_run_rows(lake, DRIFT_TABLE, "lakescore drift metrics", &run_id, rows).await
+}
+
+/// Append one run's rows to a drift table (created partitioned by
+/// `logical_date` when missing), in one commit naming the run.
+async fn append_run_rows<T: TableRow>(
+    lake: &Lake,
+    table: &str,
+    description: &str,
+    run_id: &str,
+    rows: &[T],
+) -> Result<i64, LakeError> {
     let mut table = lake
-        .ensure_table(
-            DRIFT_TABLE,
-            &schema_of::<DriftRow>(),
-            &["logical_date"],
-            "lakescore drift metrics",
-        )
+        .ensure_table(table, &schema_of::<T>(), &["logical_date"], description)
         .await?;
     let meta = HashMap::from([
         ("lakescore.operation".to_string(), "drift".into()),
-        (
-            "lakescore.run_id".to_string(),
-            rows.first()
-                .map(|r| r.run_id.clone())
-                .unwrap_or_default()
-                .into(),
-        ),
+        ("lakescore.run_id".to_string(), run_id.into()),
     ]);
     table.append_rows(rows, meta, None).await
 }
