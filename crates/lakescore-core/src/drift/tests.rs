@@ -297,3 +297,30 @@ fn histograms_hold_the_counts_psi_is_computed_from() {
         assert!(h.bins[bin].current > 0);
     }
 }
+
+#[test]
+fn categorical_histograms_list_reference_categories_then_new_ones() {
+    let mut b = ProfileBuilder::new(vec![("c".into(), ColumnKind::Categorical)], 10, 10);
+    b.add_rows(5);
+    b.push_categorical(0, ["a", "b", "b", "c", "c"].map(Some));
+    let p = b.finish("t");
+    let t = Thresholds::default();
+    let mut acc = DriftAccumulator::new(&p, vec!["c".into()], &t);
+    acc.push_categorical(0, [Some("b"), Some("z"), None, Some("a")]);
+    let (_, histograms) = acc.finish_with_histograms(&t);
+    let bins: Vec<(Option<&str>, u64, u64)> = histograms[0]
+        .bins
+        .iter()
+        .map(|b| (b.category.as_deref(), b.reference, b.current))
+        .collect();
+    assert_eq!(
+        bins,
+        [
+            (Some("a"), 1, 1),
+            (Some("b"), 2, 1),
+            (Some("c"), 2, 0),
+            (Some("z"), 0, 1)
+        ]
+    );
+    assert!(histograms[0].bins.iter().all(|b| b.lower.is_none() && b.upper.is_none()));
+}
