@@ -322,5 +322,10 @@ fn categorical_histograms_list_reference_categories_then_new_ones() {
             (Some("z"), 0, 1)
         ]
     );
-    assert!(histograms[0].bins.iter().all(|b| b.lower.is_none() && b.upper.is_none()));
+    assert!(
+        histograms[0]
+            .bins
+            .iter()
+            .all(|b| b.lower.is_none() && b.upper.is_none())
+    );
 }
