@@ -20,8 +20,8 @@ pub const PREDICTION: &str = "__prediction__";
 pub const DEFAULT_EXACT_CAP: usize = 1_000_000;
 /// PSI bins (quantiles of the reference).
 pub const DEFAULT_BINS: usize = 10;
-/// Floor of an empty bin's share in PSI.
-pub const PSI_FLOOR: f64 = 1e-4;
+/// Floor of an empty bin's share in PSI (defined with the statistic).
+pub use super::stats::PSI_FLOOR;
 pub const FORMAT: &str = "lakescore.profile/v1";
 
 /// Categories kept per categorical column; a column with more is not profiled.
