@@ -315,22 +315,8 @@ pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {
             .map_err(|e| invalid(format!("no current directory: {e}")))?
             .join(path)
     };
-    Url::from_directory_path(normalize(&abs)).map_err(|()| invalid("not an absolute path".into()))
-}
-
-/// Lexically normalize `a/./b/../c` to `a/c` (the lake may not exist yet, so no canonicalize).
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    Url::from_directory_path(lakescore_core::path::normalize(&abs))
+        .map_err(|()| invalid("not an absolute path".into()))
 }
 
 /// The local filesystem path of a `file://` URL, for readers (polars) that take paths.

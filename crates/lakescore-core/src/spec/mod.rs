@@ -139,17 +139,9 @@ fn against(dir: &Path, location: &str) -> String {
         return location.to_string();
     }
     // Lexically, as the spec's folder may be given as `a/b/../jobs`.
-    let mut out = PathBuf::new();
-    for part in dir.components().chain(Path::new(location).components()) {
-        match part {
-            std::path::Component::ParentDir if out.parent().is_some() => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
-        }
-    }
-    out.display().to_string()
+    crate::path::normalize(&dir.join(location))
+        .display()
+        .to_string()
 }
 
 /// Parse and validate spec text, returning every problem found.

@@ -221,14 +221,23 @@ pub fn expand_glob(pattern: &str) -> Result<Vec<PathBuf>> {
 }
 
 fn scan(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
+    scan_with(files, None)
+}
+
+/// One lazy scan of these Parquet files (no globbing), with Hive
+/// partitioning as `hive` says, else polars' default.
+pub(crate) fn scan_with(files: &[PathBuf], hive: Option<HiveOptions>) -> PolarsResult<LazyFrame> {
     let paths: Vec<PlRefPath> = files
         .iter()
         .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
         .collect();
-    let args = ScanArgsParquet {
+    let mut args = ScanArgsParquet {
         glob: false,
         ..Default::default()
     };
+    if let Some(hive) = hive {
+        args.hive_options = hive;
+    }
     LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
 }
 

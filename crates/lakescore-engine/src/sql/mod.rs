@@ -5,10 +5,11 @@
 //! name and by its path in the lake (`"predictions/churn_daily"`, quoted), and
 //! any other Delta table or Parquet file/glob given as `NAME=URI`. A Delta
 //! table is the Parquet files of its snapshot (at a version, or as of a time:
-//! Delta time travel), each scanned lazily with its partition values added as
-//! typed columns, so a query reads only what it selects, and an aggregate runs
-//! in polars' streaming engine without loading the table whole. Results come
-//! out in batches ([`format`] writes them as a table, CSV, JSON or Parquet).
+//! Delta time travel), scanned lazily with its partition values as typed
+//! columns, so a query reads only what it selects, and an aggregate runs in
+//! polars' streaming engine without loading the table whole. The result is
+//! handed out in batches ([`format`] writes them as a table, CSV, JSON or
+//! Parquet).
 
 pub mod format;
 
@@ -24,6 +25,7 @@ use polars::sql::SQLContext;
 
 use crate::bridge::{BridgeError, arrow_to_polars};
 use crate::runner::drift_table::{DRIFT_TABLE, HISTOGRAMS_TABLE};
+use crate::score::scan_with;
 
 /// The one-row table of the query's start time: `now` (UTC timestamp) and `today` (UTC date).
 pub const CLOCK: &str = "clock";
@@ -81,7 +83,6 @@ impl Classify for SqlError {
             | SqlError::UnknownVersionTable { .. }
             | SqlError::Query { .. } => ErrorClass::BadInput,
             SqlError::Lake { source, .. } => source.class(),
-            SqlError::Write(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ErrorClass::Failure,
             SqlError::Execute(_)
             | SqlError::Scan { .. }
             | SqlError::Bridge { .. }
@@ -179,15 +180,26 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
 
     // What polars needs, gathered here (async, from the lake); the frames are
     // built off the async runtime, as polars drives its own.
+    // A predictions table has two names: its snapshot is read once.
+    let mut read: BTreeMap<(String, Option<i64>), Option<Scan>> = BTreeMap::new();
     let mut scans = Vec::new();
     for (name, source) in sources {
         let scan = match source {
             Source::Delta { rel } => {
                 let version = req.versions.get(&name).copied();
-                let Some(table) = open(lake, &name, &rel, version, req.as_of).await? else {
+                let key = (rel.clone(), version);
+                if !read.contains_key(&key) {
+                    let scan = match open(lake, &name, &rel, version, req.as_of).await? {
+                        Some(table) => Some(delta_scan(&name, &table).await?),
+                        None => None,
+                    };
+                    read.insert(key.clone(), scan);
+                }
+                // A table that is not there (or was not yet) is not registered.
+                let Some(scan) = read[&key].clone() else {
                     continue;
                 };
-                delta_scan(&name, &table).await?
+                scan
             }
             Source::Parquet { pattern } => Scan::Parquet { pattern },
         };
@@ -204,12 +216,7 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
 fn clock_frame(now: DateTime<Utc>) -> Result<DataFrame> {
     use arrow::array::{Date32Array, TimestampMicrosecondArray};
     use arrow::datatypes::{DataType as ArrowType, Field, Schema as ArrowSchema};
-    let days = i32::try_from(
-        now.date_naive()
-            .signed_duration_since(chrono::NaiveDate::default())
-            .num_days(),
-    )
-    .unwrap_or(i32::MAX);
+    let days = lakescore_core::runs::days_since_epoch(now.date_naive());
     let schema = Arc::new(ArrowSchema::new(vec![
         Field::new("now", lakescore_lake::utc_timestamp(), false),
         Field::new("today", ArrowType::Date32, false),
@@ -231,6 +238,7 @@ fn clock_frame(now: DateTime<Utc>) -> Result<DataFrame> {
 }
 
 /// How to scan one registered table.
+#[derive(Clone)]
 enum Scan {
     Delta {
         uri: String,
@@ -322,48 +330,23 @@ impl Planned {
     /// batches. Should the streaming engine fail on a plan (it panics on a
     /// few, for example some scalar aggregates), the query runs again in the
     /// in-memory engine rather than returning a short result.
-    // `QueryResult::unwrap_single` cannot be named: polars does not re-export the type.
-    #[allow(clippy::redundant_closure_for_method_calls)]
     pub fn run(self, mut sink: impl FnMut(&DataFrame) -> Result<()>) -> Result<usize> {
-        let streaming = self.frame.clone();
-        // A panic inside polars is caught below and reported as an error (or
+        // A panic inside polars is caught and reported as an error (or
         // retried in memory): keep the default hook from printing it as a crash.
         let hook = std::panic::take_hook();
         std::panic::set_hook(Box::new(|_| {}));
-        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            streaming
-                .collect_with_engine(Engine::Streaming)
-                .map(|r| r.unwrap_single())
-        }));
-        let df = match attempt {
-            Ok(result) => {
-                std::panic::set_hook(hook);
-                result.map_err(SqlError::Execute)?
-            }
-            Err(panic) => {
-                let why = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
-                    .unwrap_or_default();
-                tracing::info!(
-                    "polars' streaming engine failed on this query ({why}); running it in memory"
-                );
-                let again = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    self.frame
-                        .collect_with_engine(Engine::InMemory)
-                        .map(|r| r.unwrap_single())
-                }));
-                std::panic::set_hook(hook);
-                again
-                    .map_err(|_| {
-                        SqlError::Execute(PolarsError::ComputeError(
-                            format!("polars failed on this query: {why}").into(),
-                        ))
-                    })?
-                    .map_err(SqlError::Execute)?
-            }
-        };
+        let collected = collect_caught(self.frame.clone(), Engine::Streaming).or_else(|why| {
+            tracing::info!(
+                "polars' streaming engine failed on this query ({why}); running it in memory"
+            );
+            collect_caught(self.frame, Engine::InMemory).map_err(|why| {
+                SqlError::Execute(PolarsError::ComputeError(
+                    format!("polars failed on this query: {why}").into(),
+                ))
+            })
+        });
+        std::panic::set_hook(hook);
+        let df = collected?.map_err(SqlError::Execute)?;
         let rows = df.height();
         let mut offset = 0;
         while offset < rows {
@@ -373,6 +356,25 @@ impl Planned {
         }
         Ok(rows)
     }
+}
+
+/// Collect `frame` with `engine`; a panic inside polars becomes its message.
+// `QueryResult::unwrap_single` cannot be named: polars does not re-export the type.
+#[allow(clippy::redundant_closure_for_method_calls)]
+fn collect_caught(
+    frame: LazyFrame,
+    engine: Engine,
+) -> std::result::Result<PolarsResult<DataFrame>, String> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        frame.collect_with_engine(engine).map(|r| r.unwrap_single())
+    }))
+    .map_err(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(ToString::to_string))
+            .unwrap_or_default()
+    })
 }
 
 /// After an error: the tables there are ("the names that exist").
@@ -397,7 +399,7 @@ fn quote(name: &str) -> String {
 }
 
 /// Prediction tables named by the runs table: (name, path in the lake) by job
-/// name and by path, for every output table still there.
+/// name and by path (one that is gone is skipped when opened).
 async fn prediction_tables(lake: &Lake) -> Result<Vec<(String, String)>> {
     let runs = crate::runner::read_runs(lake)
         .await
@@ -420,9 +422,6 @@ async fn prediction_tables(lake: &Lake) -> Result<Vec<(String, String)>> {
         let rel = uri
             .strip_prefix(&format!("{root}/"))
             .map_or_else(|| uri.clone(), ToString::to_string);
-        if lake.open_table(&rel).await.ok().flatten().is_none() {
-            continue;
-        }
         out.push((job, rel.clone()));
         if paths.insert(rel.clone()) {
             out.push((rel.clone(), rel));
@@ -504,54 +503,42 @@ fn delta_frame(
     };
     let mut paths = Vec::with_capacity(files.len());
     for file in files {
-        let path = file.local_path().ok_or_else(|| SqlError::Scan {
+        paths.push(file.local_path().ok_or_else(|| SqlError::Scan {
             what: file.uri.clone(),
             source: PolarsError::ComputeError("not a local file".into()),
-        })?;
-        paths.push(path.to_string_lossy().into_owned());
+        })?);
     }
     let root = lakescore_lake::location_to_url(uri, None)
         .ok()
         .and_then(|u| lakescore_lake::local_path(&u))
         .map(|p| format!("{}/", p.to_string_lossy().trim_end_matches('/')));
-    let hive = root.as_ref().is_some_and(|root| {
-        files
+    if partitions.is_empty() {
+        return scan_with(&paths, None)
+            .map(|lf| lf.select(order))
+            .map_err(scan_err(uri));
+    }
+    if let Some(root) = root.filter(|root| {
+        files.iter().zip(&paths).all(|(f, p)| {
+            hive_path_matches(&p.to_string_lossy(), root, partitions, &f.partition_values)
+        })
+    }) {
+        let schema: Schema = partitions
             .iter()
-            .zip(&paths)
-            .all(|(f, p)| hive_path_matches(p, root, partitions, &f.partition_values))
-    });
-    if partitions.is_empty() || hive {
-        let mut args = ScanArgsParquet {
-            glob: false,
-            ..Default::default()
+            .filter_map(|p| Some((p.as_str().into(), types.get(p.as_str())?.clone())))
+            .collect();
+        let hive = HiveOptions {
+            enabled: Some(true),
+            hive_start_idx: root.len(),
+            schema: Some(Arc::new(schema)),
+            try_parse_dates: false,
         };
-        if !partitions.is_empty() {
-            let schema: Schema = partitions
-                .iter()
-                .filter_map(|p| Some((p.as_str().into(), types.get(p.as_str())?.clone())))
-                .collect();
-            args.hive_options = HiveOptions {
-                enabled: Some(true),
-                hive_start_idx: root.as_ref().map_or(0, String::len),
-                schema: Some(Arc::new(schema)),
-                try_parse_dates: false,
-            };
-        }
-        let list: Vec<PlRefPath> = paths.iter().map(|p| PlRefPath::new(p.as_str())).collect();
-        return LazyFrame::scan_parquet_files(list.into_iter().collect(), args)
+        return scan_with(&paths, Some(hive))
             .map(|lf| lf.select(order))
             .map_err(scan_err(uri));
     }
     let mut frames = Vec::with_capacity(files.len());
     for (file, path) in files.iter().zip(&paths) {
-        let scan = LazyFrame::scan_parquet(
-            PlRefPath::new(path.as_str()),
-            ScanArgsParquet {
-                glob: false,
-                ..Default::default()
-            },
-        )
-        .map_err(scan_err(&file.uri))?;
+        let scan = scan_with(std::slice::from_ref(path), None).map_err(scan_err(&file.uri))?;
         let values: Vec<Expr> = partitions
             .iter()
             .filter_map(|p| {
