@@ -5,7 +5,8 @@
 //! [`bridge`] hands its frames to arrow; [`registry`] reads and writes the
 //! registry tables; [`runner`] runs a job for one date and records it, and
 //! holds backfills, reruns, drift recomputation, validation and status;
-//! [`scheduler`] is the cron daemon; [`sql`] runs SQL over the lake's tables.
+//! [`scheduler`] is the cron daemon; [`sql`] runs SQL over the lake's tables;
+//! [`report`] gathers the monitoring page from them.
 //! Every error enum here answers
 //! [`lakescore_core::Classify`], which the binary turns into exit codes and the
 //! scheduler into retries.
@@ -13,6 +14,7 @@
 pub mod bridge;
 pub mod failpoints;
 pub mod registry;
+pub mod report;
 pub mod runner;
 pub mod scheduler;
 pub mod score;

@@ -9,6 +9,7 @@ use lakescore_core::spec::SpecError;
 use lakescore_core::{Classify, ErrorClass};
 use lakescore_engine::bridge::BridgeError;
 use lakescore_engine::registry::RegistryError;
+use lakescore_engine::report::ReportError;
 use lakescore_engine::runner::RunError;
 use lakescore_engine::runner::reference::ReferenceError;
 use lakescore_engine::runner::rerun::RerunError;
@@ -106,6 +107,7 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         ReferenceError,
         ScoreError,
         SqlError,
+        ReportError,
         LakeError,
         ModelError,
         DriftError,

@@ -33,6 +33,7 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
         ("drift", "lakescore drift --json", drift()),
         ("validate", "lakescore validate --json", validate()),
         ("sql", "lakescore sql --json", sql()),
+        ("report", "lakescore report --json", report()),
         (
             "registry-register",
             "lakescore registry register --json",
@@ -573,6 +574,27 @@ fn sql() -> Value {
                 ("version", nullable(int())),
                 ("columns", array(string())),
             ])),
+        ),
+    ])
+}
+
+fn report() -> Value {
+    obj(&[
+        ("path", string()),
+        (
+            "report",
+            obj(&[
+                ("jobs", array(string())),
+                ("from", nullable(date())),
+                ("to", nullable(date())),
+                ("runs", int()),
+                ("registry_events", int()),
+                (
+                    "charts",
+                    json!({ "type": "object", "additionalProperties": { "type": "integer" } }),
+                ),
+                ("bytes", int()),
+            ]),
         ),
     ])
 }

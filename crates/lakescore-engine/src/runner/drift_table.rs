@@ -162,8 +162,20 @@ async fn append_run_rows<T: TableRow>(
 
 /// Every drift row.
 pub async fn read(lake: &Lake) -> Result<Vec<DriftRow>, LakeError> {
-    match lake.open_table(DRIFT_TABLE).await? {
-        Some(t) => Ok(t.read_rows::<DriftRow>().await?.1),
+    read_all(lake, DRIFT_TABLE).await
+}
+
+/// Every histogram row.
+pub async fn read_histograms(lake: &Lake) -> Result<Vec<HistogramRow>, LakeError> {
+    read_all(lake, HISTOGRAMS_TABLE).await
+}
+
+async fn read_all<T: serde::de::DeserializeOwned>(
+    lake: &Lake,
+    table: &str,
+) -> Result<Vec<T>, LakeError> {
+    match lake.open_table(table).await? {
+        Some(t) => Ok(t.read_rows::<T>().await?.1),
         None => Ok(Vec::new()),
     }
 }

@@ -190,7 +190,7 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
                 let key = (rel.clone(), version);
                 if !read.contains_key(&key) {
                     let scan = match open(lake, &name, &rel, version, req.as_of).await? {
-                        Some(table) => Some(delta_scan(&name, &table).await?),
+                        Some(table) => Some(Scan::Delta(delta_scan(&name, &table).await?)),
                         None => None,
                     };
                     read.insert(key.clone(), scan);
@@ -240,17 +240,19 @@ fn clock_frame(now: DateTime<Utc>) -> Result<DataFrame> {
 /// How to scan one registered table.
 #[derive(Clone)]
 enum Scan {
-    Delta {
-        uri: String,
-        version: i64,
-        /// An empty frame with the table's columns and polars types.
-        empty: DataFrame,
-        partitions: Vec<String>,
-        files: Vec<lakescore_lake::DataFile>,
-    },
-    Parquet {
-        pattern: String,
-    },
+    Delta(DeltaScan),
+    Parquet { pattern: String },
+}
+
+/// A Delta table's snapshot: what scanning it needs.
+#[derive(Clone)]
+struct DeltaScan {
+    uri: String,
+    version: i64,
+    /// An empty frame with the table's columns and polars types.
+    empty: DataFrame,
+    partitions: Vec<String>,
+    files: Vec<lakescore_lake::DataFile>,
 }
 
 fn plan_blocking(scans: Vec<(String, Scan)>, query: &str) -> Result<Planned> {
@@ -259,13 +261,13 @@ fn plan_blocking(scans: Vec<(String, Scan)>, query: &str) -> Result<Planned> {
 
     for (name, scan) in scans {
         let (uri, version, mut frame) = match scan {
-            Scan::Delta {
+            Scan::Delta(DeltaScan {
                 uri,
                 version,
                 empty,
                 partitions,
                 files,
-            } => {
+            }) => {
                 let frame = delta_frame(&uri, &empty, &partitions, &files)?;
                 (uri, Some(version), frame)
             }
@@ -331,22 +333,7 @@ impl Planned {
     /// few, for example some scalar aggregates), the query runs again in the
     /// in-memory engine rather than returning a short result.
     pub fn run(self, mut sink: impl FnMut(&DataFrame) -> Result<()>) -> Result<usize> {
-        // A panic inside polars is caught and reported as an error (or
-        // retried in memory): keep the default hook from printing it as a crash.
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let collected = collect_caught(self.frame.clone(), Engine::Streaming).or_else(|why| {
-            tracing::info!(
-                "polars' streaming engine failed on this query ({why}); running it in memory"
-            );
-            collect_caught(self.frame, Engine::InMemory).map_err(|why| {
-                SqlError::Execute(PolarsError::ComputeError(
-                    format!("polars failed on this query: {why}").into(),
-                ))
-            })
-        });
-        std::panic::set_hook(hook);
-        let df = collected?.map_err(SqlError::Execute)?;
+        let df = collect(self.frame)?;
         let rows = df.height();
         let mut offset = 0;
         while offset < rows {
@@ -356,6 +343,58 @@ impl Planned {
         }
         Ok(rows)
     }
+}
+
+/// Collect `frame` in polars' streaming engine (an aggregate never holds its
+/// table). Blocking. Should the streaming engine fail on a plan (it panics on
+/// a few, for example some scalar aggregates), the query runs again in the
+/// in-memory engine rather than returning a short result.
+pub fn collect(frame: LazyFrame) -> Result<DataFrame> {
+    // A panic inside polars is caught and reported as an error (or
+    // retried in memory): keep the default hook from printing it as a crash.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let collected = collect_caught(frame.clone(), Engine::Streaming).or_else(|why| {
+        tracing::info!(
+            "polars' streaming engine failed on this query ({why}); running it in memory"
+        );
+        collect_caught(frame, Engine::InMemory).map_err(|why| {
+            SqlError::Execute(PolarsError::ComputeError(
+                format!("polars failed on this query: {why}").into(),
+            ))
+        })
+    });
+    std::panic::set_hook(hook);
+    collected?.map_err(SqlError::Execute)
+}
+
+/// One Delta table (a lake-relative path or a URI) as a lazy frame over the
+/// files of its current snapshot whose partition values `keep` accepts (file
+/// pruning, as Delta readers do with partition filters); `None` when there is
+/// no table there.
+pub async fn table_frame(
+    lake: &Lake,
+    location: &str,
+    keep: impl Fn(&std::collections::HashMap<String, Option<String>>) -> bool,
+) -> Result<Option<LazyFrame>> {
+    let Some(table) = open(lake, location, location, None, None).await? else {
+        return Ok(None);
+    };
+    let DeltaScan {
+        uri,
+        empty,
+        partitions,
+        files,
+        ..
+    } = delta_scan(location, &table).await?;
+    let files: Vec<_> = files
+        .into_iter()
+        .filter(|f| keep(&f.partition_values))
+        .collect();
+    tokio::task::spawn_blocking(move || delta_frame(&uri, &empty, &partitions, &files))
+        .await
+        .map_err(|e| SqlError::Execute(PolarsError::ComputeError(e.to_string().into())))?
+        .map(Some)
 }
 
 /// Collect `frame` with `engine`; a panic inside polars becomes its message.
@@ -458,7 +497,7 @@ async fn open(
 
 /// What scanning a Delta table's snapshot needs: its files, partition
 /// columns and types.
-async fn delta_scan(name: &str, table: &Table) -> Result<Scan> {
+async fn delta_scan(name: &str, table: &Table) -> Result<DeltaScan> {
     let lake_err = |source| SqlError::Lake {
         name: name.into(),
         source,
@@ -469,7 +508,7 @@ async fn delta_scan(name: &str, table: &Table) -> Result<Scan> {
         name: name.into(),
         source,
     })?;
-    Ok(Scan::Delta {
+    Ok(DeltaScan {
         uri: table.uri().to_string(),
         version: table.version(),
         empty,

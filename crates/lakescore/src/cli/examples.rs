@@ -63,6 +63,13 @@ Examples:
   lakescore sql \"SELECT count(*) FROM runs\" --as-of 2024-03-03
   lakescore sql \"SELECT * FROM scores\" --table scores=/data/scores/*.parquet --format ndjson";
 
+pub(crate) const REPORT: &str = "\
+Examples:
+  lakescore report --out report.html
+  lakescore report --job churn_daily --from 2024-01-01 --to 2024-03-31 --out q1.html
+  lakescore report --out report.html --date 2024-01-02   # distributions of that date
+  chromium --headless --screenshot=report.png report.html";
+
 pub(crate) const SCHEMA: &str = "\
 Examples:
   lakescore schema > schemas/job.schema.json

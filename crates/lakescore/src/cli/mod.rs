@@ -104,6 +104,10 @@ pub(crate) enum Command {
     /// drift_metrics, model_versions, model_events, and any --table.
     #[command(after_long_help = examples::SQL)]
     Sql(SqlArgs),
+    /// Write the monitoring report: one self-contained HTML page with charts
+    /// of runs, scores, drift and the registry (opens offline).
+    #[command(after_long_help = examples::REPORT)]
+    Report(ReportArgs),
     /// The model registry.
     #[command(subcommand)]
     Registry(Box<RegistryCommand>),
@@ -154,6 +158,26 @@ pub(crate) enum SqlFormat {
     /// One JSON object per line.
     Ndjson,
     Parquet,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The HTML file to write (`-` for stdout). Written whole or not at all.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) out: PathBuf,
+    /// Only this job (repeatable; default: every job with runs).
+    #[arg(long = "job", value_name = "NAME")]
+    pub(crate) jobs: Vec<String>,
+    /// First logical date shown (default: 89 days before --to).
+    #[arg(long, value_parser = parse_logical_date)]
+    pub(crate) from: Option<NaiveDate>,
+    /// Last logical date shown (default: the latest date run).
+    #[arg(long, value_parser = parse_logical_date)]
+    pub(crate) to: Option<NaiveDate>,
+    /// The date whose reference vs current distributions are drawn
+    /// (default: the latest date with a drift check).
+    #[arg(long, value_parser = parse_logical_date)]
+    pub(crate) date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Args)]

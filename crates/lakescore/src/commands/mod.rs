@@ -6,6 +6,7 @@ mod completions;
 mod drift;
 mod man;
 mod registry;
+mod report;
 mod rerun;
 mod run;
 mod runs;
@@ -111,6 +112,7 @@ pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStat
         Command::Drift(args) => drift::drift(ctx, args).await,
         Command::Validate(args) => validate::validate(ctx, args).await,
         Command::Sql(args) => sql::sql(ctx, args).await,
+        Command::Report(args) => report::report(ctx, args).await,
         Command::Registry(cmd) => registry::registry(ctx, *cmd).await,
         Command::Schema(args) => schema::schema(&args),
         Command::Completions(args) => completions::completions(&args),

@@ -2,6 +2,7 @@
 //! each writing to any [`std::io::Write`], so tests snapshot them all.
 
 pub(crate) mod registry;
+pub(crate) mod report;
 pub(crate) mod run;
 pub(crate) mod runs;
 #[cfg(test)]

@@ -201,6 +201,8 @@ fn every_json_output_matches_its_schema() {
             "SELECT logical_date, count(*) AS n FROM churn_daily GROUP BY logical_date",
         ],
     );
+    let page = env.path("report.html");
+    c.command("report", 0, &["report", "--out", page.to_str().unwrap()]);
     let jobs = env.path("jobs");
     std::fs::create_dir_all(&jobs).unwrap();
     std::fs::copy(spec, jobs.join("demo.toml")).unwrap();

@@ -6,7 +6,7 @@
 //! Delta extension: `.ci/independent_readers.py`) and compared with what the
 //! training libraries themselves predicted (`fixtures/`).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -29,11 +29,34 @@ mod models;
 mod outputs;
 mod properties;
 mod registry;
+mod report;
 mod runner_paths;
 mod runs;
 mod sql;
 mod tables;
 mod validate;
+
+/// The demo lake: churn v1 with its reference as champion (and in
+/// Production), two dates scored (the second alerts).
+fn demo_lake() -> Env {
+    let env = Env::new();
+    env.register_demo_with_reference();
+    env.ok(&[
+        "registry",
+        "promote",
+        "churn",
+        "1",
+        "--stage",
+        "production",
+        "--comment",
+        "go",
+    ]);
+    let spec = repo().join("jobs/demo.toml");
+    for (date, code) in [("2024-01-01", 0), ("2024-01-02", 3)] {
+        env.expect(code, &["run", spec.to_str().unwrap(), "--date", date]);
+    }
+    env
+}
 
 fn repo() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
@@ -171,6 +194,44 @@ fn read_runs(lake: &Path) -> Vec<RunRow> {
         let lake = Lake::open(lake.to_str().unwrap()).unwrap();
         lakescore_engine::runner::read_runs(&lake).await.unwrap()
     })
+}
+
+/// The demo job's predictions read back through delta-rs: per (logical date,
+/// model version), the row count and the sum of predictions.
+fn predictions_by_day(lake: &Path) -> BTreeMap<(String, i64), (usize, f64)> {
+    let (_, batches) = read_table(lake, "predictions/churn_daily").unwrap();
+    let mut expected: BTreeMap<(String, i64), (usize, f64)> = BTreeMap::new();
+    for b in &batches {
+        let dates = arrow::compute::cast(
+            b.column_by_name("logical_date").unwrap(),
+            &arrow::datatypes::DataType::Utf8,
+        )
+        .unwrap();
+        let dates = dates
+            .as_any()
+            .downcast_ref::<arrow::array::StringArray>()
+            .unwrap();
+        let versions = b
+            .column_by_name("model_version")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Int64Array>()
+            .unwrap();
+        let preds = b
+            .column_by_name("prediction")
+            .unwrap()
+            .as_any()
+            .downcast_ref::<arrow::array::Float64Array>()
+            .unwrap();
+        for i in 0..b.num_rows() {
+            let e = expected
+                .entry((dates.value(i).to_string(), versions.value(i)))
+                .or_default();
+            e.0 += 1;
+            e.1 += preds.value(i);
+        }
+    }
+    expected
 }
 
 fn rows(batches: &[RecordBatch]) -> usize {

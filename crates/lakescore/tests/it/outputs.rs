@@ -27,6 +27,7 @@ fn snapshot(name: &str, env: &Env, stdout: &str) {
     settings.add_filter(r"/[0-9a-f]{64}/", "/[SHA]/");
     settings.add_filter(r"  +\d+\.\d  ", "  [SECONDS]  ");
     settings.add_filter(r"\b\d+\.\d s\b", "[S] s");
+    settings.add_filter(r"\(\d+(\.\d)? [KM]B\)", "([SIZE])");
     settings.bind(|| insta::assert_snapshot!(name, stdout));
 }
 
@@ -167,6 +168,12 @@ fn human_outputs() {
         "status",
         &env,
         &env.ok(&["status", repo().join("jobs").to_str().unwrap()]),
+    );
+    let page = env.path("report.html");
+    snapshot(
+        "report",
+        &env,
+        &env.ok(&["report", "--out", page.to_str().unwrap()]),
     );
     let bad = env.spec("bad", "name = \"bad name\"\n[model]\nuri = \"nope\"\n");
     let (invalid, _) = env.expect(2, &["validate", &bad]);

@@ -2,31 +2,7 @@
 //! the tables read back through delta-rs; formats, time travel, extra tables
 //! and the errors of a bad query.
 
-use std::collections::BTreeMap;
-
 use super::*;
-
-/// The demo lake: churn v1 with its reference as champion (and in
-/// Production), two dates scored (the second alerts).
-fn demo_lake() -> Env {
-    let env = Env::new();
-    env.register_demo_with_reference();
-    env.ok(&[
-        "registry",
-        "promote",
-        "churn",
-        "1",
-        "--stage",
-        "production",
-        "--comment",
-        "go",
-    ]);
-    let spec = repo().join("jobs/demo.toml");
-    for (date, code) in [("2024-01-01", 0), ("2024-01-02", 3)] {
-        env.expect(code, &["run", spec.to_str().unwrap(), "--date", date]);
-    }
-    env
-}
 
 fn sql_json(env: &Env, query: &str) -> Vec<serde_json::Value> {
     let out = json(&env.ok(&["--json", "sql", query]));
@@ -43,38 +19,7 @@ fn the_documented_queries_agree_with_the_tables() {
         "SELECT logical_date, model_version, count(*) AS n, avg(prediction) AS mean_score \
          FROM churn_daily GROUP BY logical_date, model_version ORDER BY logical_date, model_version",
     );
-    let (_, batches) = read_table(&env.lake(), "predictions/churn_daily").unwrap();
-    let mut expected: BTreeMap<(String, i64), (usize, f64)> = BTreeMap::new();
-    for b in &batches {
-        let dates = arrow::compute::cast(
-            b.column_by_name("logical_date").unwrap(),
-            &arrow::datatypes::DataType::Utf8,
-        )
-        .unwrap();
-        let dates = dates
-            .as_any()
-            .downcast_ref::<arrow::array::StringArray>()
-            .unwrap();
-        let versions = b
-            .column_by_name("model_version")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<arrow::array::Int64Array>()
-            .unwrap();
-        let preds = b
-            .column_by_name("prediction")
-            .unwrap()
-            .as_any()
-            .downcast_ref::<arrow::array::Float64Array>()
-            .unwrap();
-        for i in 0..b.num_rows() {
-            let e = expected
-                .entry((dates.value(i).to_string(), versions.value(i)))
-                .or_default();
-            e.0 += 1;
-            e.1 += preds.value(i);
-        }
-    }
+    let expected = predictions_by_day(&env.lake());
     assert_eq!(rows.len(), expected.len(), "{rows:?}");
     assert_eq!(rows.len(), 2);
     for (row, ((date, version), (n, sum))) in rows.iter().zip(&expected) {
