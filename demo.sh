@@ -5,8 +5,9 @@
 # scores two days of demo customers with jobs/demo.toml and shows what was
 # written. The second day is drawn with a shift in monthly charges and support
 # calls, so its drift check alerts (exit code 3, after the predictions are
-# written). Safe to run again: the model is registered once, and rerunning a
-# date replaces its predictions.
+# written). Last it writes the monitoring report ./report.html. Safe to run
+# again: the model is registered once, and rerunning a date replaces its
+# predictions.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -40,7 +41,10 @@ done
 
 echo
 "$bin" registry list churn
+"$bin" report --out report.html
 cat <<MSG
+
+The monitoring report is ./report.html: open it in a browser (it needs no network).
 
 The lake is in $LAKESCORE_LAKE. Every table is a Delta table:
   predictions  $LAKESCORE_LAKE/predictions/churn_daily   (partitioned by logical_date)
