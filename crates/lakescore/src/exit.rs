@@ -17,6 +17,7 @@ use lakescore_engine::score::ScoreError;
 use lakescore_engine::sql::SqlError;
 use lakescore_lake::LakeError;
 use lakescore_model::ModelError;
+use lakescore_serve::ServeError;
 
 /// How the process ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,6 +109,7 @@ fn classify(e: &(dyn std::error::Error + 'static)) -> Option<ErrorClass> {
         ScoreError,
         SqlError,
         ReportError,
+        ServeError,
         LakeError,
         ModelError,
         DriftError,

@@ -42,10 +42,13 @@ fn main() {
         printer: printer::Printer { json: cli.json },
         quiet: cli.quiet,
     };
-    let status = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let cli::Command::Serve(args) = &cli.command
+        && let Some(workers) = args.workers
     {
+        runtime.worker_threads(workers.max(1));
+    }
+    let status = match runtime.enable_all().build() {
         Err(e) => {
             report(&anyhow::Error::new(e).context("cannot start the async runtime"));
             ExitStatus::Failure

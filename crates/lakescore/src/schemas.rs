@@ -35,6 +35,17 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
         ("sql", "lakescore sql --json", sql()),
         ("report", "lakescore report --json", report()),
         (
+            "serve",
+            "lakescore serve --json (one line once listening)",
+            obj(&[
+                ("address", string()),
+                ("model_uri", string()),
+                ("model_name", string()),
+                ("model_version", int()),
+                ("inference_table", nullable(string())),
+            ]),
+        ),
+        (
             "registry-register",
             "lakescore registry register --json",
             version_row(false),

@@ -2,7 +2,8 @@
 //!
 //! Every table lakescore owns is registered by name (`runs`, `drift_metrics`,
 //! `drift_histograms`, `model_versions`, `model_events`), every predictions table by its job's
-//! name and by its path in the lake (`"predictions/churn_daily"`, quoted), and
+//! name and by its path in the lake (`"predictions/churn_daily"`, quoted), every
+//! inference log of `lakescore serve` by its path (`"inference/churn"`), and
 //! any other Delta table or Parquet file/glob given as `NAME=URI`. A Delta
 //! table is the Parquet files of its snapshot (at a version, or as of a time:
 //! Delta time travel), scanned lazily with its partition values as typed
@@ -145,6 +146,9 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
     }
     for (name, rel) in prediction_tables(lake).await? {
         sources.push((name, Source::Delta { rel }));
+    }
+    for rel in inference_tables(lake) {
+        sources.push((rel.clone(), Source::Delta { rel }));
     }
     for arg in &req.tables {
         let (name, uri) = arg
@@ -468,6 +472,30 @@ async fn prediction_tables(lake: &Lake) -> Result<Vec<(String, String)>> {
     }
     Ok(out)
 }
+
+/// The inference logs `lakescore serve` writes (`inference/<model>`), by
+/// their path in the lake.
+fn inference_tables(lake: &Lake) -> Vec<String> {
+    let Some(dir) = lake
+        .table_url(INFERENCE_DIR)
+        .ok()
+        .and_then(|u| lakescore_lake::local_path(&u))
+    else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("_delta_log").is_dir())
+        .map(|e| format!("{INFERENCE_DIR}/{}", e.file_name().to_string_lossy()))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Where `lakescore serve` logs by default.
+pub const INFERENCE_DIR: &str = "inference";
 
 /// Whether `uri` is a Delta table (it has a `_delta_log`).
 fn is_delta(lake: &Lake, uri: &str) -> bool {

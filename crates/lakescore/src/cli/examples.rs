@@ -70,6 +70,16 @@ Examples:
   lakescore report --out report.html --date 2024-01-02   # distributions of that date
   chromium --headless --screenshot=report.png report.html";
 
+pub(crate) const SERVE: &str = "\
+Examples:
+  lakescore serve --model models:/churn@champion --port 5000
+  curl -s localhost:5000/invocations -H 'Content-Type: text/csv' --data-binary @rows.csv
+  curl -s localhost:5000/invocations -H 'Content-Type: application/json' \\
+    -d '{\"dataframe_records\": [{\"tenure_months\": 27.3, \"monthly_charges\": 75.6,
+         \"support_calls\": 4, \"contract_months\": 12, \"late_payments\": 0}]}'
+  LAKESCORE_SERVE_TOKEN=secret lakescore serve -m models:/churn/production --host 0.0.0.0
+  lakescore sql 'SELECT model_version, count(*) FROM \"inference/churn\" GROUP BY 1'";
+
 pub(crate) const SCHEMA: &str = "\
 Examples:
   lakescore schema > schemas/job.schema.json

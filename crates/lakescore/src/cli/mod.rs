@@ -108,6 +108,10 @@ pub(crate) enum Command {
     /// of runs, scores, drift and the registry (opens offline).
     #[command(after_long_help = examples::REPORT)]
     Report(ReportArgs),
+    /// Serve a registered model over HTTP with MLflow's scoring protocol,
+    /// following the registry and logging every scored row to Delta.
+    #[command(after_long_help = examples::SERVE)]
+    Serve(ServeArgs),
     /// The model registry.
     #[command(subcommand)]
     Registry(Box<RegistryCommand>),
@@ -161,12 +165,55 @@ pub(crate) enum SqlFormat {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The model: models:/NAME@ALIAS, models:/NAME/STAGE, models:/NAME/VERSION
+    /// or models:/NAME/latest. An alias or stage that moves is followed.
+    #[arg(long, short = 'm', value_name = "URI")]
+    pub(crate) model: lakescore_core::uri::ModelRef,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// Port to listen on (0: any free port, printed when ready).
+    #[arg(long, short = 'p', default_value_t = 5000)]
+    pub(crate) port: u16,
+    /// Threads that answer requests (default: one per core).
+    #[arg(long, short = 'w')]
+    pub(crate) workers: Option<usize>,
+    /// A file holding the bearer token the scoring routes want (or the
+    /// environment variable LAKESCORE_SERVE_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) token_file: Option<PathBuf>,
+    /// The inference table, relative to the lake ({model} is the model's name).
+    #[arg(long, default_value = "inference/{model}", value_name = "TABLE")]
+    pub(crate) log_table: String,
+    /// Do not log scored rows.
+    #[arg(long)]
+    pub(crate) no_log: bool,
+    /// Commit the inference log once this many rows wait.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) flush_rows: u64,
+    /// Commit the inference log at least this often (seconds).
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) flush_seconds: f64,
+    /// Rows the inference log holds before requests wait for it.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) queue_rows: u64,
+    /// How often to ask the registry whether the model's alias or stage moved (seconds).
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) poll_seconds: f64,
+    /// The largest request body accepted, in MiB (413 above).
+    #[arg(long, default_value_t = 64)]
+    pub(crate) max_body_mb: usize,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
     /// The HTML file to write (`-` for stdout). Written whole or not at all.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: PathBuf,
-    /// Only this job (repeatable; default: every job with runs).
-    #[arg(long = "job", value_name = "NAME")]
+    /// Only these jobs (repeatable, or several after one --job; default:
+    /// every job with runs).
+    #[arg(long = "job", value_name = "NAME", num_args = 1..)]
     pub(crate) jobs: Vec<String>,
     /// First logical date shown (default: 89 days before --to).
     #[arg(long, value_parser = parse_logical_date)]

@@ -12,6 +12,7 @@ mod run;
 mod runs;
 mod schedule;
 mod schema;
+mod serve;
 mod sql;
 mod status;
 mod validate;
@@ -113,6 +114,7 @@ pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStat
         Command::Validate(args) => validate::validate(ctx, args).await,
         Command::Sql(args) => sql::sql(ctx, args).await,
         Command::Report(args) => report::report(ctx, args).await,
+        Command::Serve(args) => serve::serve(ctx, args).await,
         Command::Registry(cmd) => registry::registry(ctx, *cmd).await,
         Command::Schema(args) => schema::schema(&args),
         Command::Completions(args) => completions::completions(&args),

@@ -201,6 +201,29 @@ fn every_json_output_matches_its_schema() {
             "SELECT logical_date, count(*) AS n FROM churn_daily GROUP BY logical_date",
         ],
     );
+    // The server's line once it listens.
+    let mut server = Command::new(BIN)
+        .args([
+            "--json",
+            "serve",
+            "--model",
+            "models:/churn@champion",
+            "--port",
+            "0",
+        ])
+        .current_dir(repo())
+        .env("LAKESCORE_LAKE", env.lake())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut ready = String::new();
+    BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut ready)
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    c.value("serve", &json(&ready));
     let page = env.path("report.html");
     c.command("report", 0, &["report", "--out", page.to_str().unwrap()]);
     let jobs = env.path("jobs");

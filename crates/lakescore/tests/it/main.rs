@@ -32,6 +32,7 @@ mod registry;
 mod report;
 mod runner_paths;
 mod runs;
+mod serve;
 mod sql;
 mod tables;
 mod validate;
