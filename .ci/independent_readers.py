@@ -192,6 +192,49 @@ def check_sql(binary, lake, con):
                     check(a == b, f"{ours!r}: {g} vs DuckDB {w}")
 
 
+def check_inference(binary, lake, con):
+    """`lakescore serve` logs every scored row with its version: requests sent
+    as an MLflow client sends them, then SIGTERM (which flushes the log)."""
+    import os
+    import signal
+    import subprocess
+    import urllib.request
+
+    server = subprocess.Popen(
+        [binary, "--json", "serve", "--model", "models:/churn@champion", "--port", "0"],
+        cwd=REPO, env=dict(os.environ, LAKESCORE_LAKE=str(lake)),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    base = json.loads(server.stdout.readline())["address"]
+    features = ["tenure_months", "monthly_charges", "support_calls", "contract_months", "late_payments"]
+    rows = pq.read_table(REPO / "fixtures/demo/data/2024-01-01").slice(0, 30).to_pylist()
+    for i in range(3):
+        chunk = rows[i * 10:(i + 1) * 10]
+        body = json.dumps({"dataframe_records": [{f: r[f] for f in features} for r in chunk]}).encode()
+        request = urllib.request.Request(
+            f"{base}/invocations", data=body, method="POST",
+            headers={"Content-Type": "application/json", "x-request-id": f"ci-{i}"},
+        )
+        with urllib.request.urlopen(request) as response:
+            check(response.status == 200, f"serve answered {response.status}")
+            check(response.headers["lakescore-model-version"] == "1", "serve: version header")
+    server.send_signal(signal.SIGTERM)
+    check(server.wait(timeout=60) == 0, "serve did not exit 0 on SIGTERM")
+    table = DeltaTable(str(lake / "inference/churn")).to_pyarrow_table()
+    logged = table.to_pylist()
+    check(len(logged) == 30, f"inference/churn: {len(logged)} rows, 30 answered")
+    check({r["request_id"] for r in logged} == {"ci-0", "ci-1", "ci-2"}, "inference/churn: request ids")
+    check({r["model_version"] for r in logged} == {1}, "inference/churn: model versions")
+    expected = {r["customer_id"]: r["expected"] for r in pq.read_table(REPO / "fixtures/demo/expected.parquet").to_pylist()}
+    by_input = {tuple(r[f] for f in features): r["customer_id"] for r in rows}
+    for r in logged:
+        key = tuple(r[f] for f in features)
+        check(abs(r["prediction"] - expected[by_input[key]]) <= 1e-6, f"inference/churn: prediction {r}")
+    check(types(table)["served_at"] == pa.timestamp("us", tz="UTC"), "inference/churn: served_at type")
+    n = con.execute(f"SELECT count(*), count(DISTINCT request_id) FROM delta_scan('{lake}/inference/churn')").fetchone()
+    check(n == (30, 3), f"DuckDB reads inference/churn as {n}")
+
+
 def duckdb_with_delta():
     import duckdb_ext  # the package duckdb-ext-delta installs
 
@@ -216,9 +259,10 @@ def main():
         # A failed run for the "failed this week" query.
         lakescore(binary, lake, "run", "jobs/demo.toml", "--date", "2031-01-01", codes=(2,))
         check_sql(binary, lake, con)
-    print("independent readers: deltalake and duckdb read predictions, runs, drift_metrics "
-          "and the registry tables with the expected rows and types, and the README's "
-          "queries give DuckDB's numbers through `lakescore sql`")
+        check_inference(binary, lake, con)
+    print("independent readers: deltalake and duckdb read predictions, runs, drift_metrics, "
+          "the registry tables and the inference log of `lakescore serve` with the expected "
+          "rows and types, and the README's queries give DuckDB's numbers through `lakescore sql`")
 
 
 if __name__ == "__main__":

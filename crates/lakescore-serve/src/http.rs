@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::Router;
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::StreamExt as _;
 use tokio::sync::watch;
 
 use crate::inference_log::{Entry, InferenceLog};
@@ -123,7 +124,7 @@ async fn score(app: &App, headers: &HeaderMap, body: Body, started: Instant) -> 
         Ok(e) => e,
         Err(r) => return refuse(&r),
     };
-    let Ok(bytes) = to_bytes(body, app.max_body).await else {
+    let Ok(bytes) = read_body(body, app.max_body).await else {
         return refuse(&Refusal {
             status: 413,
             code: "REQUEST_LIMIT_EXCEEDED",
@@ -179,6 +180,30 @@ async fn score(app: &App, headers: &HeaderMap, body: Body, started: Instant) -> 
         headers.insert("x-request-id", v);
     }
     response
+}
+
+/// The body, up to `limit` bytes. Past the limit the rest is read and
+/// dropped (up to as much again, at least 16 MiB) before the 413 goes out, so
+/// that a client still sending gets the answer instead of a reset connection
+/// (the "lingering close" web servers do).
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, ()> {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    let drain = limit.saturating_mul(2).max(limit.saturating_add(16 << 20));
+    while let Some(chunk) = stream.next().await {
+        let Ok(chunk) = chunk else { return Err(()) };
+        seen = seen.saturating_add(chunk.len());
+        if seen <= limit {
+            buf.extend_from_slice(&chunk);
+        } else if seen > drain {
+            return Err(());
+        }
+    }
+    if seen > limit {
+        return Err(());
+    }
+    Ok(Bytes::from(buf))
 }
 
 async fn ping(State(app): State<Arc<App>>) -> Response {

@@ -263,8 +263,14 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
             )));
         }
     };
+    // pandas broadcasts a single row over a longer index (so MLflow does).
+    let broadcast = match split.get("index") {
+        Some(Value::Array(index)) if rows.len() == 1 && index.len() > 1 => index.len(),
+        _ => 1,
+    };
     if let Some(Value::Array(index)) = split.get("index")
         && index.len() != rows.len()
+        && broadcast == 1
     {
         return Err(Refusal::bad_request(format!(
             "Failed to parse input as a Pandas DataFrame: Length of values ({}) does not match \
@@ -301,8 +307,14 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
             cells[c].push(Cell::of(v));
         }
     }
+    if broadcast > 1 {
+        for column in &mut cells {
+            let value = column[0].clone();
+            column.resize(broadcast, value);
+        }
+    }
     let mut out = Columns {
-        rows: rows.len(),
+        rows: rows.len() * broadcast,
         ..Columns::default()
     };
     match names {

@@ -82,7 +82,7 @@ fn malformed_bodies_are_bad_requests() {
             "must be a list of records",
         ),
         (
-            r#"{"dataframe_split": {"columns": ["a", "b", "region"], "index": [0], "data": [[1, 2, "north"], [3, 4, "south"]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b", "region"], "index": [0, 1, 2], "data": [[1, 2, "north"], [3, 4, "south"]]}}"#,
             "does not match length of index",
         ),
         (
@@ -143,6 +143,15 @@ fn content_types_as_mlflow_takes_them() {
         let r = encoding(refused).expect_err(&format!("{refused:?}"));
         assert_eq!(r.status, 415, "{refused:?}");
     }
+}
+
+#[test]
+fn one_row_is_broadcast_over_a_longer_index_as_pandas_does() {
+    let parsed =
+        json(r#"{"dataframe_split": {"columns": ["a", "b", "region"], "index": [0, 1, 2], "data": [[1, 2, "north"]]}}"#)
+            .unwrap();
+    assert_eq!(parsed.matrix.rows, 3);
+    assert_matrix(&parsed, &[&[1.0; 3], &[2.0; 3], &[0.0; 3]]);
 }
 
 #[test]

@@ -295,7 +295,7 @@ fn bad_requests_are_answered_as_mlflow_answers_them() {
             "index length",
             "application/json",
             format!(
-                r#"{{"dataframe_split": {{"columns": {cols}, "index": [0, 1], "data": [[1,2,3,4,5]]}}}}"#
+                r#"{{"dataframe_split": {{"columns": {cols}, "index": [0, 1, 2], "data": [[1,2,3,4,5], [1,2,3,4,5]]}}}}"#
             ),
             "does not match length of index",
         ),
