@@ -115,18 +115,23 @@ impl Env {
 
     /// Register the demo model as churn v1 with alias champion, in Production.
     fn register_demo(&self) {
-        let artifact = repo().join("fixtures/demo/churn_model.json");
+        self.register_xgboost("churn", "fixtures/demo/churn_model.json");
+        self.ok(&["registry", "alias", "churn", "1", "champion"]);
+        self.ok(&["registry", "promote", "churn", "1", "--stage", "production"]);
+    }
+
+    /// Register an XGBoost artifact of the repository as a new version of `name`.
+    fn register_xgboost(&self, name: &str, artifact: &str) {
+        let artifact = repo().join(artifact);
         self.ok(&[
             "registry",
             "register",
-            "churn",
+            name,
             "--flavor",
             "xgboost",
             "--artifact",
             artifact.to_str().unwrap(),
         ]);
-        self.ok(&["registry", "alias", "churn", "1", "champion"]);
-        self.ok(&["registry", "promote", "churn", "1", "--stage", "production"]);
     }
 
     /// Register the demo model with its reference profile (drift checks), alias champion.

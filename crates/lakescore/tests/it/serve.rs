@@ -360,16 +360,7 @@ fn bad_requests_are_answered_as_mlflow_answers_them() {
 #[test]
 fn a_multiclass_model_answers_the_class_and_its_probabilities() {
     let env = Env::new();
-    let artifact = repo().join("fixtures/flavors/xgboost/multi_softprob.json");
-    env.ok(&[
-        "registry",
-        "register",
-        "iris",
-        "--flavor",
-        "xgboost",
-        "--artifact",
-        artifact.to_str().unwrap(),
-    ]);
+    env.register_xgboost("iris", "fixtures/flavors/xgboost/multi_softprob.json");
     let server = Server::start(&env, &["--model", "models:/iris/1", "--no-log"]);
     let data = repo().join("fixtures/flavors/data/xgb_multi_softprob.parquet");
     let features: Vec<String> = (0..6).map(|i| format!("f{i}")).collect();
@@ -517,16 +508,7 @@ fn the_server_follows_the_registry_under_load() {
             seen
         });
         std::thread::sleep(Duration::from_millis(300));
-        let artifact = repo().join("fixtures/demo/churn_model.json");
-        env.ok(&[
-            "registry",
-            "register",
-            "churn",
-            "--flavor",
-            "xgboost",
-            "--artifact",
-            artifact.to_str().unwrap(),
-        ]);
+        env.register_xgboost("churn", "fixtures/demo/churn_model.json");
         env.ok(&["registry", "alias", "churn", "2", "champion"]);
         let deadline = Instant::now() + Duration::from_secs(30);
         while server.get("/version").json()["model_version"] != 2 {
@@ -555,37 +537,29 @@ fn the_server_follows_the_registry_under_load() {
     let mut server = server;
     server.signal("-TERM");
     assert_eq!(server.wait(), Some(0));
-    let by_version = logged_versions(&env);
-    let want_1 = seen.iter().filter(|v| *v == "1").count() * 3;
-    let want_2 = seen.iter().filter(|v| *v == "2").count() * 3;
-    assert_eq!(by_version.get(&1).copied().unwrap_or(0), want_1);
-    assert_eq!(by_version.get(&2).copied().unwrap_or(0), want_2);
-}
-
-/// Logged rows per model version.
-fn logged_versions(env: &Env) -> HashMap<i64, usize> {
-    let (_, batches) = read_table(&env.lake(), "inference/churn").unwrap();
-    let mut out = HashMap::new();
-    for b in &batches {
-        let versions = b
-            .column_by_name("model_version")
-            .unwrap()
-            .as_primitive::<Int64Type>();
-        for v in versions.iter().flatten() {
-            *out.entry(v).or_insert(0) += 1;
-        }
+    let by_version = logged(&env, "model_version");
+    for version in ["1", "2"] {
+        let answered = seen.iter().filter(|v| *v == version).count() * 3;
+        assert_eq!(
+            by_version.get(version).copied().unwrap_or(0),
+            answered,
+            "v{version}"
+        );
     }
-    out
 }
 
-/// Rows per request id in the inference log.
-fn logged_requests(env: &Env) -> HashMap<String, usize> {
+/// How many rows of the inference log hold each value of `column`.
+fn logged(env: &Env, column: &str) -> HashMap<String, usize> {
     let (_, batches) = read_table(&env.lake(), "inference/churn").unwrap();
     let mut out = HashMap::new();
     for b in &batches {
-        let ids = b.column_by_name("request_id").unwrap().as_string::<i32>();
-        for id in ids.iter().flatten() {
-            *out.entry(id.to_string()).or_insert(0) += 1;
+        let values = arrow::compute::cast(
+            b.column_by_name(column).unwrap(),
+            &arrow::datatypes::DataType::Utf8,
+        )
+        .unwrap();
+        for v in values.as_string::<i32>().iter().flatten() {
+            *out.entry(v.to_string()).or_insert(0) += 1;
         }
     }
     out
@@ -645,7 +619,7 @@ fn sigterm_finishes_requests_and_flushes_the_log() {
     assert_eq!(server.wait(), Some(0));
     // New connections are refused once it stopped.
     assert!(TcpStream::connect(&address).is_err());
-    let logged = logged_requests(&env);
+    let logged = logged(&env, "request_id");
     assert_eq!(logged.len(), 21, "{logged:?}");
     assert!(logged.values().all(|n| *n == 5));
     assert_eq!(logged["in-flight"], 5);
@@ -689,14 +663,14 @@ fn kill_9_loses_at_most_the_unflushed_window() {
     server.signal("-KILL");
     let mut server = server;
     assert_eq!(server.wait(), None, "killed by a signal");
-    let logged = logged_requests(&env);
+    let requests = logged(&env, "request_id");
     assert!(
-        !logged.is_empty() && logged.len() <= answered,
+        !requests.is_empty() && requests.len() <= answered,
         "{} of {answered}",
-        logged.len()
+        requests.len()
     );
     assert!(
-        logged.values().all(|n| *n == 10),
+        requests.values().all(|n| *n == 10),
         "a request split across commits"
     );
     drop(server);
@@ -713,5 +687,5 @@ fn kill_9_loses_at_most_the_unflushed_window() {
     let mut after = after;
     after.signal("-TERM");
     assert_eq!(after.wait(), Some(0));
-    assert_eq!(logged_requests(&env).len(), logged.len() + 1);
+    assert_eq!(logged(&env, "request_id").len(), requests.len() + 1);
 }
