@@ -19,6 +19,7 @@ use crate::error::{Classify, ErrorClass};
 pub use raw::RawJobSpec;
 pub use validate::{
     Catchup, Concurrency, DriftConfig, InputFormat, InputMode, InputSpec, Job, SchedulePolicy,
+    ScoredInput,
 };
 
 /// One problem in a spec, located in its file.

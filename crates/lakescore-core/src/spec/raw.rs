@@ -102,6 +102,19 @@ pub struct RawInput {
     #[serde(default)]
     #[schemars(with = "Option<i64>")]
     pub batch_rows: Option<Spanned<i64>>,
+    /// An input that was scored already, such as the inference log of
+    /// `lakescore serve`: the column holding each row's model version. The run
+    /// then scores nothing and writes no predictions: it computes drift per
+    /// model version of the job's model, each version against its own
+    /// reference profile, from the logged inputs and predictions.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub model_version_column: Option<Spanned<String>>,
+    /// With `model_version_column`: the column holding each row's prediction
+    /// (default `prediction`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub prediction_column: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -99,6 +99,16 @@ pub struct InputSpec {
     pub version: Option<i64>,
     pub keys: Vec<String>,
     pub batch_rows: usize,
+    /// An input scored already (an inference log): drift only, per version.
+    pub scored: Option<ScoredInput>,
+}
+
+/// Where an input that was scored already keeps each row's model version and
+/// prediction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScoredInput {
+    pub version_column: String,
+    pub prediction_column: String,
 }
 
 impl InputSpec {
@@ -316,6 +326,35 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
         }
     };
 
+    let column = |c: &mut Collector<'_>, spanned: &Spanned<String>, key: &str| {
+        let name = spanned.get_ref().trim().to_string();
+        if name.is_empty() {
+            c.error(spanned.span(), key, format!("{key} is empty"));
+        }
+        name
+    };
+    let scored = match (
+        &raw.input.model_version_column,
+        &raw.input.prediction_column,
+    ) {
+        (Some(v), p) => Some(ScoredInput {
+            version_column: column(&mut c, v, "input.model_version_column"),
+            prediction_column: p.as_ref().map_or_else(
+                || "prediction".to_string(),
+                |p| column(&mut c, p, "input.prediction_column"),
+            ),
+        }),
+        (None, Some(p)) => {
+            c.error(
+                p.span(),
+                "input.prediction_column",
+                "prediction_column goes with model_version_column (an input scored already)",
+            );
+            None
+        }
+        (None, None) => None,
+    };
+
     let output_table = match raw.output.as_ref().and_then(|o| o.table.as_ref()) {
         Some(t) if t.get_ref().trim().is_empty() => {
             c.error(t.span(), "output.table", "output table is empty");
@@ -345,6 +384,7 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
             version: raw.input.version.map(Spanned::into_inner),
             keys,
             batch_rows,
+            scored,
         },
         output_table,
         drift,

@@ -12,6 +12,7 @@ pub mod drift;
 pub mod drift_cmd;
 pub mod drift_table;
 pub mod input;
+mod monitor;
 pub mod reference;
 pub mod rerun;
 pub mod runs;
@@ -197,9 +198,13 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         input_start_version: None,
         rows_in: 0,
         rows: 0,
-        output_table: lake
-            .table_url(&job.output_table)
-            .map_or_else(|_| job.output_table.clone(), |u| u.to_string()),
+        // An input scored already is compared, not scored: no output.
+        output_table: if job.input.scored.is_some() {
+            String::new()
+        } else {
+            lake.table_url(&job.output_table)
+                .map_or_else(|_| job.output_table.clone(), |u| u.to_string())
+        },
         output_version: None,
         files_added: 0,
         files_removed: 0,
@@ -286,6 +291,9 @@ async fn execute(
     report: &mut RunReport,
 ) -> Result<(), RunError> {
     let job = &spec.job;
+    if let Some(scored) = &job.input.scored {
+        return monitor::execute(lake, spec, opts, report, scored).await;
+    }
     let jname = || job.name.clone();
     let registry = Registry::new(lake.clone());
     let reference = match &opts.pin {

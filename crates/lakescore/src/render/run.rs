@@ -24,21 +24,31 @@ pub(crate) fn run(out: &mut dyn Write, r: &RunReport, lake_root: &str) -> io::Re
         )?;
         return Ok(());
     }
-    writeln!(
-        out,
-        "{} {} for {}: scored {} rows with {} version {} (run {})",
-        r.job_name, r.status, r.logical_date, r.rows, r.model_name, r.model_version, r.run_id
-    )?;
-    writeln!(
-        out,
-        "  wrote {} (Delta version {}, {} file(s) added, {} replaced) in {} ms",
-        r.output_table,
-        r.output_version
-            .map_or_else(|| "-".into(), |v| v.to_string()),
-        r.files_added,
-        r.files_removed,
-        r.duration_ms
-    )?;
+    if r.output_table.is_empty() {
+        // An input scored already (an inference log): compared, not scored.
+        writeln!(
+            out,
+            "{} {} for {}: compared {} logged rows of {} with each model version's reference \
+             (run {}) in {} ms",
+            r.job_name, r.status, r.logical_date, r.rows_in, r.model_name, r.run_id, r.duration_ms
+        )?;
+    } else {
+        writeln!(
+            out,
+            "{} {} for {}: scored {} rows with {} version {} (run {})",
+            r.job_name, r.status, r.logical_date, r.rows, r.model_name, r.model_version, r.run_id
+        )?;
+        writeln!(
+            out,
+            "  wrote {} (Delta version {}, {} file(s) added, {} replaced) in {} ms",
+            r.output_table,
+            r.output_version
+                .map_or_else(|| "-".into(), |v| v.to_string()),
+            r.files_added,
+            r.files_removed,
+            r.duration_ms
+        )?;
+    }
     writeln!(out, "  run recorded in {lake_root}runs")?;
     if r.drift_metrics > 0 {
         writeln!(

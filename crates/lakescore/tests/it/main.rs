@@ -134,7 +134,8 @@ impl Env {
         ]);
     }
 
-    /// Register the demo model with its reference profile (drift checks), alias champion.
+    /// Register the demo model with its reference profile (drift checks) as a
+    /// new version, and give that version the alias champion.
     fn register_demo_with_reference(&self) {
         let artifact = repo().join("fixtures/demo/churn_model.json");
         let reference = repo().join("fixtures/demo/reference.parquet");
@@ -149,7 +150,13 @@ impl Env {
             "--reference",
             reference.to_str().unwrap(),
         ]);
-        self.ok(&["registry", "alias", "churn", "1", "champion"]);
+        let versions = json(&self.ok(&["--json", "registry", "list", "churn"]));
+        let latest = versions["versions"]
+            .as_array()
+            .and_then(|v| v.iter().filter_map(|v| v["version"].as_i64()).max())
+            .unwrap_or(1)
+            .to_string();
+        self.ok(&["registry", "alias", "churn", &latest, "champion"]);
     }
 
     /// Write a job spec into the temp dir; returns its path.

@@ -4,7 +4,7 @@
 //! XGBoost's own, the registry followed under load, auth, limits, and the
 //! inference log across SIGTERM and `kill -9`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Stdio};
@@ -688,4 +688,186 @@ fn kill_9_loses_at_most_the_unflushed_window() {
     after.signal("-TERM");
     assert_eq!(after.wait(), Some(0));
     assert_eq!(logged(&env, "request_id").len(), requests.len() + 1);
+}
+
+/// Send the demo rows of `date` (every file, 500 rows a request).
+fn send_demo_day(server: &Server, date: &str) -> usize {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(repo().join(format!("fixtures/demo/data/{date}")))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "parquet"))
+            .collect();
+    files.sort();
+    let features = [
+        "tenure_months",
+        "monthly_charges",
+        "support_calls",
+        "contract_months",
+        "late_payments",
+    ];
+    let mut sent = 0;
+    for path in files {
+        let columns: Vec<(String, Vec<f64>)> = features
+            .iter()
+            .map(|f| ((*f).to_string(), parquet_column(&path, f)))
+            .collect();
+        let rows = columns[0].1.len();
+        for start in (0..rows).step_by(500) {
+            let chunk: Vec<(String, Vec<f64>)> = columns
+                .iter()
+                .map(|(c, v)| (c.clone(), v[start..(start + 500).min(rows)].to_vec()))
+                .collect();
+            let (_, _, body) = payloads(&chunk).swap_remove(1);
+            assert_eq!(server.post("application/json", &body).status, 200);
+        }
+        sent += rows;
+    }
+    sent
+}
+
+/// Drift rows of `job`: (model version, feature, metric) -> (value, p-value, n_current).
+fn drift_of(env: &Env, job: &str) -> BTreeMap<(i64, String, String), (f64, f64, i64)> {
+    let (_, batches) = read_table(&env.lake(), "drift_metrics").unwrap();
+    let mut out = BTreeMap::new();
+    for b in &batches {
+        let text = |name: &str| {
+            arrow::compute::cast(
+                b.column_by_name(name).unwrap(),
+                &arrow::datatypes::DataType::Utf8,
+            )
+            .unwrap()
+        };
+        let (jobs, features, metrics) = (text("job_name"), text("feature"), text("metric"));
+        let (jobs, features, metrics) = (
+            jobs.as_string::<i32>(),
+            features.as_string::<i32>(),
+            metrics.as_string::<i32>(),
+        );
+        let versions = b
+            .column_by_name("model_version")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        let values = b
+            .column_by_name("value")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let p = b
+            .column_by_name("p_value")
+            .unwrap()
+            .as_primitive::<Float64Type>();
+        let n = b
+            .column_by_name("n_current")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        for i in 0..b.num_rows() {
+            if jobs.value(i) != job {
+                continue;
+            }
+            out.insert(
+                (
+                    versions.value(i),
+                    features.value(i).to_string(),
+                    metrics.value(i).to_string(),
+                ),
+                (
+                    values.value(i),
+                    if p.is_null(i) { f64::NAN } else { p.value(i) },
+                    n.value(i),
+                ),
+            );
+        }
+    }
+    out
+}
+
+/// Drift on what was served: a job over the inference log (an incremental
+/// Delta input, model_version_column) scores nothing and compares each
+/// version's logged rows with that version's reference: the served day
+/// gives exactly the batch job's drift on the same rows, and the next run
+/// takes only the rows logged since, by the version that answered them.
+#[test]
+fn drift_on_served_traffic_per_model_version() {
+    let env = Env::new();
+    env.register_demo_with_reference();
+    let mut server = Server::start(
+        &env,
+        &[
+            "--model",
+            "models:/churn@champion",
+            "--flush-seconds",
+            "0.1",
+        ],
+    );
+    let served = send_demo_day(&server, "2024-01-02");
+    server.signal("-TERM");
+    assert_eq!(server.wait(), Some(0));
+    let spec = env.spec(
+        "served",
+        &format!(
+            "name = \"served\"\n[model]\nuri = \"models:/churn@champion\"\n\
+             [input]\nformat = \"delta\"\nmode = \"incremental\"\npath = \"{}\"\n\
+             model_version_column = \"model_version\"\n\
+             [drift]\nmetrics = [\"psi\", \"ks\"]\n",
+            env.lake().join("inference/churn").display()
+        ),
+    );
+    let run = json(
+        &env.expect(3, &["--json", "run", &spec, "--date", "2024-01-02"])
+            .0,
+    );
+    assert_eq!(run["rows_in"], served);
+    assert_eq!(run["rows"], 0, "nothing scored");
+    assert!(
+        read_table(&env.lake(), "predictions/served").is_none(),
+        "nothing written"
+    );
+
+    // The batch job on the same day's rows, with the same version and reference.
+    let demo = repo().join("jobs/demo.toml");
+    env.expect(3, &["run", demo.to_str().unwrap(), "--date", "2024-01-02"]);
+    let (ours, batch) = (drift_of(&env, "served"), drift_of(&env, "churn_daily"));
+    assert_eq!(ours.len(), 12, "{ours:?}");
+    assert_eq!(
+        ours.keys().collect::<Vec<_>>(),
+        batch.keys().collect::<Vec<_>>()
+    );
+    for (key, (value, p, n)) in &ours {
+        let (bv, bp, bn) = batch[key];
+        assert_eq!((*value, *n), (bv, bn), "{key:?}");
+        assert!(
+            *p == bp || (p.is_nan() && bp.is_nan()),
+            "{key:?}: {p} vs {bp}"
+        );
+    }
+
+    // Version 2 becomes the champion; the next run compares only what it served.
+    env.register_demo_with_reference();
+    let mut server = Server::start(
+        &env,
+        &[
+            "--model",
+            "models:/churn@champion",
+            "--flush-seconds",
+            "0.1",
+        ],
+    );
+    let served_2 = send_demo_day(&server, "2024-01-01");
+    server.signal("-TERM");
+    assert_eq!(server.wait(), Some(0));
+    let run = json(
+        &env.expect(0, &["--json", "run", &spec, "--date", "2024-01-03"])
+            .0,
+    );
+    assert_eq!(
+        run["rows_in"], served_2,
+        "only the rows logged since the last run"
+    );
+    let versions: BTreeSet<i64> = drift_of(&env, "served").keys().map(|k| k.0).collect();
+    assert_eq!(versions, BTreeSet::from([1, 2]));
+    let (_, prediction) = drift_of(&env, "served")
+        .into_iter()
+        .find(|(k, _)| k.0 == 2 && k.1 == "__prediction__")
+        .unwrap();
+    assert_eq!(prediction.2, served_2 as i64);
 }
