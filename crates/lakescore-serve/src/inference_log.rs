@@ -25,7 +25,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{DateTime, Utc};
 use lakescore_lake::{Lake, LakeError};
 use lakescore_model::FeatureMatrix;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
 use crate::metrics::{Metrics, OutcomeLabels};
 use crate::served::Served;
@@ -89,6 +89,7 @@ pub struct InferenceLog {
     room: Arc<Semaphore>,
     queue_rows: usize,
     metrics: Arc<Metrics>,
+    draining: Arc<watch::Sender<bool>>,
 }
 
 impl InferenceLog {
@@ -101,14 +102,23 @@ impl InferenceLog {
     ) -> (InferenceLog, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let room = Arc::new(Semaphore::new(options.queue_rows));
+        let (draining, drain_rx) = watch::channel(false);
         let log = InferenceLog {
             tx,
             room,
             queue_rows: options.queue_rows,
             metrics: metrics.clone(),
+            draining: Arc::new(draining),
         };
-        let flusher = tokio::spawn(flush_loop(lake, options, rx, metrics));
+        let flusher = tokio::spawn(flush_loop(lake, options, rx, drain_rx, metrics));
         (log, flusher)
+    }
+
+    /// From now on commit whatever arrives at once (the server is shutting
+    /// down): requests waiting for room in a full queue then get it, finish,
+    /// and the shutdown completes.
+    pub fn drain(&self) {
+        self.draining.send_replace(true);
     }
 
     /// Queue a request's rows, waiting while the queue is full.
@@ -134,6 +144,7 @@ async fn flush_loop(
     lake: Lake,
     options: LogOptions,
     mut rx: mpsc::UnboundedReceiver<Entry>,
+    mut draining: watch::Receiver<bool>,
     metrics: Arc<Metrics>,
 ) {
     let mut pending: Vec<Entry> = Vec::new();
@@ -146,7 +157,7 @@ async fn flush_loop(
                 Some(entry) => {
                     rows += entry.matrix.rows;
                     pending.push(entry);
-                    if rows < options.flush_rows {
+                    if rows < options.flush_rows && !*draining.borrow() {
                         continue;
                     }
                     false
@@ -154,6 +165,7 @@ async fn flush_loop(
                 None => true,
             },
             _ = ticker.tick() => false,
+            Ok(()) = draining.changed() => false,
         };
         if !pending.is_empty() {
             let batch = std::mem::take(&mut pending);

@@ -162,6 +162,7 @@ pub async fn serve(
                 .set(next.version);
         },
     ));
+    let draining = log.clone();
     let app = Arc::new(http::App {
         served: rx.clone(),
         log,
@@ -174,6 +175,10 @@ pub async fn serve(
     let shutdown = async move {
         shutdown.await;
         tracing::info!("shutting down: finishing requests, then flushing the inference log");
+        // Requests waiting for room in a full log queue must get it to finish.
+        if let Some(log) = draining {
+            log.drain();
+        }
     };
     axum::serve(listener, http::router(app))
         .with_graceful_shutdown(shutdown)

@@ -871,3 +871,44 @@ fn drift_on_served_traffic_per_model_version() {
         .unwrap();
     assert_eq!(prediction.2, served_2 as i64);
 }
+
+/// A full log queue holds requests back (backpressure) rather than dropping
+/// rows; SIGTERM then commits what waits, the held request is answered, and
+/// every row is logged.
+#[test]
+fn a_full_log_queue_holds_requests_back_until_shutdown_drains_it() {
+    let env = Env::new();
+    env.register_demo();
+    let mut server = Server::start(
+        &env,
+        &[
+            "--model",
+            "models:/churn@champion",
+            "--queue-rows",
+            "10",
+            "--flush-rows",
+            "1000000",
+            "--flush-seconds",
+            "600",
+        ],
+    );
+    let (_, columns) = demo_rows(10);
+    let (_, _, body) = payloads(&columns).swap_remove(1);
+    assert_eq!(server.post("application/json", &body).status, 200);
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains("lakescore_inference_log_queue_rows 10"),
+        "{metrics}"
+    );
+    std::thread::scope(|scope| {
+        let held = scope.spawn(|| server.post("application/json", &body).status);
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(!held.is_finished(), "the queue is full: the request waits");
+        server.signal("-TERM");
+        assert_eq!(held.join().unwrap(), 200);
+    });
+    assert_eq!(server.wait(), Some(0));
+    let logged = logged(&env, "request_id");
+    assert_eq!(logged.len(), 2);
+    assert!(logged.values().all(|n| *n == 10));
+}
