@@ -2,14 +2,14 @@
 //! scored batch to the accumulator.
 
 use lakescore_core::drift::{
-    ColumnKind, DriftAccumulator, PREDICTION, ReferenceProfile, Thresholds,
+    ColumnKind, DriftAccumulator, Histogram, Metric, PREDICTION, ReferenceProfile, Thresholds,
 };
 use lakescore_core::registry::ModelVersionRow;
 use lakescore_core::spec::Job;
 use lakescore_lake::Lake;
 use lakescore_model::Model;
 
-use super::{RunError, reference};
+use super::{DriftAlert, RunError, drift_table, reference};
 use crate::registry::Registry;
 use crate::score::{self, ScoreError};
 
@@ -86,6 +86,34 @@ pub(crate) fn track(
     direct.extend(extracted.iter().map(|(i, v)| (*i, v.as_slice())));
     acc.push_numeric_many(&direct, drift_threads());
     Ok(())
+}
+
+/// Write one model version's drift of a run (the metrics, then the bin
+/// counts behind them); the number of metric rows and the alerts.
+pub(crate) async fn record(
+    lake: &Lake,
+    ctx: &drift_table::DriftContext<'_>,
+    metrics: &[Metric],
+    histograms: &[Histogram],
+) -> Result<(usize, Vec<DriftAlert>), lakescore_lake::LakeError> {
+    let rows = drift_table::rows(ctx, metrics);
+    drift_table::append(lake, &rows).await?;
+    let bins = drift_table::histogram_rows(ctx, histograms);
+    if !bins.is_empty() {
+        drift_table::append_histograms(lake, &bins).await?;
+    }
+    let alerts = metrics
+        .iter()
+        .filter(|m| m.alert)
+        .map(|m| DriftAlert {
+            feature: m.feature.clone(),
+            metric: m.metric,
+            value: m.value,
+            p_value: m.p_value,
+            threshold: m.threshold,
+        })
+        .collect();
+    Ok((rows.len(), alerts))
 }
 
 /// Threads for drift counting: the machine's parallelism (`LAKESCORE_DRIFT_THREADS` overrides).

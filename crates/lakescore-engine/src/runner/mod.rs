@@ -488,30 +488,14 @@ async fn execute(
             model_name: &report.model_name,
             model_version: report.model_version,
         };
-        let rows = drift_table::rows(&ctx, &metrics);
-        let lake_err = |source| RunError::Lake {
-            job: jname(),
-            source,
-        };
-        drift_table::append(lake, &rows).await.map_err(lake_err)?;
-        let bins = drift_table::histogram_rows(&ctx, &histograms);
-        if !bins.is_empty() {
-            drift_table::append_histograms(lake, &bins)
-                .await
-                .map_err(lake_err)?;
-        }
-        report.drift_metrics = rows.len();
-        report.drift_alerts = metrics
-            .iter()
-            .filter(|m| m.alert)
-            .map(|m| DriftAlert {
-                feature: m.feature.clone(),
-                metric: m.metric,
-                value: m.value,
-                p_value: m.p_value,
-                threshold: m.threshold,
-            })
-            .collect();
+        let (written, alerts) = drift::record(lake, &ctx, &metrics, &histograms)
+            .await
+            .map_err(|source| RunError::Lake {
+                job: jname(),
+                source,
+            })?;
+        report.drift_metrics = written;
+        report.drift_alerts = alerts;
         crash_point!("run.after_drift");
     }
     Ok(())

@@ -16,7 +16,7 @@ use lakescore_lake::Lake;
 use lakescore_model::Model;
 use polars::prelude::{BooleanChunked, NewChunkedArray as _};
 
-use super::{DriftAlert, RunError, RunOptions, RunReport, drift, drift_table, input};
+use super::{RunError, RunOptions, RunReport, drift, drift_table, input};
 use crate::registry::Registry;
 use crate::score::{self, FrameStream, InputPlan, ModelInputs, ScoreError};
 
@@ -173,24 +173,11 @@ pub(crate) async fn execute(
             model_name: &v.name,
             model_version: v.number,
         };
-        let rows = drift_table::rows(&ctx, &metrics);
-        drift_table::append(lake, &rows).await.map_err(lake_err)?;
-        let bins = drift_table::histogram_rows(&ctx, &histograms);
-        if !bins.is_empty() {
-            drift_table::append_histograms(lake, &bins)
-                .await
-                .map_err(lake_err)?;
-        }
-        report.drift_metrics += rows.len();
-        report
-            .drift_alerts
-            .extend(metrics.iter().filter(|m| m.alert).map(|m| DriftAlert {
-                feature: m.feature.clone(),
-                metric: m.metric,
-                value: m.value,
-                p_value: m.p_value,
-                threshold: m.threshold,
-            }));
+        let (written, alerts) = drift::record(lake, &ctx, &metrics, &histograms)
+            .await
+            .map_err(lake_err)?;
+        report.drift_metrics += written;
+        report.drift_alerts.extend(alerts);
     }
     Ok(())
 }
