@@ -210,17 +210,25 @@ async fn ping(State(app): State<Arc<App>>) -> Response {
     count(&app, "ping", (StatusCode::OK, "\n").into_response())
 }
 
+/// The server's version as MLflow answers it (a version string, which
+/// MLflow's own client returns as it is), naming the model version serving;
+/// the version header too.
 async fn version(State(app): State<Arc<App>>) -> Response {
     let served = app.served.borrow().clone();
-    let response = json(
+    let mut response = (
         StatusCode::OK,
-        &serde_json::json!({
-            "server": format!("lakescore {}", env!("CARGO_PKG_VERSION")),
-            "model_uri": app.reference,
-            "model_name": served.name,
-            "model_version": served.version,
-        }),
-    );
+        format!(
+            "lakescore {} ({} version {}, from {})",
+            env!("CARGO_PKG_VERSION"),
+            served.name,
+            served.version,
+            app.reference
+        ),
+    )
+        .into_response();
+    if let Ok(v) = HeaderValue::from_str(&served.version_text) {
+        response.headers_mut().insert(VERSION_HEADER, v);
+    }
     count(&app, "version", response)
 }
 

@@ -27,6 +27,13 @@ pub const FORMATS: [&str; 4] = [
     "inputs",
 ];
 
+/// How MLflow states what a JSON body must be.
+const REQUIRED: &str = "The input must be a JSON dictionary with exactly one of the input fields \
+                        {'dataframe_split', 'dataframe_records', 'instances', 'inputs'}";
+
+/// MLflow's prefix for a `dataframe_split` pandas cannot build.
+const NOT_SPLIT: &str = "Provided dataframe_split field is not a valid dataframe representation in 'split' format. Error:";
+
 /// A request refused: the HTTP status, MLflow's error code and the message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
@@ -53,9 +60,10 @@ impl Refusal {
         }
     }
 
-    /// The JSON body MLflow answers errors with.
+    /// The JSON body MLflow answers errors with (MLflow adds the Python
+    /// stack trace; there is none to give here).
     pub fn body(&self) -> Value {
-        serde_json::json!({ "error_code": self.code, "message": self.message })
+        serde_json::json!({ "error_code": self.code, "message": self.message, "stack_trace": null })
     }
 }
 
@@ -159,10 +167,13 @@ fn json_columns(body: &[u8]) -> Result<Columns, Refusal> {
         ))
     })?;
     let Value::Object(map) = value else {
-        return Err(Refusal::bad_request(format!(
-            "Invalid input. Data must be a dictionary. Received: {}",
-            kind(&value)
-        )));
+        return Err(Refusal::bad_request(match value {
+            Value::Array(_) => format!("{REQUIRED}. Received a list."),
+            other => format!(
+                "{REQUIRED}. Received unexpected input type {}.",
+                kind(&other)
+            ),
+        }));
     };
     let keys: Vec<&str> = map.keys().map(String::as_str).collect();
     let formats: Vec<&str> = keys
@@ -172,9 +183,7 @@ fn json_columns(body: &[u8]) -> Result<Columns, Refusal> {
         .collect();
     if formats.len() != 1 {
         return Err(Refusal::bad_request(format!(
-            "The input must be a JSON dictionary with exactly one of the input fields \
-             {{'dataframe_split', 'dataframe_records', 'instances', 'inputs'}}. \
-             Received dictionary with input fields: {}",
+            "{REQUIRED}. Received dictionary with input fields: {}.",
             python_list(&keys)
         )));
     }
@@ -217,31 +226,33 @@ fn kind(value: &Value) -> &'static str {
 fn split(data: &Value) -> Result<Columns, Refusal> {
     let Value::Object(split) = data else {
         return Err(Refusal::bad_request(format!(
-            "Failed to parse input as a Pandas DataFrame: dataframe_split must be a dictionary \
-             with 'columns' and 'data', got {}",
-            kind(data)
+            "Dataframe split format must be a dictionary. Got {}.",
+            python_kind(data)
         )));
     };
-    if let Some(extra) = split
-        .keys()
-        .find(|k| !matches!(k.as_str(), "columns" | "data" | "index"))
+    if !split.contains_key("data")
+        || split
+            .keys()
+            .any(|k| !matches!(k.as_str(), "columns" | "data" | "index"))
     {
+        let keys: Vec<&str> = split.keys().map(String::as_str).collect();
         return Err(Refusal::bad_request(format!(
-            "Failed to parse input as a Pandas DataFrame: unexpected key {extra:?} in \
-             dataframe_split (expected columns, data, index)"
+            "Dataframe split format must have 'data' field and optionally 'columns' and \
+             'index' fields. Got {}.",
+            python_list(&keys)
         )));
     }
     let rows = match split.get("data") {
         Some(Value::Array(rows)) => rows,
         Some(other) => {
             return Err(Refusal::bad_request(format!(
-                "Failed to parse input as a Pandas DataFrame: 'data' must be a list of rows, got {}",
+                "{NOT_SPLIT} 'data' must be a list of rows, got {}",
                 kind(other)
             )));
         }
         None => {
             return Err(Refusal::bad_request(
-                "Failed to parse input as a Pandas DataFrame: dataframe_split has no 'data'",
+                "Dataframe split format must have 'data' field",
             ));
         }
     };
@@ -258,7 +269,7 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
         ),
         Some(other) => {
             return Err(Refusal::bad_request(format!(
-                "Failed to parse input as a Pandas DataFrame: 'columns' must be a list, got {}",
+                "{NOT_SPLIT} 'columns' must be a list, got {}",
                 kind(other)
             )));
         }
@@ -273,8 +284,7 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
         && broadcast == 1
     {
         return Err(Refusal::bad_request(format!(
-            "Failed to parse input as a Pandas DataFrame: Length of values ({}) does not match \
-             length of index ({})",
+            "{NOT_SPLIT} 'Length of values ({}) does not match length of index ({})'",
             rows.len(),
             index.len()
         )));
@@ -290,16 +300,14 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
             scalar if width == 1 => vec![scalar],
             other => {
                 return Err(Refusal::bad_request(format!(
-                    "Failed to parse input as a Pandas DataFrame: row {r} of 'data' must be a \
-                     list, got {}",
+                    "{NOT_SPLIT} row {r} of 'data' must be a list, got {}",
                     kind(other)
                 )));
             }
         };
         if values.len() != width {
             return Err(Refusal::bad_request(format!(
-                "Failed to parse input as a Pandas DataFrame: {width} columns passed, passed \
-                 data had {} columns (row {r})",
+                "{NOT_SPLIT} '{width} columns passed, passed data had {} columns' (row {r})",
                 values.len()
             )));
         }
@@ -322,7 +330,7 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
             for (name, column) in names.into_iter().zip(cells) {
                 if out.by_name.insert(name.clone(), column).is_some() {
                     return Err(Refusal::bad_request(format!(
-                        "Failed to parse input as a Pandas DataFrame: column {name:?} is given twice"
+                        "{NOT_SPLIT} column {name:?} is given twice"
                     )));
                 }
             }
@@ -330,6 +338,18 @@ fn split(data: &Value) -> Result<Columns, Refusal> {
         None => out.positional = cells,
     }
     Ok(out)
+}
+
+/// A JSON value's type as MLflow's messages name it (`list`, `dictionary`).
+fn python_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "list",
+        Value::Object(_) => "dictionary",
+        Value::String(_) => "type <class 'str'>",
+        Value::Number(_) => "type <class 'float'>",
+        Value::Bool(_) => "type <class 'bool'>",
+        Value::Null => "type <class 'NoneType'>",
+    }
 }
 
 fn row_width(row: &Value) -> usize {
@@ -343,11 +363,14 @@ fn row_width(row: &Value) -> usize {
 /// missing there), or as lists in feature order.
 fn records(data: &Value, field: &str) -> Result<Columns, Refusal> {
     let Value::Array(rows) = data else {
-        return Err(Refusal::bad_request(format!(
-            "Failed to parse input as a Pandas DataFrame: {field} must be a list of records, \
-             got {}",
-            kind(data)
-        )));
+        return Err(Refusal::bad_request(if field == "dataframe_records" {
+            format!(
+                "Dataframe records format must be a list of records. Got {}.",
+                python_kind(data)
+            )
+        } else {
+            format!("{field} must be a list of records, got {}", kind(data))
+        }));
     };
     let mut out = Columns {
         rows: rows.len(),

@@ -63,7 +63,8 @@ fn every_format_gives_the_same_matrix() {
 fn malformed_bodies_are_bad_requests() {
     for (body, says) in [
         ("not,json", "Failed to parse input from JSON"),
-        ("[1, 2]", "Data must be a dictionary"),
+        ("[1, 2]", "exactly one of the input fields"),
+        ("1", "Received unexpected input type"),
         (
             r#"{"not": "a serialized dataframe"}"#,
             "exactly one of the input fields",
@@ -75,11 +76,19 @@ fn malformed_bodies_are_bad_requests() {
         // Orientations swapped (MLflow's test of invalid pandas formats).
         (
             r#"{"dataframe_split": [{"a": 1, "b": 2, "region": "north"}]}"#,
-            "dataframe_split must be a dictionary",
+            "Dataframe split format must be a dictionary. Got list.",
         ),
         (
             r#"{"dataframe_records": {"columns": ["a"], "data": [[1]]}}"#,
-            "must be a list of records",
+            "Dataframe records format must be a list of records. Got dictionary.",
+        ),
+        (
+            r#"{"dataframe_split": {"index": [1, 2], "data": [[1], [2], [3]]}}"#,
+            "Provided dataframe_split field is not a valid dataframe representation",
+        ),
+        (
+            r#"{"dataframe_split": {"columns": ["a"]}}"#,
+            "Dataframe split format must have 'data' field",
         ),
         (
             r#"{"dataframe_split": {"columns": ["a", "b", "region"], "index": [0, 1, 2], "data": [[1, 2, "north"], [3, 4, "south"]]}}"#,

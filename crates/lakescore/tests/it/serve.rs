@@ -263,7 +263,7 @@ fn bad_requests_are_answered_as_mlflow_answers_them() {
             "not a dictionary",
             "application/json",
             "[1, 2, 3]".into(),
-            "Data must be a dictionary",
+            "with exactly one of the input fields",
         ),
         (
             "no format key",
@@ -283,13 +283,13 @@ fn bad_requests_are_answered_as_mlflow_answers_them() {
             "records sent as split",
             "application/json",
             r#"{"dataframe_split": [{"tenure_months": 1}]}"#.into(),
-            "must be a dictionary",
+            "Dataframe split format must be a dictionary. Got list.",
         ),
         (
             "split sent as records",
             "application/json",
             format!(r#"{{"dataframe_records": {{"columns": {cols}, "data": [[1,2,3,4,5]]}}}}"#),
-            "must be a list of records",
+            "Dataframe records format must be a list of records. Got dictionary.",
         ),
         (
             "index length",
@@ -334,6 +334,10 @@ fn bad_requests_are_answered_as_mlflow_answers_them() {
         assert_eq!(answer.status, 400, "{case}: {}", answer.body);
         let error = answer.json();
         assert_eq!(error["error_code"], "BAD_REQUEST", "{case}");
+        assert!(
+            error.get("stack_trace").is_some(),
+            "{case}: MLflow's error body"
+        );
         let message = error["message"].as_str().unwrap();
         assert!(message.contains(says), "{case}: {message}");
     }
@@ -351,9 +355,17 @@ fn bad_requests_are_answered_as_mlflow_answers_them() {
         let answer = server.get(path);
         assert_eq!((answer.status, answer.body.as_str()), (200, "\n"), "{path}");
     }
-    let version = server.get("/version").json();
-    assert_eq!(version["model_version"], 1);
-    assert_eq!(version["model_uri"], "models:/churn/Production");
+    // /version as MLflow's client reads it (text), naming the serving version.
+    let version = server.get("/version");
+    assert!(
+        version.body.starts_with("lakescore ") && version.body.contains("churn version 1"),
+        "{}",
+        version.body
+    );
+    assert_eq!(version.version().as_deref(), Some("1"));
+    let metadata = server.get("/metadata").json();
+    assert_eq!(metadata["model_version"], 1);
+    assert_eq!(metadata["model_uri"], "models:/churn/Production");
     assert_eq!(server.get("/nope").status, 404);
 }
 
@@ -511,7 +523,7 @@ fn the_server_follows_the_registry_under_load() {
         env.register_xgboost("churn", "fixtures/demo/churn_model.json");
         env.ok(&["registry", "alias", "churn", "2", "champion"]);
         let deadline = Instant::now() + Duration::from_secs(30);
-        while server.get("/version").json()["model_version"] != 2 {
+        while server.get("/version").version().as_deref() != Some("2") {
             assert!(Instant::now() < deadline, "the server never switched");
             std::thread::sleep(Duration::from_millis(50));
         }
