@@ -176,6 +176,22 @@ def check(servers):
             if abs(a - b) > 1e-6:
                 fail(f"{form}: customer {row['customer_id']}: mlflow {a}, lakescore {b}")
         print(f"  {form:18} {len(rows)} rows: the same predictions")
+    # MLflow's own client (what `mlflow.pyfunc.scoring_server.client` users call) against both.
+    import pandas as pd
+    from mlflow.pyfunc.scoring_server.client import ScoringServerClient
+
+    frame = pd.DataFrame(rows)[FEATURES]
+    got = {}
+    for name, base in (("mlflow", mlflow_base), ("lakescore", ours_base)):
+        host, port = base.removeprefix("http://").split(":")
+        client = ScoringServerClient(host=host, port=int(port))
+        client.wait_server_ready(timeout=30)
+        got[name] = client.invoke(frame).get_predictions().to_numpy()[:, 0].tolist()
+        if not client.get_version():
+            fail(f"{name}: /version is empty")
+    if max(abs(a - b) for a, b in zip(got["mlflow"], got["lakescore"])) > 1e-6:
+        fail("MLflow's ScoringServerClient gets other predictions from lakescore")
+    print(f"  {'ScoringServerClient':18} {len(rows)} rows: the same predictions")
     for case, content_type, body in BAD:
         statuses = {}
         for name, base in (("mlflow", mlflow_base), ("lakescore", ours_base)):

@@ -160,8 +160,54 @@ pub fn parse(body: &[u8], encoding: Encoding, inputs: &ModelInputs) -> Result<Pa
     to_matrix(&columns, inputs)
 }
 
+/// Python's `json` reads (and MLflow's client writes) `NaN`, `Infinity` and
+/// `-Infinity`, which JSON lacks: outside strings they become `null` (a
+/// missing value) and the largest finite numbers (above and below every split
+/// of a tree).
+fn python_json(body: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let has = |word: &[u8]| body.windows(word.len()).any(|w| w == word);
+    if !has(b"NaN") && !has(b"Infinity") {
+        return std::borrow::Cow::Borrowed(body);
+    }
+    let mut out = Vec::with_capacity(body.len() + 16);
+    let (mut i, mut in_string, mut escaped) = (0, false, false);
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            out.push(b);
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            i += 1;
+            continue;
+        }
+        let rest = &body[i..];
+        let (word, with): (&[u8], &[u8]) = if rest.starts_with(b"NaN") {
+            (b"NaN", b"null")
+        } else if rest.starts_with(b"-Infinity") {
+            (b"-Infinity", b"-1.7976931348623157e308")
+        } else if rest.starts_with(b"Infinity") {
+            (b"Infinity", b"1.7976931348623157e308")
+        } else {
+            if b == b'"' {
+                in_string = true;
+            }
+            out.push(b);
+            i += 1;
+            continue;
+        };
+        out.extend_from_slice(with);
+        i += word.len();
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 fn json_columns(body: &[u8]) -> Result<Columns, Refusal> {
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
+    let body = python_json(body);
+    let value: Value = serde_json::from_slice(&body).map_err(|e| {
         Refusal::bad_request(format!(
             "Failed to parse input from JSON. Ensure that input is a valid JSON formatted string. Error: '{e}'"
         ))

@@ -164,6 +164,22 @@ fn one_row_is_broadcast_over_a_longer_index_as_pandas_does() {
 }
 
 #[test]
+fn python_json_values_are_read_as_mlflow_reads_them() {
+    let parsed = json(
+        r#"{"dataframe_records": [{"a": NaN, "b": Infinity, "region": "NaN"}, {"a": -Infinity, "b": 1, "region": "x\"NaN"}]}"#,
+    )
+    .unwrap();
+    assert!(parsed.matrix.columns[0][0].is_nan());
+    assert_eq!(parsed.matrix.columns[0][1], f64::MIN);
+    assert_eq!(parsed.matrix.columns[1][0], f64::MAX);
+    // Inside strings nothing changes.
+    assert_eq!(
+        parsed.labels[2],
+        Some(vec![Some("NaN".into()), Some("x\"NaN".into())])
+    );
+}
+
+#[test]
 fn an_empty_request_scores_no_rows() {
     let parsed = json(r#"{"dataframe_records": []}"#).unwrap();
     assert_eq!(parsed.matrix.rows, 0);
