@@ -23,7 +23,7 @@ use arrow::array::TimestampMicrosecondArray;
 use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use chrono::{DateTime, Utc};
-use lakescore_lake::{Lake, LakeError};
+use lakescore_lake::{Lake, LakeError, Table};
 use lakescore_model::FeatureMatrix;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 
@@ -149,6 +149,9 @@ async fn flush_loop(
 ) {
     let mut pending: Vec<Entry> = Vec::new();
     let mut rows = 0;
+    // The table stays open between flushes: opening it replays its log,
+    // which grows with every commit.
+    let mut open: Option<Table> = None;
     let mut ticker = tokio::time::interval(options.flush_every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -169,7 +172,7 @@ async fn flush_loop(
         };
         if !pending.is_empty() {
             let batch = std::mem::take(&mut pending);
-            flush(&lake, &options.table, batch, &metrics).await;
+            flush(&lake, &options.table, &mut open, batch, &metrics).await;
             rows = 0;
         }
         if closed {
@@ -179,13 +182,19 @@ async fn flush_loop(
 }
 
 /// Commit `entries` as one append (retried on transient errors).
-async fn flush(lake: &Lake, table: &str, entries: Vec<Entry>, metrics: &Metrics) {
+async fn flush(
+    lake: &Lake,
+    table: &str,
+    open: &mut Option<Table>,
+    entries: Vec<Entry>,
+    metrics: &Metrics,
+) {
     let rows: usize = entries.iter().map(|e| e.matrix.rows).sum();
     let mut delay = Duration::from_millis(100);
     let mut attempt = 0;
     let outcome = loop {
         attempt += 1;
-        match append(lake, table, &entries).await {
+        match append(lake, table, open, &entries).await {
             Ok(()) => break "committed",
             Err(e) if attempt < 5 && lakescore_core::Classify::class(&e).is_transient() => {
                 tracing::warn!("inference log: {e}; retrying in {delay:?}");
@@ -228,16 +237,36 @@ impl lakescore_core::Classify for LogError {
     }
 }
 
-async fn append(lake: &Lake, table: &str, entries: &[Entry]) -> Result<(), LogError> {
+async fn append(
+    lake: &Lake,
+    table: &str,
+    open: &mut Option<Table>,
+    entries: &[Entry],
+) -> Result<(), LogError> {
     let wanted = schema_for(entries);
-    let mut t = lake
-        .ensure_table(
-            table,
-            &wanted,
-            &[],
-            "lakescore inference log: every row served, with its model version",
-        )
-        .await?;
+    // (Re)open the table when it is not open yet, or when these rows bring
+    // columns it lacks (a version with other inputs): `ensure` adds them.
+    let known = open
+        .as_ref()
+        .and_then(|t| t.arrow_schema().ok())
+        .is_some_and(|have| {
+            wanted
+                .fields()
+                .iter()
+                .all(|f| have.field_with_name(f.name()).is_ok())
+        });
+    let t = match open.as_mut().filter(|_| known) {
+        Some(t) => t,
+        None => open.insert(
+            lake.ensure_table(
+                table,
+                &wanted,
+                &[],
+                "lakescore inference log: every row served, with its model version",
+            )
+            .await?,
+        ),
+    };
     let schema = t.arrow_schema()?;
     let batch = batch(&schema, entries)?;
     let meta = HashMap::from([(

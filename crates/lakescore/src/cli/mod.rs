@@ -190,13 +190,13 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     pub(crate) no_log: bool,
     /// Commit the inference log once this many rows wait.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) flush_rows: u64,
     /// Commit the inference log at least this often (seconds).
     #[arg(long, default_value_t = 1.0)]
     pub(crate) flush_seconds: f64,
     /// Rows the inference log holds before requests wait for it.
-    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) queue_rows: u64,
     /// How often to ask the registry whether the model's alias or stage moved (seconds).
     #[arg(long, default_value_t = 5.0)]
