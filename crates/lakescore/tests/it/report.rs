@@ -95,6 +95,13 @@ fn the_demo_report_holds_every_part() {
     for needle in ["<link", "src=", "https://", "url("] {
         assert!(!html.contains(needle), "{needle}");
     }
+    // Readable by others, as a file a person shares (not a temp file's 0600).
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+    }
     // Written whole: no temporary file left beside it.
     let beside: Vec<_> = std::fs::read_dir(env.dir.path())
         .unwrap()
