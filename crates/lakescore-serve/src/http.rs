@@ -124,15 +124,21 @@ async fn score(app: &App, headers: &HeaderMap, body: Body, started: Instant) -> 
         Ok(e) => e,
         Err(r) => return refuse(&r),
     };
-    let Ok(bytes) = read_body(body, app.max_body).await else {
-        return refuse(&Refusal {
-            status: 413,
-            code: "REQUEST_LIMIT_EXCEEDED",
-            message: format!(
-                "the request body is larger than the server's limit of {} bytes (--max-body-mb)",
-                app.max_body
-            ),
-        });
+    let bytes = match read_body(body, app.max_body).await {
+        Ok(bytes) => bytes,
+        Err(BodyError::Broken) => {
+            return refuse(&Refusal::bad_request("the request body could not be read"));
+        }
+        Err(BodyError::TooLarge) => {
+            return refuse(&Refusal {
+                status: 413,
+                code: "REQUEST_LIMIT_EXCEEDED",
+                message: format!(
+                    "the request body is larger than the server's limit of {} bytes (--max-body-mb)",
+                    app.max_body
+                ),
+            });
+        }
     };
     // The version this request is answered with, whatever happens meanwhile.
     let served = app.served.borrow().clone();
@@ -186,24 +192,33 @@ async fn score(app: &App, headers: &HeaderMap, body: Body, started: Instant) -> 
 /// dropped (up to as much again, at least 16 MiB) before the 413 goes out, so
 /// that a client still sending gets the answer instead of a reset connection
 /// (the "lingering close" web servers do).
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, ()> {
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let mut stream = body.into_data_stream();
     let mut buf = Vec::new();
     let mut seen = 0usize;
     let drain = limit.saturating_mul(2).max(limit.saturating_add(16 << 20));
     while let Some(chunk) = stream.next().await {
-        let Ok(chunk) = chunk else { return Err(()) };
+        let Ok(chunk) = chunk else {
+            return Err(BodyError::Broken);
+        };
         seen = seen.saturating_add(chunk.len());
         if seen <= limit {
             buf.extend_from_slice(&chunk);
         } else if seen > drain {
-            return Err(());
+            return Err(BodyError::TooLarge);
         }
     }
     if seen > limit {
-        return Err(());
+        return Err(BodyError::TooLarge);
     }
     Ok(Bytes::from(buf))
+}
+
+/// Why a body was not read.
+enum BodyError {
+    TooLarge,
+    /// The client went away or sent a malformed body.
+    Broken,
 }
 
 async fn ping(State(app): State<Arc<App>>) -> Response {

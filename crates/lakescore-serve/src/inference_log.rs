@@ -279,6 +279,34 @@ async fn append(
 
 const FIXED: [&str; 4] = ["request_id", "served_at", "model_name", "model_version"];
 
+/// The log's own columns besides the model's inputs and outputs.
+const OWN: [&str; 7] = [
+    "request_id",
+    "served_at",
+    "model_name",
+    "model_version",
+    "prediction",
+    "latency_ms",
+    "status",
+];
+
+/// Whether input `i` is categorical with names the model records.
+fn named(inputs: &lakescore_engine::score::ModelInputs, i: usize) -> bool {
+    inputs.categorical.get(i).copied().unwrap_or(false)
+        && inputs.categories.get(i).is_some_and(Option::is_some)
+}
+
+/// A model input or output named like one of the log's own columns (the log
+/// could not hold both).
+pub fn clash(inputs: &lakescore_engine::score::ModelInputs) -> Option<String> {
+    inputs
+        .features
+        .iter()
+        .chain(&inputs.outputs)
+        .find(|c| OWN.contains(&c.as_str()))
+        .cloned()
+}
+
 /// The columns these entries need (the served versions' inputs and outputs).
 fn schema_for(entries: &[Entry]) -> Schema {
     let mut fields = vec![
@@ -302,16 +330,14 @@ fn schema_for(entries: &[Entry]) -> Schema {
     }
     for served in &versions {
         for (i, f) in served.inputs.features.iter().enumerate() {
-            let categorical = served.inputs.categorical.get(i).copied().unwrap_or(false);
-            push(
-                &mut fields,
-                f,
-                if categorical {
-                    DataType::Utf8
-                } else {
-                    DataType::Float64
-                },
-            );
+            // Categorical inputs are logged by name where the model records
+            // the names (as input tables hold them), else as their codes.
+            let ty = if named(&served.inputs, i) {
+                DataType::Utf8
+            } else {
+                DataType::Float64
+            };
+            push(&mut fields, f, ty);
         }
     }
     push(&mut fields, "prediction", DataType::Float64);
@@ -367,11 +393,16 @@ fn batch(schema: &Arc<Schema>, entries: &[Entry]) -> Result<RecordBatch, arrow::
             _ => match field.data_type() {
                 DataType::Utf8 => text_per_row(&|e, r| {
                     let i = e.served.inputs.features.iter().position(|f| f == name)?;
-                    match e.labels.get(i).and_then(Option::as_ref) {
-                        Some(labels) => labels.get(r).cloned().flatten(),
-                        // Given as codes: logged as the code's category name.
-                        None => None,
+                    let given = e.labels.get(i).and_then(Option::as_ref);
+                    if let Some(label) = given.and_then(|l| l.get(r).cloned().flatten()) {
+                        return Some(label);
                     }
+                    // Given as a code: logged as the code's category name.
+                    let code = *e.matrix.columns.get(i)?.get(r)?;
+                    let names = e.served.inputs.categories.get(i)?.as_ref()?;
+                    (code.is_finite() && code >= 0.0)
+                        .then(|| names.get(code as usize).cloned())
+                        .flatten()
                 }),
                 _ => per_row(&|e, r| {
                     if let Some(i) = e.served.inputs.features.iter().position(|f| f == name) {

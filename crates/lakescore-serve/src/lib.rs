@@ -41,6 +41,13 @@ pub enum ServeError {
         #[source]
         source: RegistryError,
     },
+    /// The model has an input or output named like a column of the
+    /// inference log.
+    #[error(
+        "model {model} has a column named {column:?}, which the inference log uses itself; \
+         serve it with --no-log or another --log-table layout"
+    )]
+    LogColumn { model: String, column: String },
     #[error("cannot listen on {addr}")]
     Bind {
         addr: String,
@@ -57,6 +64,7 @@ impl Classify for ServeError {
     fn class(&self) -> ErrorClass {
         match self {
             ServeError::Load { source, .. } => source.class(),
+            ServeError::LogColumn { .. } => ErrorClass::BadInput,
             ServeError::Bind { .. } | ServeError::Serve(_) => ErrorClass::Failure,
         }
     }
@@ -110,6 +118,14 @@ pub async fn serve(
             reference: reference.clone(),
             source,
         })?;
+    if options.log.is_some()
+        && let Some(column) = inference_log::clash(&first.inputs)
+    {
+        return Err(ServeError::LogColumn {
+            model: first.name.clone(),
+            column,
+        });
+    }
     let metrics = Arc::new(Metrics::new());
     metrics
         .serving_version
@@ -147,12 +163,19 @@ pub async fn serve(
     let (tx, rx) = watch::channel(Arc::new(first));
     let (stop_tx, stop_rx) = watch::channel(false);
     let switch_metrics = metrics.clone();
+    let logging = options.log.is_some();
     let follower = tokio::spawn(served::follow(
         registry,
         options.model.clone(),
         tx,
         options.poll_every,
         stop_rx,
+        move |next| match inference_log::clash(&next.inputs).filter(|_| logging) {
+            Some(column) => Err(format!(
+                "it has a column named {column:?}, which the inference log uses itself"
+            )),
+            None => Ok(()),
+        },
         move |next| {
             switch_metrics
                 .serving_version

@@ -59,6 +59,7 @@ pub async fn follow(
     tx: watch::Sender<Arc<Served>>,
     every: Duration,
     mut stop: watch::Receiver<bool>,
+    accept: impl Fn(&Served) -> Result<(), String> + Send,
     on_switch: impl Fn(&Served) + Send,
 ) {
     let mut ticker = tokio::time::interval(every);
@@ -73,6 +74,11 @@ pub async fn follow(
         match registry.resolve(&reference).await {
             Ok(state) if state.record.version == current => {}
             Ok(state) => match load(&registry, &reference).await {
+                Ok(next) if let Err(why) = accept(&next) => tracing::warn!(
+                    "{reference} now resolves to version {}, which is not served ({why}); \
+                     still serving version {current}",
+                    next.version
+                ),
                 Ok(next) => {
                     tracing::info!(
                         model = %next.name,

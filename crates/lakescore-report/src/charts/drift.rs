@@ -138,7 +138,9 @@ pub(crate) fn heatmap(
     points: &[&DriftPoint],
     span: DateSpan,
 ) -> Result<Chart, ChartError> {
-    let label_width = features.iter().map(String::len).max().unwrap_or(8) as u32 * 7 + 16;
+    // Long names are cut by the label area rather than widening it past the chart.
+    let label_width =
+        (features.iter().map(String::len).max().unwrap_or(8) as u32 * 7 + 16).min(400);
     let width = (label_width + 40 + span.days() as u32 * 14).clamp(560, 1400);
     let height = 70 + features.len() as u32 * 18;
     let rows = features.len().max(1) as f64;
@@ -166,7 +168,7 @@ pub(crate) fn heatmap(
             axes(
                 &mut chart,
                 &Ticks {
-                    x: span.labels(width - label_width),
+                    x: span.labels(width.saturating_sub(label_width)),
                     x_label: &date_label,
                     y: features.len().max(1),
                     y_label: &feature_label,

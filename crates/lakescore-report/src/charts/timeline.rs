@@ -51,13 +51,14 @@ pub(crate) fn registry(events: &[Event]) -> Result<Chart, ChartError> {
         .into_iter()
         .collect();
     let x = padded(drawn.iter().map(|(e, _)| day_of(e.at)));
-    let label_width = lanes
+    let label_width = (lanes
         .iter()
         .map(|(m, v)| m.len() + v.to_string().len() + 3)
         .max()
         .unwrap_or(8) as u32
         * 7
-        + 12;
+        + 12)
+        .min(400);
     let height = 90 + lanes.len().max(1) as u32 * 26;
     let width = 900;
     let rows = lanes.len().max(1) as f64;

@@ -195,7 +195,8 @@ pub(crate) struct ServeArgs {
     /// Commit the inference log at least this often (seconds).
     #[arg(long, default_value_t = 1.0)]
     pub(crate) flush_seconds: f64,
-    /// Rows the inference log holds before requests wait for it.
+    /// Rows the inference log holds before requests wait for it (below
+    /// --flush-rows, a full queue waits for the next --flush-seconds commit).
     #[arg(long, default_value_t = 500_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) queue_rows: u64,
     /// How often to ask the registry whether the model's alias or stage moved (seconds).

@@ -924,3 +924,58 @@ fn a_full_log_queue_holds_requests_back_until_shutdown_drains_it() {
     assert_eq!(logged.len(), 2);
     assert!(logged.values().all(|n| *n == 10));
 }
+
+/// Categorical inputs given as codes are logged by their category names, and
+/// a model with an input named like a column of the log is refused (exit 2)
+/// unless the log is off.
+#[test]
+fn the_log_keeps_categorical_codes_and_refuses_clashing_names() {
+    let env = Env::new();
+    env.register_xgboost(
+        "churn",
+        "fixtures/flavors/xgboost/categorical_binary_logistic.json",
+    );
+    env.ok(&["registry", "alias", "churn", "1", "champion"]);
+    let mut server = Server::start(
+        &env,
+        &[
+            "--model",
+            "models:/churn@champion",
+            "--flush-seconds",
+            "0.1",
+        ],
+    );
+    let body = r#"{"dataframe_records": [{"f0": 0.5, "c0": 2, "f1": 1.5, "c1": 1}, {"f0": 0.1, "c0": null, "f1": 0.2, "c1": 0}]}"#;
+    let answer = server.post("application/json", body);
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    server.signal("-TERM");
+    assert_eq!(server.wait(), Some(0));
+    // This model records its category names: code 2 of c0 is logged as its
+    // name (as input tables hold it), the missing one as null.
+    let names = logged(&env, "c0");
+    assert_eq!(names, HashMap::from([("rot".to_string(), 1)]));
+
+    let clash = env.path("clash.json");
+    std::fs::write(
+        &clash,
+        r#"{"format": "lakescore.linear/v1", "features": ["status", "x"], "coefficients": [1.0, 2.0], "intercept": 0.0, "link": "identity"}"#,
+    )
+    .unwrap();
+    env.ok(&[
+        "registry",
+        "register",
+        "clash",
+        "--flavor",
+        "linear",
+        "--artifact",
+        clash.to_str().unwrap(),
+    ]);
+    let (_, err) = env.expect(2, &["serve", "--model", "models:/clash/1", "--port", "0"]);
+    assert!(err.contains("has a column named \"status\""), "{err}");
+    let server = Server::start(&env, &["--model", "models:/clash/1", "--no-log"]);
+    let answer = server.post(
+        "application/json",
+        r#"{"dataframe_records": [{"status": 1, "x": 2}]}"#,
+    );
+    assert_eq!(answer.json()["predictions"][0], 5.0);
+}
