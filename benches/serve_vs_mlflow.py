@@ -58,6 +58,8 @@ def demo_rows(n):
 def register_mlflow(tmp):
     """The demo booster in an MLflow registry (SQLite), alias champion."""
     os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tmp}/mlflow.db"
+    # MLflow puts artifacts under ./mlruns: keep them in the temporary folder.
+    os.chdir(tmp)
     import mlflow
     import pandas as pd
     import xgboost
