@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDate, Utc};
 use lakescore_core::registry::{EventKind, ModelEventRow};
 use lakescore_core::runs::{RunRow, RunStatus, date_from_days, days_since_epoch};
-use lakescore_core::{Classify, ErrorClass, schedule, suggest};
+use lakescore_core::{Classify, ErrorClass, suggest};
 use lakescore_lake::{Lake, LakeError};
 use lakescore_report::{
     ChartError, DailyScores, DriftPoint, Event, HistogramBin, JobReport, Rendered, Report, Run,
@@ -328,7 +328,7 @@ fn next_fire(last: &RunRow, now: DateTime<Utc>) -> (Option<String>, Option<DateT
     if job.policy.suspend {
         return (Some(format!("{text}, suspended")), None);
     }
-    (Some(text), schedule::next_fire(cron, job.timezone, now))
+    (Some(text), job.next_fire(now))
 }
 
 /// Rows and mean prediction per logical date and model version, aggregated

@@ -39,6 +39,18 @@ pub struct Job {
     pub policy: SchedulePolicy,
 }
 
+impl Job {
+    /// The job's next scheduled fire after `now`: none when it has no
+    /// schedule or is suspended.
+    pub fn next_fire(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Option<chrono::DateTime<chrono::Utc>> {
+        let cron = self.schedule.as_ref().filter(|_| !self.policy.suspend)?;
+        crate::schedule::next_fire(cron, self.timezone, now)
+    }
+}
+
 /// How the scheduler treats a job (Kubernetes CronJob semantics).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchedulePolicy {

@@ -7,7 +7,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
 use lakescore_core::runs::{RunStatus, Trigger, date_from_days};
-use lakescore_core::schedule;
 use lakescore_core::spec::SpecError;
 use lakescore_lake::{Lake, LakeError};
 
@@ -85,11 +84,7 @@ pub async fn status(
         st.timezone = Some(job.timezone.to_string());
         st.suspended = job.policy.suspend;
         st.model_uri = Some(job.model.to_string());
-        if let Some(cron) = &job.schedule
-            && !job.policy.suspend
-        {
-            st.next_fire = schedule::next_fire(cron, job.timezone, now);
-        }
+        st.next_fire = job.next_fire(now);
         st.last_run = runs
             .iter()
             .filter(|r| r.job_name == job.name)
