@@ -51,14 +51,9 @@ pub(crate) async fn execute(
     // the input must have.
     let current = registry.load(&job.model).await.map_err(registry_err)?;
     report.model_version = current.version.record.version;
+    let current_inputs = ModelInputs::of(current.model.as_ref());
     let range = input::input_range(lake, spec, opts.date, opts.pin.as_ref()).await?;
-    let resolved = input::resolve_input(
-        spec,
-        opts.date,
-        &ModelInputs::of(current.model.as_ref()),
-        range,
-    )
-    .await?;
+    let resolved = input::resolve_input(spec, opts.date, &current_inputs, range).await?;
     report.input_version = resolved.input_version;
     report.input_start_version = resolved.input_start_version;
     let Some(mut plan) = resolved.plan else {
@@ -74,13 +69,19 @@ pub(crate) async fn execute(
 
     // Which versions scored these rows, then each one's model and profile.
     let numbers = versions_in(&plan, &scored.version_column).map_err(score_err)?;
+    let mut current = Some(current);
     let mut versions = Vec::new();
     for number in numbers {
-        let reference = ModelRef {
-            name: job.model.name.clone(),
-            selector: ModelSelector::Version(number),
+        // The current version is loaded already.
+        let loaded = if let Some(loaded) = current.take_if(|c| c.version.record.version == number) {
+            loaded
+        } else {
+            let reference = ModelRef {
+                name: job.model.name.clone(),
+                selector: ModelSelector::Version(number),
+            };
+            registry.load(&reference).await.map_err(registry_err)?
         };
-        let loaded = registry.load(&reference).await.map_err(registry_err)?;
         let profile = registry
             .load_profile(&loaded.version.record)
             .await
