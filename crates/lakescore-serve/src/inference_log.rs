@@ -277,8 +277,6 @@ async fn append(
     Ok(())
 }
 
-const FIXED: [&str; 4] = ["request_id", "served_at", "model_name", "model_version"];
-
 /// The log's own columns besides the model's inputs and outputs.
 const OWN: [&str; 7] = [
     "request_id",
@@ -310,10 +308,10 @@ pub fn clash(inputs: &lakescore_engine::score::ModelInputs) -> Option<String> {
 /// The columns these entries need (the served versions' inputs and outputs).
 fn schema_for(entries: &[Entry]) -> Schema {
     let mut fields = vec![
-        Field::new(FIXED[0], DataType::Utf8, true),
-        Field::new(FIXED[1], lakescore_lake::utc_timestamp(), true),
-        Field::new(FIXED[2], DataType::Utf8, true),
-        Field::new(FIXED[3], DataType::Int64, true),
+        Field::new(OWN[0], DataType::Utf8, true),
+        Field::new(OWN[1], lakescore_lake::utc_timestamp(), true),
+        Field::new(OWN[2], DataType::Utf8, true),
+        Field::new(OWN[3], DataType::Int64, true),
     ];
     let mut seen: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
     let mut push = |fields: &mut Vec<Field>, name: &str, ty: DataType| {

@@ -31,7 +31,7 @@ use tokio::sync::watch;
 
 pub use inference_log::LogOptions;
 
-use crate::metrics::{Metrics, ModelLabels};
+use crate::metrics::Metrics;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -95,21 +95,13 @@ pub struct Ready {
     pub inference_table: Option<String>,
 }
 
-/// What was served, when the server stops.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Stopped {
-    pub model_name: String,
-    /// The version serving at the end.
-    pub model_version: i64,
-}
-
 /// Serve until `shutdown` completes, then drain and flush.
 pub async fn serve(
     lake: Lake,
     options: ServeOptions,
     ready: impl FnOnce(&Ready),
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<Stopped, ServeError> {
+) -> Result<(), ServeError> {
     let registry = Registry::new(lake.clone());
     let reference = options.model.to_string();
     let first = served::load(&registry, &options.model)
@@ -127,12 +119,7 @@ pub async fn serve(
         });
     }
     let metrics = Arc::new(Metrics::new());
-    metrics
-        .serving_version
-        .get_or_create(&ModelLabels {
-            model: first.name.clone(),
-        })
-        .set(first.version);
+    metrics.serving(&first.name, first.version);
     let listener = tokio::net::TcpListener::bind(&options.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -159,7 +146,6 @@ pub async fn serve(
         model_version: first.version,
         inference_table: log_options.map(|o| o.table),
     };
-    let model_name = first.name.clone();
     let (tx, rx) = watch::channel(Arc::new(first));
     let (stop_tx, stop_rx) = watch::channel(false);
     let switch_metrics = metrics.clone();
@@ -176,14 +162,7 @@ pub async fn serve(
             )),
             None => Ok(()),
         },
-        move |next| {
-            switch_metrics
-                .serving_version
-                .get_or_create(&ModelLabels {
-                    model: next.name.clone(),
-                })
-                .set(next.version);
-        },
+        move |next| switch_metrics.serving(&next.name, next.version),
     ));
     let draining = log.clone();
     let app = Arc::new(http::App {
@@ -214,10 +193,11 @@ pub async fn serve(
     if let Some(flusher) = flusher {
         let _ = flusher.await;
     }
-    let model_version = rx.borrow().version;
-    tracing::info!("stopped; {model_name} version {model_version} was serving");
-    Ok(Stopped {
-        model_name,
-        model_version,
-    })
+    let last = rx.borrow().clone();
+    tracing::info!(
+        "stopped; {} version {} was serving",
+        last.name,
+        last.version
+    );
+    Ok(())
 }

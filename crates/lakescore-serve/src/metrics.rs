@@ -104,6 +104,15 @@ impl Metrics {
         }
     }
 
+    /// Record which model version answers requests.
+    pub fn serving(&self, model: &str, version: i64) {
+        self.serving_version
+            .get_or_create(&ModelLabels {
+                model: model.to_string(),
+            })
+            .set(version);
+    }
+
     /// The OpenMetrics text.
     pub fn encode(&self) -> String {
         let mut out = String::new();
