@@ -127,7 +127,6 @@ fn job_charts(
     let markers: Vec<(f64, String)> = job
         .markers
         .iter()
-        .filter(|e| e.moves_a_reference())
         .map(|e| (charts::day_of(e.at), charts::marker_label(e)))
         .collect();
     let (rows, mean) = match span {

@@ -30,7 +30,7 @@ pub struct ChartError {
 }
 
 /// What a drawing step fails with (plotters' error, boxed).
-type DrawErr = Box<dyn StdError + Send + Sync>;
+pub(crate) type DrawErr = Box<dyn StdError + Send + Sync>;
 type Drawn = Result<(), DrawErr>;
 
 /// A chart over an x range of numbers, its y axis linear or logarithmic.

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 
+use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 use super::{
-    Chart, ChartError, DateSpan, Ticks, axes, date_label, draw, draw_markers, frame, legend,
-    version_color,
+    Chart, ChartError, DateSpan, DrawErr, Plot, Ticks, axes, date_label, draw, draw_markers, frame,
+    legend, version_color,
 };
 use crate::model::DailyScores;
 
@@ -27,24 +29,9 @@ pub(crate) fn rows(
         format!("{job}: rows scored per day, by model version"),
         SIZE,
         |root| {
-            let mut chart = frame(
-                root,
-                "Rows scored per day",
-                true,
-                56,
-                span.range(),
-                0.0..top,
-            )?;
-            axes(
-                &mut chart,
-                &Ticks {
-                    x: span.labels(SIZE.0),
-                    x_label: &date_label,
-                    y: 5,
-                    y_label: &|y| format!("{y:.0}"),
-                    font_size: 12,
-                },
-            )?;
+            let mut chart = per_day(root, "Rows scored per day", span, 0.0..top, &|y| {
+                format!("{y:.0}")
+            })?;
             let versions = by_version(daily);
             for (version, days) in &versions {
                 let color = version_color(*version);
@@ -91,24 +78,9 @@ pub(crate) fn mean(
         format!("{job}: mean prediction per day, by model version"),
         SIZE,
         |root| {
-            let mut chart = frame(
-                root,
-                "Mean prediction per day",
-                true,
-                56,
-                span.range(),
-                lo..hi,
-            )?;
-            axes(
-                &mut chart,
-                &Ticks {
-                    x: span.labels(SIZE.0),
-                    x_label: &date_label,
-                    y: 5,
-                    y_label: &|y| format!("{y:.3}"),
-                    font_size: 12,
-                },
-            )?;
+            let mut chart = per_day(root, "Mean prediction per day", span, lo..hi, &|y| {
+                format!("{y:.3}")
+            })?;
             let versions = by_version(daily);
             for (version, days) in &versions {
                 let color = version_color(*version);
@@ -131,6 +103,28 @@ pub(crate) fn mean(
             Ok(())
         },
     )
+}
+
+/// A chart of one value per logical date, its axes drawn.
+fn per_day<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: &str,
+    span: DateSpan,
+    y: std::ops::Range<f64>,
+    y_label: &dyn Fn(&f64) -> String,
+) -> Result<Plot<'a, 'b, RangedCoordf64>, DrawErr> {
+    let mut chart = frame(root, caption, true, 56, span.range(), y)?;
+    axes(
+        &mut chart,
+        &Ticks {
+            x: span.labels(SIZE.0),
+            x_label: &date_label,
+            y: 5,
+            y_label,
+            font_size: 12,
+        },
+    )?;
+    Ok(chart)
 }
 
 /// The days of each model version, in date order.
