@@ -110,6 +110,12 @@ impl Server {
         );
     }
 
+    /// SIGTERM, and the server must exit 0.
+    fn stop(&mut self) {
+        self.signal("-TERM");
+        assert_eq!(self.wait(), Some(0), "exits 0 on SIGTERM");
+    }
+
     /// Wait for the process to end; its exit code.
     fn wait(&mut self) -> Option<i32> {
         let deadline = Instant::now() + Duration::from_mins(1);
@@ -547,8 +553,7 @@ fn the_server_follows_the_registry_under_load() {
     );
     // Every answered row reaches the log, with its version.
     let mut server = server;
-    server.signal("-TERM");
-    assert_eq!(server.wait(), Some(0));
+    server.stop();
     let by_version = logged(&env, "model_version");
     for version in ["1", "2"] {
         let answered = seen.iter().filter(|v| *v == version).count() * 3;
@@ -697,8 +702,7 @@ fn kill_9_loses_at_most_the_unflushed_window() {
     );
     assert_eq!(after.post("application/json", &body).status, 200);
     let mut after = after;
-    after.signal("-TERM");
-    assert_eq!(after.wait(), Some(0));
+    after.stop();
     assert_eq!(logged(&env, "request_id").len(), requests.len() + 1);
 }
 
@@ -812,8 +816,7 @@ fn drift_on_served_traffic_per_model_version() {
         ],
     );
     let served = send_demo_day(&server, "2024-01-02");
-    server.signal("-TERM");
-    assert_eq!(server.wait(), Some(0));
+    server.stop();
     let spec = env.spec(
         "served",
         &format!(
@@ -865,8 +868,7 @@ fn drift_on_served_traffic_per_model_version() {
         ],
     );
     let served_2 = send_demo_day(&server, "2024-01-01");
-    server.signal("-TERM");
-    assert_eq!(server.wait(), Some(0));
+    server.stop();
     let run = json(
         &env.expect(0, &["--json", "run", &spec, "--date", "2024-01-03"])
             .0,
@@ -948,8 +950,7 @@ fn the_log_keeps_categorical_codes_and_refuses_clashing_names() {
     let body = r#"{"dataframe_records": [{"f0": 0.5, "c0": 2, "f1": 1.5, "c1": 1}, {"f0": 0.1, "c0": null, "f1": 0.2, "c1": 0}]}"#;
     let answer = server.post("application/json", body);
     assert_eq!(answer.status, 200, "{}", answer.body);
-    server.signal("-TERM");
-    assert_eq!(server.wait(), Some(0));
+    server.stop();
     // This model records its category names: code 2 of c0 is logged as its
     // name (as input tables hold it), the missing one as null.
     let names = logged(&env, "c0");
