@@ -13,6 +13,10 @@
 //! - Categorical splits test the category code against a bitset; which side a
 //!   member goes to, and where NaN and negative codes go, are per library.
 
+mod shallow;
+
+use shallow::Shallow;
+
 use super::FeatureMatrix;
 
 /// Rows walked together through one tree.
@@ -98,6 +102,8 @@ pub struct Forest {
     pub base: Vec<f64>,
     /// The evaluation layout, built by [`Forest::validate`].
     packed: Packed,
+    /// The vector layout, for shallow `f32` forests of numeric splits.
+    shallow: Option<Box<Shallow>>,
 }
 
 /// The compiled layout: 16-byte nodes, each tree breadth-first with the two
@@ -162,6 +168,7 @@ impl Forest {
             precision,
             base,
             packed: Packed::default(),
+            shallow: None,
         }
     }
 
@@ -176,6 +183,7 @@ impl Forest {
             ));
         }
         self.packed = self.pack();
+        self.shallow = Shallow::compile(self, &self.packed).map(Box::new);
         Ok(())
     }
 
@@ -393,23 +401,40 @@ impl Forest {
 
     /// Margins of every row: `rows × outputs`, row-major.
     pub fn margins(&self, x: &FeatureMatrix, threads: usize) -> Vec<f64> {
+        self.margins_with(x, threads, Kernel::from_env())
+    }
+
+    /// Whether [`Kernel::Auto`] runs this forest on the vector kernel (a
+    /// shallow `f32` forest of numeric splits, on a CPU with AVX-512F).
+    pub fn is_vectorized(&self) -> bool {
+        self.shallow.is_some() && shallow::available()
+    }
+
+    /// [`Forest::margins`] with a chosen kernel (tests and benchmarks compare them).
+    pub fn margins_with(&self, x: &FeatureMatrix, threads: usize, kernel: Kernel) -> Vec<f64> {
         let mut out = vec![0.0; x.rows * self.outputs];
         let threads = threads.max(1).min(x.rows.div_ceil(BLOCK_ROWS).max(1));
         if threads == 1 {
-            self.margins_range(x, 0, &mut out);
+            self.margins_range(x, kernel, 0, &mut out);
             return out;
         }
         let per = x.rows.div_ceil(threads).div_ceil(BLOCK_ROWS) * BLOCK_ROWS;
         std::thread::scope(|s| {
             for (i, chunk) in out.chunks_mut(per * self.outputs).enumerate() {
-                s.spawn(move || self.margins_range(x, i * per, chunk));
+                s.spawn(move || self.margins_range(x, kernel, i * per, chunk));
             }
         });
         out
     }
 
     /// Margins of rows `start..start + out.len() / outputs`.
-    fn margins_range(&self, x: &FeatureMatrix, start: usize, out: &mut [f64]) {
+    fn margins_range(&self, x: &FeatureMatrix, kernel: Kernel, start: usize, out: &mut [f64]) {
+        if let (Some(s), Kernel::Auto) = (&self.shallow, kernel)
+            && shallow::available()
+        {
+            s.margins_range(self, x, start, out);
+            return;
+        }
         let k = self.outputs;
         let nf = self.features;
         let rows = out.len() / k;
@@ -534,6 +559,28 @@ fn lockstep_simple<const UNTIL_LEAVES: bool>(
     }
 }
 
+/// Which kernel walks the trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernel {
+    /// The fastest this CPU runs for the forest: the vector kernel where it
+    /// applies, else the reference walk.
+    Auto,
+    /// The portable walk over 16-byte nodes, which every forest can take and
+    /// every other kernel is tested against.
+    Reference,
+}
+
+impl Kernel {
+    /// `LAKESCORE_FOREST_KERNEL` (`auto` or `reference`), else
+    /// [`Kernel::Auto`]: how benchmarks and bug reports pick a kernel.
+    pub fn from_env() -> Kernel {
+        match std::env::var("LAKESCORE_FOREST_KERNEL").as_deref() {
+            Ok("reference") => Kernel::Reference,
+            _ => Kernel::Auto,
+        }
+    }
+}
+
 /// Threads for model evaluation: `LAKESCORE_THREADS`, else every core.
 pub fn threads() -> usize {
     std::env::var("LAKESCORE_THREADS")
@@ -625,6 +672,142 @@ mod tests {
         let (f, x) = forest(10_007);
         assert_eq!(f.margins(&x, 1), f.margins(&x, 2));
         assert_eq!(f.margins(&x, 1), f.margins(&x, 7));
+    }
+
+    /// A random forest of numeric splits: `trees` trees of up to `depth`
+    /// levels (random early leaves), thresholds drawn from a small grid so
+    /// that inputs hit them exactly, random NaN sides, `outputs` classes.
+    fn random_forest(
+        seed: u64,
+        trees: usize,
+        depth: u32,
+        outputs: usize,
+        precision: Precision,
+    ) -> Forest {
+        let mut rng = Rng(seed);
+        let features = 7;
+        let mut f = Forest::new(outputs, features, precision, vec![0.25; outputs]);
+        fn grow(f: &mut Forest, rng: &mut Rng, level: u32, depth: u32) -> u32 {
+            let at = f.nodes.len() as u32;
+            if level == depth || (level > 0 && rng.below(5) == 0) {
+                f.nodes.push(Node::leaf(rng.grid() * 0.37));
+                return at;
+            }
+            f.nodes.push(Node::leaf(0.0));
+            let split = if rng.below(4) == 0 {
+                Split::NumNanAsZero
+            } else {
+                Split::NumNanDefault
+            };
+            let left = grow(f, rng, level + 1, depth);
+            let right = grow(f, rng, level + 1, depth);
+            f.nodes[at as usize] = Node {
+                value: rng.grid(),
+                left,
+                right,
+                feature: rng.below(7) as u32,
+                split,
+                default_left: rng.below(2) == 0,
+                cat_set: 0,
+            };
+            at
+        }
+        for t in 0..trees {
+            f.roots.push(f.nodes.len() as u32);
+            f.tree_output.push((t % outputs) as u32);
+            grow(&mut f, &mut rng, 0, depth);
+        }
+        f.features = features;
+        f
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+        /// A value on a grid of quarters in [-3, 3), sometimes nudged off it.
+        fn grid(&mut self) -> f64 {
+            let v = self.below(24) as f64 / 4.0 - 3.0;
+            if self.below(6) == 0 { v + 1e-9 } else { v }
+        }
+    }
+
+    fn random_rows(seed: u64, rows: usize) -> FeatureMatrix {
+        let mut rng = Rng(seed);
+        let columns = (0..7)
+            .map(|_| {
+                (0..rows)
+                    .map(|_| match rng.below(20) {
+                        0 => f64::NAN,
+                        1 => 0.0,
+                        2 => -0.0,
+                        3 => 1e-36,
+                        4 => f64::INFINITY,
+                        _ => rng.grid(),
+                    })
+                    .collect()
+            })
+            .collect();
+        FeatureMatrix { rows, columns }
+    }
+
+    #[test]
+    fn every_kernel_gives_the_reference_bits() {
+        for (seed, depth, outputs, precision, weighted) in [
+            (1, 6, 1, Precision::F32, false),
+            (2, 3, 3, Precision::F32, true),
+            (3, 5, 1, Precision::F32, false),
+            (4, 1, 2, Precision::F32, false),
+            (5, 6, 1, Precision::F32, true),
+            (6, 7, 1, Precision::F32, false),
+            (7, 6, 1, Precision::F64, false),
+        ] {
+            let mut f = random_forest(seed, 40, depth, outputs, precision);
+            if weighted {
+                f.tree_weight = Some((0..40).map(|t| 0.5 + f64::from(t) / 64.0).collect());
+            }
+            // Thresholds are `f32` values, as XGBoost's are.
+            for n in &mut f.nodes {
+                n.value = f64::from(n.value as f32);
+            }
+            f.validate().unwrap();
+            let vectorized = depth <= 6 && precision == Precision::F32 && shallow::available();
+            assert_eq!(f.is_vectorized(), vectorized, "seed {seed}");
+            // Block edges: a partial vector, a partial block, several blocks.
+            for rows in [1, 17, 300, 1000] {
+                let x = random_rows(seed * 31 + rows as u64, rows);
+                let want = f.margins_with(&x, 1, Kernel::Reference);
+                for (kernel, threads) in [(Kernel::Auto, 1), (Kernel::Auto, 3)] {
+                    let got = f.margins_with(&x, threads, kernel);
+                    let same = want
+                        .iter()
+                        .zip(&got)
+                        .all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(
+                        same,
+                        "seed {seed} rows {rows} {kernel:?} x{threads}: differs"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn categorical_forests_keep_the_reference_layout() {
+        let (f, x) = forest(100);
+        assert!(!f.is_vectorized());
+        assert_eq!(
+            f.margins_with(&x, 1, Kernel::Auto),
+            f.margins_with(&x, 1, Kernel::Reference)
+        );
     }
 
     #[test]
