@@ -11,11 +11,11 @@
 use std::collections::BTreeMap;
 
 use super::builder::bin_reference;
+use super::locate::Locator;
 use super::metric::{Histogram, HistogramBin, Metric, MetricKind, Thresholds};
 use super::profile::{
     CategoricalProfile, ColumnKind, ColumnProfile, NumericProfile, PSI_FLOOR, ReferenceProfile,
 };
-use super::radix::radix_sort;
 use super::sample::Reservoir;
 use super::stats;
 
@@ -37,11 +37,13 @@ struct ColumnDrift {
     nulls: u64,
     /// Current values kept for Wasserstein (only when that metric is wanted).
     retained: Option<Reservoir>,
-    /// The non-missing values of the batch being pushed, sorted.
-    scratch: Vec<f64>,
-    /// Radix-sort buffers.
-    keys: Vec<u64>,
-    keys_tmp: Vec<u64>,
+    /// Finds a value's place among `distinct`.
+    locator: Locator,
+    /// Per-batch buffers: bucket boundaries, values with their bucket, and
+    /// the values grouped by bucket.
+    starts: Vec<u32>,
+    keyed: Vec<(u32, f64)>,
+    grouped: Vec<f64>,
 }
 
 impl ColumnDrift {
@@ -63,7 +65,6 @@ impl ColumnDrift {
         }
         let gaps = vec![0; 2 * distinct.len() + 1];
         Self {
-            distinct,
             ref_cum,
             gaps,
             psi_counts: vec![0; edges.len() + 1],
@@ -72,64 +73,74 @@ impl ColumnDrift {
             count: 0,
             nulls: 0,
             retained: retain.then(|| Reservoir::new(cap.max(1), seed)),
-            scratch: Vec::new(),
-            keys: Vec::new(),
-            keys_tmp: Vec::new(),
+            locator: Locator::new(&distinct),
+            distinct,
+            starts: Vec::new(),
+            keyed: Vec::new(),
+            grouped: Vec::new(),
         }
     }
 
-    /// Count one batch. The batch is sorted first, so that the PSI bin and the
-    /// reference position of each value are found by walking forward (a
-    /// galloping search from the previous position) rather than by a binary
-    /// search over the whole reference per value: the walk stays in cache.
+    /// Count one batch. Each value's PSI bin is a count of the few edges
+    /// below it. For KS, the values are first grouped by their bucket of the
+    /// reference's [`Locator`] table (one counting-sort pass, the bucket
+    /// order being value order), so that the searches among the distinct
+    /// reference values and the count increments then move forward through
+    /// memory, as a merge would, instead of jumping around megabytes.
     fn push(&mut self, values: &[f64]) {
-        let edges = &self.edges;
-        self.scratch.clear();
+        let few_edges = self.edges.len() <= 16;
+        let buckets = self.locator.buckets();
+        self.starts.clear();
+        self.starts.resize(buckets + 1, 0);
+        self.keyed.clear();
         for &v in values {
             if v.is_nan() {
                 self.nulls += 1;
-            } else {
-                self.scratch.push(v);
-                // In arrival order, so the sample does not depend on batching.
-                if let Some(r) = &mut self.retained {
-                    r.push(v);
-                }
+                continue;
             }
-        }
-        self.count += self.scratch.len() as u64;
-        radix_sort(&mut self.scratch, &mut self.keys, &mut self.keys_tmp);
-        let mut bin = 0;
-        let n = self.distinct.len();
-        // A batch much smaller than the reference gallops from value to value; a
-        // large one merges (one predictable comparison per step through both).
-        let gallop = self.scratch.len() * 16 < n;
-        let mut j = 0;
-        for &v in &self.scratch {
+            // In arrival order, so the sample does not depend on batching.
+            if let Some(r) = &mut self.retained {
+                r.push(v);
+            }
             // PSI: bins are right-closed, so a value's bin is the number of edges below it.
-            while bin < edges.len() && edges[bin] < v {
-                bin += 1;
-            }
-            self.psi_counts[bin] += 1;
-            // First j with distinct[j] >= v (values come in ascending order).
-            if gallop {
-                let mut step = 1;
-                while j + step < n && self.distinct[j + step] < v {
-                    step *= 2;
-                }
-                let hi = (j + step + 1).min(n);
-                j += self.distinct[j..hi].partition_point(|r| *r < v);
+            let bin = if few_edges {
+                self.edges.iter().map(|&e| usize::from(e < v)).sum()
             } else {
-                while j < n && self.distinct[j] < v {
-                    j += 1;
-                }
-            }
-            // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
-            let slot = if j < n && self.distinct[j] == v {
-                2 * j + 1
-            } else {
-                2 * j
+                self.edges.partition_point(|&e| e < v)
             };
-            self.gaps[slot] += 1;
+            self.psi_counts[bin] += 1;
+            let b = self.locator.bucket(v);
+            self.starts[b + 1] += 1;
+            self.keyed.push((b as u32, v));
+        }
+        self.count += self.keyed.len() as u64;
+        for b in 0..buckets {
+            self.starts[b + 1] += self.starts[b];
+        }
+        self.grouped.clear();
+        self.grouped.resize(self.keyed.len(), 0.0);
+        for &(b, v) in &self.keyed {
+            let at = &mut self.starts[b as usize];
+            self.grouped[*at as usize] = v;
+            *at += 1;
+        }
+        // `starts[b]` is now the end of bucket b.
+        let n = self.distinct.len();
+        let mut from = 0;
+        for b in 0..buckets {
+            let end = self.starts[b] as usize;
+            if end == from {
+                continue;
+            }
+            let (lo, hi) = self.locator.range(b);
+            let distinct = &self.distinct[lo..hi];
+            for &v in &self.grouped[from..end] {
+                let j = lo + distinct.partition_point(|&r| r < v);
+                // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
+                let slot = 2 * j + usize::from(j < n && self.distinct[j] == v);
+                self.gaps[slot] += 1;
+            }
+            from = end;
         }
     }
 

@@ -35,6 +35,20 @@ impl MetricKind {
         MetricKind::NullRate,
     ];
 
+    /// The metrics a run computes when its spec names none: every selectable
+    /// one but Wasserstein. Wasserstein needs the window's values themselves
+    /// (a sample of up to the profile's cap per feature, about 8 MB each) and
+    /// a sort of them, where every other metric is exact from counts bounded
+    /// by the reference; it costs more than all the others together, so a
+    /// spec asks for it by name.
+    pub const DEFAULT: [MetricKind; 5] = [
+        MetricKind::Psi,
+        MetricKind::Ks,
+        MetricKind::Chi2,
+        MetricKind::Js,
+        MetricKind::NullRate,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             MetricKind::Psi => "psi",
@@ -93,7 +107,7 @@ pub struct Thresholds {
 impl Default for Thresholds {
     fn default() -> Self {
         Self {
-            metrics: MetricKind::SELECTABLE.to_vec(),
+            metrics: MetricKind::DEFAULT.to_vec(),
             psi_bins: DEFAULT_BINS,
             psi_alert: 0.2,
             ks_pvalue_alert: 0.01,

@@ -7,9 +7,9 @@
 mod accumulator;
 mod builder;
 pub mod encoding;
+mod locate;
 pub mod metric;
 pub mod profile;
-mod radix;
 mod sample;
 pub mod stats;
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Tests of profiles and the accumulator against the batch statistics.
 
 use super::builder::bin_reference;
+use super::locate::Locator;
 use super::profile::{DEFAULT_BINS, DEFAULT_EXACT_CAP, PSI_FLOOR};
-use super::radix::radix_sort;
 use super::sample::{Reservoir, SplitMix};
 use super::*;
 
@@ -16,13 +16,18 @@ fn profile_of(values: &[f64]) -> ReferenceProfile {
     b.finish("test")
 }
 
+/// Every metric, Wasserstein included.
 fn drift_of(reference: &[f64], current: &[f64], batch: usize) -> Vec<Metric> {
     let p = profile_of(reference);
-    let mut acc = DriftAccumulator::new(&p, vec!["x".into()], &Thresholds::default());
+    let t = Thresholds {
+        metrics: MetricKind::SELECTABLE.to_vec(),
+        ..Thresholds::default()
+    };
+    let mut acc = DriftAccumulator::new(&p, vec!["x".into()], &t);
     for chunk in current.chunks(batch.max(1)) {
         acc.push(&[chunk]);
     }
-    acc.finish(&Thresholds::default())
+    acc.finish(&t)
 }
 
 fn get(ms: &[Metric], m: &str) -> Metric {
@@ -92,7 +97,7 @@ fn psi_bins_other_than_the_profiles_are_recomputed_from_its_values() {
 }
 
 #[test]
-fn radix_sort_orders_like_total_cmp() {
+fn locator_places_any_float_as_a_binary_search_does() {
     let mut rng = SplitMix(9);
     let mut values: Vec<f64> = (0..5000)
         .map(|i| match i % 9 {
@@ -112,11 +117,19 @@ fn radix_sort_orders_like_total_cmp() {
         })
         .filter(|v| !v.is_nan())
         .collect();
-    let mut expected = values.clone();
-    expected.sort_unstable_by(f64::total_cmp);
-    radix_sort(&mut values, &mut Vec::new(), &mut Vec::new());
-    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-    assert_eq!(bits(&values), bits(&expected));
+    // Every magnitude, signed zeros, infinities and ties, as reference and as probes.
+    let (reference, probes) = values.split_at_mut(2500);
+    reference.sort_unstable_by(f64::total_cmp);
+    let mut distinct = reference.to_vec();
+    distinct.dedup_by(|a, b| a == b);
+    let locator = Locator::new(&distinct);
+    for &v in probes.iter().chain(&distinct) {
+        assert_eq!(
+            locator.lower_bound(&distinct, v),
+            distinct.partition_point(|&r| r < v),
+            "{v}"
+        );
+    }
 }
 
 #[test]
@@ -328,4 +341,11 @@ fn categorical_histograms_list_reference_categories_then_new_ones() {
             .iter()
             .all(|b| b.lower.is_none() && b.upper.is_none())
     );
+}
+
+#[test]
+fn wasserstein_is_asked_for_by_name() {
+    let t = Thresholds::default();
+    assert!(!t.metrics.contains(&MetricKind::Wasserstein));
+    assert!(t.metrics.contains(&MetricKind::Ks) && t.metrics.contains(&MetricKind::Psi));
 }

@@ -49,6 +49,13 @@ fn drift_matches_scipy_and_a_shift_exits_3_after_writing() {
     );
 
     let spec = env.demo_spec(&demo_input());
+    // Wasserstein is not a default metric: ask for it, to compare it with scipy too.
+    let text = std::fs::read_to_string(&spec).unwrap();
+    std::fs::write(
+        &spec,
+        format!("{text}[drift]\nmetrics = [\"psi\", \"ks\", \"wasserstein\", \"null_rate\"]\n"),
+    )
+    .unwrap();
     let expected: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("fixtures/demo/drift_expected.json")).unwrap(),
     )
