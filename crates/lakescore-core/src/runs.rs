@@ -147,6 +147,63 @@ pub struct RunRow {
     pub host: Option<String>,
     #[serde(default)]
     pub pid: Option<i64>,
+    /// Where the attempt's time went, in milliseconds (see [`PhaseTimings`]);
+    /// null for attempts that did not get that far, or that lakescore
+    /// versions before these columns recorded.
+    #[serde(default)]
+    pub resolve_ms: Option<i64>,
+    #[serde(default)]
+    pub read_ms: Option<i64>,
+    #[serde(default)]
+    pub score_ms: Option<i64>,
+    #[serde(default)]
+    pub drift_ms: Option<i64>,
+    #[serde(default)]
+    pub write_ms: Option<i64>,
+    #[serde(default)]
+    pub commit_ms: Option<i64>,
+    /// Input rows per second of the whole attempt.
+    #[serde(default)]
+    pub rows_per_second: Option<f64>,
+}
+
+/// Where a run's time went, phase by phase (milliseconds). Phases that
+/// overlap (polars decodes the next batch while the current one is scored)
+/// are counted where the run waited for them, so they add up to about the
+/// run's duration.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTimings {
+    /// Resolving the model version and the input, loading the model and its
+    /// reference profile, opening the output table.
+    pub resolve_ms: i64,
+    /// Waiting for input batches (reading and decoding Parquet).
+    pub read_ms: i64,
+    /// Building feature matrices and evaluating the model.
+    pub score_ms: i64,
+    /// Counting drift on each batch and computing the metrics.
+    pub drift_ms: i64,
+    /// Writing prediction files (not yet visible).
+    pub write_ms: i64,
+    /// The Delta commits: predictions, then drift metrics.
+    pub commit_ms: i64,
+}
+
+impl PhaseTimings {
+    /// Record these timings and the throughput on `row`.
+    pub fn record(&self, row: &mut RunRow, rows_per_second: Option<f64>) {
+        row.resolve_ms = Some(self.resolve_ms);
+        row.read_ms = Some(self.read_ms);
+        row.score_ms = Some(self.score_ms);
+        row.drift_ms = Some(self.drift_ms);
+        row.write_ms = Some(self.write_ms);
+        row.commit_ms = Some(self.commit_ms);
+        row.rows_per_second = rows_per_second;
+    }
+}
+
+/// Milliseconds of a duration, as the runs table records them.
+pub fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 impl TableRow for RunRow {

@@ -410,6 +410,18 @@ fn run_report() -> Value {
         ("duration_ms", int()),
         ("drift_metrics", int()),
         ("drift_alerts", array(alert())),
+        (
+            "timings",
+            obj(&[
+                ("resolve_ms", int()),
+                ("read_ms", int()),
+                ("score_ms", int()),
+                ("drift_ms", int()),
+                ("write_ms", int()),
+                ("commit_ms", int()),
+            ]),
+        ),
+        ("rows_per_second", nullable(number())),
     ])
 }
 
@@ -443,6 +455,13 @@ fn run_row() -> Value {
         ("rerun_of", nullable(string())),
         ("host", nullable(string())),
         ("pid", nullable(int())),
+        ("resolve_ms", nullable(int())),
+        ("read_ms", nullable(int())),
+        ("score_ms", nullable(int())),
+        ("drift_ms", nullable(int())),
+        ("write_ms", nullable(int())),
+        ("commit_ms", nullable(int())),
+        ("rows_per_second", nullable(number())),
     ])
 }
 

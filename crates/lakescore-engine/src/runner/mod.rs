@@ -20,11 +20,11 @@ pub mod status;
 pub mod validate;
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use lakescore_core::drift::{DriftAccumulator, MetricKind, PREDICTION};
-use lakescore_core::runs::{RunRow, RunStatus, days_since_epoch};
+use lakescore_core::runs::{PhaseTimings, RunRow, RunStatus, days_since_epoch, millis};
 use lakescore_core::spec::LoadedSpec;
 use lakescore_core::{Classify, ErrorClass};
 use lakescore_lake::{DateReplaceWriter, Lake, LakeError};
@@ -165,6 +165,11 @@ pub struct RunReport {
     pub drift_metrics: usize,
     /// Metrics that crossed their alert threshold.
     pub drift_alerts: Vec<DriftAlert>,
+    /// Where the time went, phase by phase.
+    pub timings: PhaseTimings,
+    /// Input rows per second over the whole run (null for a dry run or a
+    /// run with no input rows).
+    pub rows_per_second: Option<f64>,
 }
 
 /// One threshold breach.
@@ -211,6 +216,8 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         duration_ms: 0,
         drift_metrics: 0,
         drift_alerts: Vec::new(),
+        timings: PhaseTimings::default(),
+        rows_per_second: None,
     };
     let mut row = RunRow {
         run_id: run_id.clone(),
@@ -241,6 +248,13 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         input_start_version: None,
         host: Some(runs::host_name()),
         pid: Some(i64::from(std::process::id())),
+        resolve_ms: None,
+        read_ms: None,
+        score_ms: None,
+        drift_ms: None,
+        write_ms: None,
+        commit_ms: None,
+        rows_per_second: None,
     };
     let lake_err = |source| RunError::Lake {
         job: job.name.clone(),
@@ -255,7 +269,10 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         crash_point!("run.after_start_row");
     }
     let result = execute(lake, spec, opts, &mut report).await;
-    report.duration_ms = clock.elapsed().as_millis() as i64;
+    let elapsed = clock.elapsed();
+    report.duration_ms = millis(elapsed);
+    report.rows_per_second = (report.rows_in > 0 && !opts.dry_run)
+        .then(|| report.rows_in as f64 / elapsed.as_secs_f64().max(1e-9));
     if opts.dry_run {
         return result.map(|()| report);
     }
@@ -276,6 +293,7 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
     row.output_version = report.output_version;
     row.error = result.as_ref().err().map(|e| error_chain(e));
     row.drift_alerts = report.drift_alerts.len() as i64;
+    report.timings.record(&mut row, report.rows_per_second);
     let recorded = runs::finish(lake, started_row, row).await;
     match (result, recorded) {
         (Err(e), _) => Err(e),
@@ -294,6 +312,7 @@ async fn execute(
     if let Some(scored) = &job.input.scored {
         return monitor::execute(lake, spec, opts, report, scored).await;
     }
+    let clock = Instant::now();
     let jname = || job.name.clone();
     let registry = Registry::new(lake.clone());
     let reference = match &opts.pin {
@@ -401,6 +420,8 @@ async fn execute(
             job: jname(),
             source,
         })?;
+    report.timings.resolve_ms = millis(clock.elapsed());
+    let (mut drift_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
     let mut rows = 0usize;
     loop {
         // polars hands batches over a blocking channel; keep the runtime free meanwhile.
@@ -416,6 +437,7 @@ async fn execute(
                 });
             }
         };
+        let clock = Instant::now();
         if let Some(acc) = &mut drift
             && let Err(source) = drift::track(acc, model, &scored)
         {
@@ -425,9 +447,13 @@ async fn execute(
                 source,
             });
         }
+        drift_time += clock.elapsed();
         let batch = scored.output.expect("the stream has lineage");
         rows += batch.num_rows();
-        if let Err(source) = writer.write(batch).await {
+        let clock = Instant::now();
+        let written = writer.write(batch).await;
+        write_time += clock.elapsed();
+        if let Err(source) = written {
             writer.abort();
             return Err(RunError::Lake {
                 job: jname(),
@@ -448,6 +474,8 @@ async fn execute(
         return Err(RunError::Aborted { job: jname() });
     }
     report.rows_in = stream.rows_in;
+    report.timings.read_ms = millis(stream.read_time);
+    report.timings.score_ms = millis(stream.score_time);
     let meta = HashMap::from([
         ("lakescore.run_id".to_string(), report.run_id.clone().into()),
         ("lakescore.job".to_string(), job.name.clone().into()),
@@ -462,10 +490,13 @@ async fn execute(
         ),
     ]);
     crash_point!("run.before_commit");
+    let clock = Instant::now();
+    // The commit first flushes the last open file: that is counted here too.
     let (outcome, _) = writer.commit(meta).await.map_err(|source| RunError::Lake {
         job: jname(),
         source,
     })?;
+    let mut commit_time = clock.elapsed();
     crash_point!("run.after_commit");
     report.rows = outcome.rows;
     report.output_version = Some(outcome.version);
@@ -480,7 +511,10 @@ async fn execute(
     );
 
     if let Some(acc) = drift {
+        let clock = Instant::now();
         let (metrics, histograms) = acc.finish_with_histograms(&drift::thresholds(job));
+        drift_time += clock.elapsed();
+        let clock = Instant::now();
         let ctx = drift_table::DriftContext {
             run_id: &report.run_id,
             job_name: &job.name,
@@ -494,10 +528,14 @@ async fn execute(
                 job: jname(),
                 source,
             })?;
+        commit_time += clock.elapsed();
         report.drift_metrics = written;
         report.drift_alerts = alerts;
         crash_point!("run.after_drift");
     }
+    report.timings.drift_ms = millis(drift_time);
+    report.timings.write_ms = millis(write_time);
+    report.timings.commit_ms = millis(commit_time);
     Ok(())
 }
 

@@ -7,9 +7,10 @@
 //! logged row to exactly one date, as for batch jobs.
 
 use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
 
 use lakescore_core::drift::{ColumnKind, DriftAccumulator, PREDICTION, ReferenceProfile};
-use lakescore_core::runs::days_since_epoch;
+use lakescore_core::runs::{days_since_epoch, millis};
 use lakescore_core::spec::{LoadedSpec, ScoredInput};
 use lakescore_core::uri::{ModelRef, ModelSelector};
 use lakescore_lake::Lake;
@@ -37,6 +38,7 @@ pub(crate) async fn execute(
     scored: &ScoredInput,
 ) -> Result<(), RunError> {
     let job = &spec.job;
+    let clock = Instant::now();
     let jname = || job.name.clone();
     let score_err = |source| RunError::Score {
         job: jname(),
@@ -123,10 +125,15 @@ pub(crate) async fn execute(
         })
         .collect();
 
+    report.timings.resolve_ms = millis(clock.elapsed());
+    let (mut read, mut drift_time) = (Duration::ZERO, Duration::ZERO);
     let mut stream = FrameStream::new(&plan);
     loop {
+        let clock = Instant::now();
         let next = tokio::task::block_in_place(|| stream.next());
+        read += clock.elapsed();
         let Some(frame) = next else { break };
+        let clock = Instant::now();
         let frame = frame.map_err(score_err)?;
         report.rows_in += frame.height();
         let of_row = score::numeric_values(&frame, &scored.version_column).map_err(score_err)?;
@@ -156,14 +163,19 @@ pub(crate) async fn execute(
             };
             drift::track(acc, v.model.as_ref(), &batch).map_err(score_err)?;
         }
+        drift_time += clock.elapsed();
     }
+    report.timings.read_ms = millis(read);
+    let mut commit = Duration::ZERO;
 
     let lake_err = |source| RunError::Lake {
         job: jname(),
         source,
     };
     for (v, acc) in versions.iter().zip(accumulators) {
+        let clock = Instant::now();
         let (metrics, histograms) = acc.finish_with_histograms(&thresholds);
+        drift_time += clock.elapsed();
         if metrics.iter().all(|m| m.n_current == 0) {
             continue;
         }
@@ -174,12 +186,17 @@ pub(crate) async fn execute(
             model_name: &v.name,
             model_version: v.number,
         };
+        let clock = Instant::now();
         let (written, alerts) = drift::record(lake, &ctx, &metrics, &histograms)
             .await
             .map_err(lake_err)?;
+        commit += clock.elapsed();
         report.drift_metrics += written;
         report.drift_alerts.extend(alerts);
     }
+    // Logged predictions are compared, not scored or written.
+    report.timings.drift_ms = millis(drift_time);
+    report.timings.commit_ms = millis(commit);
     Ok(())
 }
 

@@ -588,6 +588,11 @@ pub struct ScoreStream<'m> {
     model: &'m dyn Model,
     lineage: Option<Lineage>,
     pub rows_in: usize,
+    /// Time spent waiting for input batches (reading and decoding).
+    pub read_time: std::time::Duration,
+    /// Time spent building feature matrices, evaluating the model and
+    /// building output rows.
+    pub score_time: std::time::Duration,
 }
 
 /// One scored batch: the model's inputs and outputs, and (when the stream has
@@ -612,6 +617,8 @@ impl<'m> ScoreStream<'m> {
             model,
             lineage,
             rows_in: 0,
+            read_time: std::time::Duration::ZERO,
+            score_time: std::time::Duration::ZERO,
         })
     }
 
@@ -692,10 +699,16 @@ impl Iterator for ScoreStream<'_> {
     type Item = Result<Scored>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        Some(self.frames.next()?.and_then(|df| {
+        let clock = std::time::Instant::now();
+        let frame = self.frames.next();
+        self.read_time += clock.elapsed();
+        let clock = std::time::Instant::now();
+        let scored = frame?.and_then(|df| {
             self.rows_in += df.height();
             self.score(&df)
-        }))
+        });
+        self.score_time += clock.elapsed();
+        Some(scored)
     }
 }
 

@@ -49,6 +49,19 @@ pub(crate) fn run(out: &mut dyn Write, r: &RunReport, lake_root: &str) -> io::Re
             r.duration_ms
         )?;
     }
+    let t = &r.timings;
+    writeln!(
+        out,
+        "  time: resolve {} ms, read {} ms, score {} ms, drift {} ms, write {} ms, commit {} ms{}",
+        t.resolve_ms,
+        t.read_ms,
+        t.score_ms,
+        t.drift_ms,
+        t.write_ms,
+        t.commit_ms,
+        r.rows_per_second
+            .map_or_else(String::new, |v| format!(" ({v:.0} rows/s)"))
+    )?;
     writeln!(out, "  run recorded in {lake_root}runs")?;
     if r.drift_metrics > 0 {
         writeln!(

@@ -23,6 +23,11 @@ fn snapshot(name: &str, env: &Env, stdout: &str) {
     );
     settings.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}\b", "[TIME]");
     settings.add_filter(r"in \d+ ms", "in [MS] ms");
+    settings.add_filter(
+        r"(resolve|read|score|drift|write|commit) \d+ ms",
+        "$1 [MS] ms",
+    );
+    settings.add_filter(r"\(\d+ rows/s\)", "([N] rows/s)");
     settings.add_filter(r"sha256 [0-9a-f]{64}", "sha256 [SHA]");
     settings.add_filter(r"/[0-9a-f]{64}/", "/[SHA]/");
     settings.add_filter(r"  +\d+\.\d  ", "  [SECONDS]  ");

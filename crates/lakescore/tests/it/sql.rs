@@ -93,6 +93,27 @@ fn the_documented_queries_agree_with_the_tables() {
     assert_eq!(promotions[0]["actor"], "tester");
     assert_eq!(promotions[0]["to_stage"], "Production");
     assert_eq!(promotions[0]["comment"], "go");
+
+    // Where a job's time goes, run by run: the phases the runs table records.
+    let timed = sql_json(
+        &env,
+        "SELECT logical_date, duration_ms, resolve_ms, read_ms, score_ms, drift_ms, write_ms, \
+         commit_ms, rows_per_second FROM runs WHERE job_name = 'churn_daily' \
+         AND status = 'succeeded' ORDER BY started_at",
+    );
+    let runs: Vec<_> = read_runs(&env.lake())
+        .into_iter()
+        .filter(|r| r.status == RunStatus::Succeeded)
+        .collect();
+    assert_eq!(timed.len(), runs.len());
+    assert!(!runs.is_empty());
+    for (row, run) in timed.iter().zip(&runs) {
+        assert_eq!(row["duration_ms"], run.duration_ms);
+        assert_eq!(row["score_ms"].as_i64(), run.score_ms);
+        assert_eq!(row["commit_ms"].as_i64(), run.commit_ms);
+        assert_eq!(row["rows_per_second"].as_f64(), run.rows_per_second);
+        assert!(run.score_ms.is_some() && run.rows_per_second.is_some());
+    }
 }
 
 #[test]

@@ -61,3 +61,71 @@ fn each_table_schema_is_the_one_derived_from_its_row_type() {
     );
     insta::assert_snapshot!("model_events", check::<ModelEventRow>(&env, EVENTS_TABLE));
 }
+
+/// Every run records where its time went, in `runs` (read back through
+/// delta-rs) and in `--json`: the phases are measured inside the run, so they
+/// add up to no more than its duration, and the throughput is its rows over it.
+#[test]
+fn runs_record_their_phase_timings() {
+    let env = Env::new();
+    env.register_demo_with_reference();
+    let spec = env.demo_spec(&demo_input());
+    let out = env.ok(&["run", &spec, "--date", "2024-01-01", "--json"]);
+    let report: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let timings = &report["timings"];
+    let phase_sum: i64 = [
+        "resolve_ms",
+        "read_ms",
+        "score_ms",
+        "drift_ms",
+        "write_ms",
+        "commit_ms",
+    ]
+    .iter()
+    .map(|k| {
+        timings[k]
+            .as_i64()
+            .unwrap_or_else(|| panic!("{k} in {timings}"))
+    })
+    .sum();
+    let duration = report["duration_ms"].as_i64().unwrap();
+    // Each phase is truncated to whole milliseconds: at most 1 ms each lost.
+    assert!(phase_sum <= duration, "{phase_sum} > {duration}");
+    assert!(timings["score_ms"].as_i64().unwrap() + timings["read_ms"].as_i64().unwrap() > 0);
+    let rate = report["rows_per_second"].as_f64().unwrap();
+    let rows = report["rows_in"].as_f64().unwrap();
+    let expected = rows * 1000.0 / duration as f64;
+    assert!((rate / expected - 1.0).abs() < 0.05, "{rate} vs {expected}");
+
+    let row = read_runs(&env.lake()).pop().unwrap();
+    assert_eq!(row.run_id, report["run_id"].as_str().unwrap());
+    let recorded = [
+        row.resolve_ms,
+        row.read_ms,
+        row.score_ms,
+        row.drift_ms,
+        row.write_ms,
+        row.commit_ms,
+    ];
+    let wanted: Vec<Option<i64>> = [
+        "resolve_ms",
+        "read_ms",
+        "score_ms",
+        "drift_ms",
+        "write_ms",
+        "commit_ms",
+    ]
+    .iter()
+    .map(|k| timings[k].as_i64())
+    .collect();
+    assert_eq!(recorded.to_vec(), wanted);
+    assert!(
+        row.rows_per_second
+            .is_some_and(|r| (r - rate).abs() < 1e-6 * rate)
+    );
+
+    // A dry run records nothing and reports no throughput.
+    let out = env.ok(&["run", &spec, "--date", "2024-01-01", "--dry-run", "--json"]);
+    let dry: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert!(dry["rows_per_second"].is_null());
+}
