@@ -167,10 +167,11 @@ pub struct RunRow {
     pub rows_per_second: Option<f64>,
 }
 
-/// Where a run's time went, phase by phase (milliseconds). Phases that
-/// overlap (polars decodes the next batch while the current one is scored)
-/// are counted where the run waited for them, so they add up to about the
-/// run's duration.
+/// Where a run's time went, phase by phase (milliseconds). Reading, scoring
+/// and drift are counted on the run's own thread, where it waited for them;
+/// writing happens on another thread while the next batch is scored, so
+/// `write_ms` overlaps the others and the phases can add up to more than the
+/// run's duration (by as much as the overlap saved).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct PhaseTimings {
     /// Resolving the model version and the input, loading the model and its
@@ -182,7 +183,8 @@ pub struct PhaseTimings {
     pub score_ms: i64,
     /// Counting drift on each batch and computing the metrics.
     pub drift_ms: i64,
-    /// Writing prediction files (not yet visible).
+    /// Encoding and writing prediction files (not yet visible), on the
+    /// writer thread.
     pub write_ms: i64,
     /// The Delta commits: predictions, then drift metrics.
     pub commit_ms: i64,

@@ -381,7 +381,7 @@ async fn execute(
         })?;
     let date = opts.date.to_string();
     let app_id = format!("lakescore/{}/{}", job.name, date);
-    let mut writer = DateReplaceWriter::start(table, "logical_date", &date, app_id)
+    let writer = DateReplaceWriter::start(table, "logical_date", &date, app_id)
         .await
         .map_err(|source| RunError::Lake {
             job: jname(),
@@ -421,17 +421,19 @@ async fn execute(
             source,
         })?;
     report.timings.resolve_ms = millis(clock.elapsed());
-    let (mut drift_time, mut write_time) = (Duration::ZERO, Duration::ZERO);
+    // Prediction files are encoded and written on another thread while the
+    // next batch is read, scored and counted for drift.
+    let (tx, task) = spawn_writer(writer);
+    let mut drift_time = Duration::ZERO;
     let mut rows = 0usize;
-    loop {
+    let failed = loop {
         // polars hands batches over a blocking channel; keep the runtime free meanwhile.
         let next = tokio::task::block_in_place(|| stream.next());
-        let Some(scored) = next else { break };
+        let Some(scored) = next else { break None };
         let scored = match scored {
             Ok(b) => b,
             Err(source) => {
-                writer.abort();
-                return Err(RunError::Score {
+                break Some(RunError::Score {
                     job: jname(),
                     source,
                 });
@@ -441,8 +443,7 @@ async fn execute(
         if let Some(acc) = &mut drift
             && let Err(source) = drift::track(acc, model, &scored)
         {
-            writer.abort();
-            return Err(RunError::Score {
+            break Some(RunError::Score {
                 job: jname(),
                 source,
             });
@@ -450,24 +451,35 @@ async fn execute(
         drift_time += clock.elapsed();
         let batch = scored.output.expect("the stream has lineage");
         rows += batch.num_rows();
-        let clock = Instant::now();
-        let written = writer.write(batch).await;
-        write_time += clock.elapsed();
-        if let Err(source) = written {
-            writer.abort();
-            return Err(RunError::Lake {
-                job: jname(),
-                source,
-            });
+        if tx.send(batch).await.is_err() {
+            // The writer stopped on an error: it is reported below.
+            break None;
         }
         crash_point!("run.after_batch");
         if let Some(progress) = &opts.progress {
             progress(rows);
         }
         if cancelled(opts) {
-            writer.abort();
-            return Err(RunError::Aborted { job: jname() });
+            break Some(RunError::Aborted { job: jname() });
         }
+    };
+    drop(tx);
+    let written = task.await.expect("the prediction writer does not panic");
+    let Written {
+        writer,
+        time: write_time,
+        result,
+    } = written;
+    if let Some(e) = failed {
+        writer.abort();
+        return Err(e);
+    }
+    if let Err(source) = result {
+        writer.abort();
+        return Err(RunError::Lake {
+            job: jname(),
+            source,
+        });
     }
     if cancelled(opts) {
         writer.abort();
@@ -537,6 +549,48 @@ async fn execute(
     report.timings.write_ms = millis(write_time);
     report.timings.commit_ms = millis(commit_time);
     Ok(())
+}
+
+/// What the writer thread hands back: the writer (to commit or abort), the
+/// time it spent writing, and how writing ended.
+struct Written {
+    writer: DateReplaceWriter,
+    time: Duration,
+    result: Result<(), LakeError>,
+}
+
+/// Start writing batches sent on the returned channel on another thread; it
+/// stops at the first error (the channel then closes) or when the channel is
+/// dropped, and hands the writer back.
+fn spawn_writer(
+    mut writer: DateReplaceWriter,
+) -> (
+    tokio::sync::mpsc::Sender<arrow::array::RecordBatch>,
+    tokio::task::JoinHandle<Written>,
+) {
+    // Two batches in flight: enough to overlap, bounded memory.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let task = tokio::spawn(async move {
+        let mut time = Duration::ZERO;
+        while let Some(batch) = rx.recv().await {
+            let clock = Instant::now();
+            let result = writer.write(batch).await;
+            time += clock.elapsed();
+            if result.is_err() {
+                return Written {
+                    writer,
+                    time,
+                    result,
+                };
+            }
+        }
+        Written {
+            writer,
+            time,
+            result: Ok(()),
+        }
+    });
+    (tx, task)
 }
 
 /// An error and its causes on one line, as the command line prints it: what
