@@ -27,7 +27,7 @@ struct ColumnDrift {
     /// Reference count of values <= distinct[j] (cumulative).
     ref_cum: Vec<u64>,
     /// Current counts: [below distinct[0], equal to distinct[0], between 0 and 1, equal to 1, …, above last].
-    gaps: Vec<u64>,
+    gaps: Counts,
     /// PSI inner edges and the reference's counts per bin (the profile's, or
     /// recomputed from its values for another bin count).
     edges: Vec<f64>,
@@ -39,11 +39,20 @@ struct ColumnDrift {
     retained: Option<Reservoir>,
     /// Finds a value's place among `distinct`.
     locator: Locator,
-    /// Per-batch buffers: bucket boundaries, values with their bucket, and
-    /// the values grouped by bucket.
+}
+
+/// Per-batch buffers of a counting thread (one set per thread, not per
+/// column): bucket boundaries, each value's bucket, the values grouped by
+/// bucket.
+#[derive(Debug, Default)]
+struct Scratch {
     starts: Vec<u32>,
-    keyed: Vec<(u32, f64)>,
+    of: Vec<u32>,
     grouped: Vec<f64>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
 
 impl ColumnDrift {
@@ -63,7 +72,7 @@ impl ColumnDrift {
                 ref_cum.push(i as u64 + 1);
             }
         }
-        let gaps = vec![0; 2 * distinct.len() + 1];
+        let gaps = Counts::Narrow(vec![0; 2 * distinct.len() + 1]);
         Self {
             ref_cum,
             gaps,
@@ -75,9 +84,6 @@ impl ColumnDrift {
             retained: retain.then(|| Reservoir::new(cap.max(1), seed)),
             locator: Locator::new(&distinct),
             distinct,
-            starts: Vec::new(),
-            keyed: Vec::new(),
-            grouped: Vec::new(),
         }
     }
 
@@ -88,11 +94,20 @@ impl ColumnDrift {
     /// reference values and the count increments then move forward through
     /// memory, as a merge would, instead of jumping around megabytes.
     fn push(&mut self, values: &[f64]) {
+        SCRATCH.with_borrow_mut(|scratch| self.push_with(values, scratch));
+    }
+
+    fn push_with(&mut self, values: &[f64], scratch: &mut Scratch) {
         let few_edges = self.edges.len() <= 16;
         let buckets = self.locator.buckets();
-        self.starts.clear();
-        self.starts.resize(buckets + 1, 0);
-        self.keyed.clear();
+        let Scratch {
+            starts,
+            of,
+            grouped,
+        } = scratch;
+        starts.clear();
+        starts.resize(buckets + 1, 0);
+        of.clear();
         for &v in values {
             if v.is_nan() {
                 self.nulls += 1;
@@ -110,35 +125,36 @@ impl ColumnDrift {
             };
             self.psi_counts[bin] += 1;
             let b = self.locator.bucket(v);
-            self.starts[b + 1] += 1;
-            self.keyed.push((b as u32, v));
+            starts[b + 1] += 1;
+            of.push(b as u32);
         }
-        self.count += self.keyed.len() as u64;
+        self.count += of.len() as u64;
+        self.gaps.fit(self.count);
         for b in 0..buckets {
-            self.starts[b + 1] += self.starts[b];
+            starts[b + 1] += starts[b];
         }
-        self.grouped.clear();
-        self.grouped.resize(self.keyed.len(), 0.0);
-        for &(b, v) in &self.keyed {
-            let at = &mut self.starts[b as usize];
-            self.grouped[*at as usize] = v;
+        grouped.clear();
+        grouped.resize(of.len(), 0.0);
+        for (&v, &b) in values.iter().filter(|v| !v.is_nan()).zip(of.iter()) {
+            let at = &mut starts[b as usize];
+            grouped[*at as usize] = v;
             *at += 1;
         }
         // `starts[b]` is now the end of bucket b.
         let n = self.distinct.len();
         let mut from = 0;
-        for b in 0..buckets {
-            let end = self.starts[b] as usize;
+        for (b, &end) in starts.iter().enumerate().take(buckets) {
+            let end = end as usize;
             if end == from {
                 continue;
             }
             let (lo, hi) = self.locator.range(b);
             let distinct = &self.distinct[lo..hi];
-            for &v in &self.grouped[from..end] {
+            for &v in &grouped[from..end] {
                 let j = lo + distinct.partition_point(|&r| r < v);
                 // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
                 let slot = 2 * j + usize::from(j < n && self.distinct[j] == v);
-                self.gaps[slot] += 1;
+                self.gaps.add(slot);
             }
             from = end;
         }
@@ -149,21 +165,55 @@ impl ColumnDrift {
     fn ks_statistic(&self) -> f64 {
         let n = *self.ref_cum.last().unwrap_or(&0) as f64;
         let m = self.count as f64;
-        let mut cur: u64 = self.gaps[0];
+        let mut cur: u64 = self.gaps.get(0);
         // Before the first reference value the reference CDF is 0.
         let mut d: f64 = cur as f64 / m;
         for j in 0..self.distinct.len() {
             let fr = self.ref_cum[j] as f64 / n;
-            cur += self.gaps[2 * j + 1];
+            cur += self.gaps.get(2 * j + 1);
             d = d.max((fr - cur as f64 / m).abs());
             // The last current value before the next reference value.
-            let between = self.gaps[2 * j + 2];
+            let between = self.gaps.get(2 * j + 2);
             if between > 0 {
                 cur += between;
                 d = d.max((fr - cur as f64 / m).abs());
             }
         }
         d
+    }
+}
+
+/// Current counts per reference slot: `u32` (half the memory of the largest
+/// per-column array) until the column's count could overflow one, then `u64`.
+#[derive(Debug, Clone)]
+enum Counts {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Counts {
+    /// Widen if `total` values may have been counted in one slot.
+    fn fit(&mut self, total: u64) {
+        if let Counts::Narrow(c) = self
+            && total > u64::from(u32::MAX)
+        {
+            *self = Counts::Wide(c.iter().map(|&v| u64::from(v)).collect());
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, slot: usize) {
+        match self {
+            Counts::Narrow(c) => c[slot] += 1,
+            Counts::Wide(c) => c[slot] += 1,
+        }
+    }
+
+    fn get(&self, slot: usize) -> u64 {
+        match self {
+            Counts::Narrow(c) => u64::from(c[slot]),
+            Counts::Wide(c) => c[slot],
+        }
     }
 }
 
@@ -525,5 +575,24 @@ fn categorical_metrics(
     }
     if wants(t, MetricKind::NullRate) {
         sink.null_rate(t, column.nulls, reference.null_rate);
+    }
+}
+
+#[cfg(test)]
+mod counts_tests {
+    use super::Counts;
+
+    #[test]
+    fn counts_widen_before_a_slot_could_overflow() {
+        let mut c = Counts::Narrow(vec![0; 3]);
+        c.add(1);
+        c.add(1);
+        c.fit(u64::from(u32::MAX));
+        assert!(matches!(c, Counts::Narrow(_)));
+        c.fit(u64::from(u32::MAX) + 1);
+        assert!(matches!(c, Counts::Wide(_)));
+        assert_eq!((c.get(0), c.get(1), c.get(2)), (0, 2, 0));
+        c.add(2);
+        assert_eq!(c.get(2), 1);
     }
 }
