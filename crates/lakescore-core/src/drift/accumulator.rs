@@ -32,13 +32,44 @@ struct ColumnDrift {
     /// recomputed from its values for another bin count).
     edges: Vec<f64>,
     ref_bins: Vec<u64>,
-    psi_counts: Vec<u64>,
     count: u64,
     nulls: u64,
     /// Current values kept for Wasserstein (only when that metric is wanted).
     retained: Option<Reservoir>,
     /// Finds a value's place among `distinct`.
     locator: Locator,
+}
+
+/// The distinct reference values and their cumulative counts, with every PSI
+/// edge that is not a reference value added as a point holding no reference
+/// value (its cumulative count is the previous one's). No slot then straddles
+/// an edge, so PSI counts follow from the slot counts, and the KS statistic
+/// is unchanged: the reference CDF is flat across the added point, and the
+/// largest difference is still found at the data points, which all remain.
+fn with_edges(distinct: &[f64], ref_cum: &[u64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
+    let mut d = Vec::with_capacity(distinct.len() + edges.len());
+    let mut c: Vec<u64> = Vec::with_capacity(distinct.len() + edges.len());
+    let mut e = 0;
+    let add_edge = |x: f64, d: &mut Vec<f64>, c: &mut Vec<u64>| {
+        if d.last() != Some(&x) {
+            c.push(c.last().copied().unwrap_or(0));
+            d.push(x);
+        }
+    };
+    for (&v, &cum) in distinct.iter().zip(ref_cum) {
+        while e < edges.len() && edges[e] <= v {
+            if edges[e] < v {
+                add_edge(edges[e], &mut d, &mut c);
+            }
+            e += 1;
+        }
+        d.push(v);
+        c.push(cum);
+    }
+    for &x in &edges[e..] {
+        add_edge(x, &mut d, &mut c);
+    }
+    (d, c)
 }
 
 /// Per-batch buffers of a counting thread (one set per thread, not per
@@ -72,11 +103,11 @@ impl ColumnDrift {
                 ref_cum.push(i as u64 + 1);
             }
         }
+        let (distinct, ref_cum) = with_edges(&distinct, &ref_cum, &edges);
         let gaps = Counts::Narrow(vec![0; 2 * distinct.len() + 1]);
         Self {
             ref_cum,
             gaps,
-            psi_counts: vec![0; edges.len() + 1],
             edges,
             ref_bins,
             count: 0,
@@ -98,7 +129,6 @@ impl ColumnDrift {
     }
 
     fn push_with(&mut self, values: &[f64], scratch: &mut Scratch) {
-        let few_edges = self.edges.len() <= 16;
         let buckets = self.locator.buckets();
         let Scratch {
             starts,
@@ -117,13 +147,6 @@ impl ColumnDrift {
             if let Some(r) = &mut self.retained {
                 r.push(v);
             }
-            // PSI: bins are right-closed, so a value's bin is the number of edges below it.
-            let bin = if few_edges {
-                self.edges.iter().map(|&e| usize::from(e < v)).sum()
-            } else {
-                self.edges.partition_point(|&e| e < v)
-            };
-            self.psi_counts[bin] += 1;
             let b = self.locator.bucket(v);
             starts[b + 1] += 1;
             of.push(b as u32);
@@ -158,6 +181,24 @@ impl ColumnDrift {
             }
             from = end;
         }
+    }
+
+    /// Current counts per PSI bin, from the slot counts: bins are
+    /// right-closed, so a value's bin is the number of edges below it, and
+    /// since every edge is one of `distinct`, the values of slots `2j` (just
+    /// below `distinct[j]`) and `2j + 1` (equal to it) share the bin
+    /// "edges below `distinct[j]`"; values above the last are in the last bin.
+    fn psi_counts(&self) -> Vec<u64> {
+        let mut counts = vec![0; self.edges.len() + 1];
+        let mut below = 0;
+        for (j, &d) in self.distinct.iter().enumerate() {
+            while below < self.edges.len() && self.edges[below] < d {
+                below += 1;
+            }
+            counts[below] += self.gaps.get(2 * j) + self.gaps.get(2 * j + 1);
+        }
+        counts[self.edges.len()] += self.gaps.get(2 * self.distinct.len());
+        counts
     }
 
     /// The exact two-sample KS statistic, computed as scipy does: the largest
@@ -433,7 +474,7 @@ fn numeric_metrics(
     };
     let both = reference.count > 0 && column.count > 0;
     if wants(t, MetricKind::Psi) {
-        let value = both.then(|| stats::psi(&column.ref_bins, &column.psi_counts, PSI_FLOOR));
+        let value = both.then(|| stats::psi(&column.ref_bins, &column.psi_counts(), PSI_FLOOR));
         let alert = value.is_some_and(|v| v > t.psi_alert);
         sink.push(MetricKind::Psi, value, None, Some(t.psi_alert), alert);
     }
@@ -473,13 +514,14 @@ fn numeric_metrics(
 /// A numeric column's PSI bins: bin `i` holds values in `(edges[i-1], edges[i]]`.
 fn numeric_histogram(name: &str, column: &ColumnDrift) -> Histogram {
     let edges = &column.edges;
+    let current = column.psi_counts();
     let bins = (0..=edges.len())
         .map(|i| HistogramBin {
             lower: i.checked_sub(1).map(|j| edges[j]),
             upper: edges.get(i).copied(),
             category: None,
             reference: column.ref_bins.get(i).copied().unwrap_or(0),
-            current: column.psi_counts[i],
+            current: current[i],
         })
         .collect();
     Histogram {

@@ -349,3 +349,36 @@ fn wasserstein_is_asked_for_by_name() {
     assert!(!t.metrics.contains(&MetricKind::Wasserstein));
     assert!(t.metrics.contains(&MetricKind::Ks) && t.metrics.contains(&MetricKind::Psi));
 }
+
+/// PSI counts come from the KS slots, with every edge a slot boundary: they
+/// must equal a direct count by "edges below the value", for interpolated
+/// edges (between reference values), edges that are reference values, and
+/// current values equal to an edge, below the reference and above it.
+#[test]
+fn psi_counts_from_slots_equal_a_direct_count() {
+    // Ten values with gaps: type-7 deciles fall between them (interpolated).
+    let reference: Vec<f64> = [0.0, 1.0, 1.0, 4.0, 5.0, 9.0, 9.0, 9.0, 12.0, 20.0]
+        .repeat(7)
+        .into_iter()
+        .collect();
+    let mut sorted = reference.clone();
+    sorted.sort_by(f64::total_cmp);
+    let (edges, ref_bins) = bin_reference(&sorted, 10);
+    assert!(edges.iter().any(|e| !sorted.contains(e)), "{edges:?}");
+    let mut current: Vec<f64> = vec![-5.0, 0.0, 0.5, 1.0, 2.5, 9.0, 11.0, 20.0, 25.0];
+    current.extend(edges.iter().copied());
+    current.extend(edges.iter().map(|e| e + 1e-9));
+    let p = profile_of(&reference);
+    let t = Thresholds::default();
+    let mut acc = DriftAccumulator::new(&p, vec!["x".into()], &t);
+    acc.push_numeric(0, &current);
+    let (metrics, histograms) = acc.finish_with_histograms(&t);
+    let mut direct = vec![0u64; edges.len() + 1];
+    for v in &current {
+        direct[edges.iter().filter(|e| *e < v).count()] += 1;
+    }
+    let got: Vec<u64> = histograms[0].bins.iter().map(|b| b.current).collect();
+    assert_eq!(got, direct);
+    let psi = get(&metrics, "psi").value.unwrap();
+    assert_eq!(psi, stats::psi(&ref_bins, &direct, PSI_FLOOR));
+}
