@@ -771,8 +771,12 @@ mod tests {
             (7, 6, 1, Precision::F64, false),
         ] {
             let mut f = random_forest(seed, 40, depth, outputs, precision);
+            // A tree that is a single leaf (XGBoost writes them).
+            f.roots.push(f.nodes.len() as u32);
+            f.tree_output.push(0);
+            f.nodes.push(Node::leaf(0.75));
             if weighted {
-                f.tree_weight = Some((0..40).map(|t| 0.5 + f64::from(t) / 64.0).collect());
+                f.tree_weight = Some((0..41).map(|t| 0.5 + f64::from(t) / 64.0).collect());
             }
             // Thresholds are `f32` values, as XGBoost's are.
             for n in &mut f.nodes {
