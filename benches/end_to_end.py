@@ -76,6 +76,8 @@ def make(d, rows, files):
     sys.path.insert(0, str(Path(__file__).parent))
     import numpy as np
     import predict_python as pp
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     d.mkdir(parents=True, exist_ok=True)
     if not (d / "xgb_200x6.json").exists():
@@ -85,9 +87,6 @@ def make(d, rows, files):
     for i, part in enumerate(np.array_split(np.arange(rows), files)):
         cols = {"row_id": part.astype(np.int64)}
         cols.update({name: x[part, j] for j, name in enumerate(pp.FEATURES)})
-        import pyarrow as pa
-        import pyarrow.parquet as pq
-
         pq.write_table(pa.table(cols), d / "input" / f"part-{i}.parquet", row_group_size=131_072)
     ref = pp.features(REFERENCE_ROWS, REFERENCE_SEED)
     pp.write_table({name: ref[:, j] for j, name in enumerate(pp.FEATURES)}, d / "reference.parquet", 131_072)
@@ -202,7 +201,7 @@ def mlflow_setup(d):
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient()
-    if client.search_registered_models(f"name = 'e2e'"):
+    if client.search_registered_models("name = 'e2e'"):
         return
     booster = xgb.Booster(model_file=str(d / "xgb_200x6.json"))
     with mlflow.start_run():

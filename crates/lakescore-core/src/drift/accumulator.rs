@@ -398,8 +398,9 @@ impl<'p> DriftAccumulator<'p> {
         for (name, column) in self.names.iter().zip(self.columns) {
             match (&self.profile.features[name], column) {
                 (ColumnProfile::Numeric(reference), Tracked::Numeric(column)) => {
-                    numeric_metrics(name, reference, &column, t, &mut out);
-                    histograms.push(numeric_histogram(name, &column));
+                    let current = column.psi_counts();
+                    numeric_metrics(name, reference, &column, &current, t, &mut out);
+                    histograms.push(numeric_histogram(name, &column, &current));
                 }
                 (ColumnProfile::Categorical(reference), Tracked::Categorical(column)) => {
                     categorical_metrics(name, reference, &column, t, &mut out);
@@ -459,10 +460,12 @@ fn wants(t: &Thresholds, metric: MetricKind) -> bool {
     t.metrics.contains(&metric)
 }
 
+/// `psi_counts`: the column's current counts per PSI bin.
 fn numeric_metrics(
     name: &str,
     reference: &NumericProfile,
     column: &ColumnDrift,
+    psi_counts: &[u64],
     t: &Thresholds,
     out: &mut Vec<Metric>,
 ) {
@@ -474,7 +477,7 @@ fn numeric_metrics(
     };
     let both = reference.count > 0 && column.count > 0;
     if wants(t, MetricKind::Psi) {
-        let value = both.then(|| stats::psi(&column.ref_bins, &column.psi_counts(), PSI_FLOOR));
+        let value = both.then(|| stats::psi(&column.ref_bins, psi_counts, PSI_FLOOR));
         let alert = value.is_some_and(|v| v > t.psi_alert);
         sink.push(MetricKind::Psi, value, None, Some(t.psi_alert), alert);
     }
@@ -512,9 +515,8 @@ fn numeric_metrics(
 }
 
 /// A numeric column's PSI bins: bin `i` holds values in `(edges[i-1], edges[i]]`.
-fn numeric_histogram(name: &str, column: &ColumnDrift) -> Histogram {
+fn numeric_histogram(name: &str, column: &ColumnDrift, current: &[u64]) -> Histogram {
     let edges = &column.edges;
-    let current = column.psi_counts();
     let bins = (0..=edges.len())
         .map(|i| HistogramBin {
             lower: i.checked_sub(1).map(|j| edges[j]),

@@ -464,26 +464,23 @@ async fn execute(
         }
     };
     drop(tx);
-    let written = task.await.expect("the prediction writer does not panic");
     let Written {
         writer,
         time: write_time,
         result,
-    } = written;
-    if let Some(e) = failed {
+    } = task.await.expect("the prediction writer does not panic");
+    // The first of: the run's own error, the writer's, a stop request.
+    let error = failed
+        .or_else(|| {
+            result.err().map(|source| RunError::Lake {
+                job: jname(),
+                source,
+            })
+        })
+        .or_else(|| cancelled(opts).then(|| RunError::Aborted { job: jname() }));
+    if let Some(e) = error {
         writer.abort();
         return Err(e);
-    }
-    if let Err(source) = result {
-        writer.abort();
-        return Err(RunError::Lake {
-            job: jname(),
-            source,
-        });
-    }
-    if cancelled(opts) {
-        writer.abort();
-        return Err(RunError::Aborted { job: jname() });
     }
     report.rows_in = stream.rows_in;
     report.timings.read_ms = millis(stream.read_time);
@@ -572,22 +569,19 @@ fn spawn_writer(
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
     let task = tokio::spawn(async move {
         let mut time = Duration::ZERO;
+        let mut result = Ok(());
         while let Some(batch) = rx.recv().await {
             let clock = Instant::now();
-            let result = writer.write(batch).await;
+            result = writer.write(batch).await;
             time += clock.elapsed();
             if result.is_err() {
-                return Written {
-                    writer,
-                    time,
-                    result,
-                };
+                break;
             }
         }
         Written {
             writer,
             time,
-            result: Ok(()),
+            result,
         }
     });
     (tx, task)

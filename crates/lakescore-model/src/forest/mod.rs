@@ -717,7 +717,6 @@ mod tests {
             f.tree_output.push((t % outputs) as u32);
             grow(&mut f, &mut rng, 0, depth);
         }
-        f.features = features;
         f
     }
 
