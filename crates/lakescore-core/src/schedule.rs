@@ -65,6 +65,11 @@ pub fn next_fire(schedule: &Schedule, tz: Tz, after: DateTime<Utc>) -> Option<Da
         .map(|t| t.with_timezone(&Utc))
 }
 
+/// The next fire time after `after`, the expression read in UTC.
+pub fn next_fire_utc(schedule: &Schedule, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    next_fire(schedule, Tz::UTC, after)
+}
+
 /// The logical date of a fire: its calendar date in the job's time zone.
 pub fn logical_date(fire: DateTime<Utc>, tz: Tz) -> NaiveDate {
     fire.with_timezone(&tz).date_naive()

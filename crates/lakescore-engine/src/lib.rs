@@ -6,13 +6,15 @@
 //! registry tables; [`runner`] runs a job for one date and records it, and
 //! holds backfills, reruns, drift recomputation, validation and status;
 //! [`scheduler`] is the cron daemon; [`sql`] runs SQL over the lake's tables;
-//! [`report`] gathers the monitoring page from them.
+//! [`report`] gathers the monitoring page from them; [`maintain`] compacts,
+//! checkpoints and vacuums the lake's tables.
 //! Every error enum here answers
 //! [`lakescore_core::Classify`], which the binary turns into exit codes and the
 //! scheduler into retries.
 
 pub mod bridge;
 pub mod failpoints;
+pub mod maintain;
 pub mod registry;
 pub mod report;
 pub mod runner;

@@ -10,6 +10,7 @@
 //! type ([`schema`]). No other crate depends on `deltalake`.
 
 pub mod lease;
+pub mod maintain;
 pub mod read;
 pub mod schema;
 pub mod table;
@@ -26,6 +27,7 @@ use deltalake::logstore::object_store::path::Path as ObjectPath;
 use lakescore_core::{Classify, ErrorClass};
 use url::Url;
 
+pub use maintain::{MaintainOptions, TableMaintenance};
 pub use read::ReadTable;
 pub use schema::schema_of;
 pub use table::{DataFile, Table};
@@ -56,6 +58,17 @@ pub enum LakeError {
         table: String,
         expected: String,
         found: String,
+    },
+    /// A location to create a table in already holds other files.
+    #[error(
+        "{location} is not a Delta table (no _delta_log) but holds {count} entries ({examples}); \
+         lakescore creates a table only in an empty location: choose another table path or \
+         move those files away"
+    )]
+    NotADeltaTable {
+        location: String,
+        count: usize,
+        examples: String,
     },
     #[error("Delta table {table} uses unsupported feature: {feature}")]
     Unsupported { table: String, feature: String },
@@ -89,7 +102,7 @@ pub enum LakeError {
         #[source]
         source: deltalake::parquet::errors::ParquetError,
     },
-    #[error("Delta table {table}: commit {version} in the log")]
+    #[error("Delta table {table}: commit {version} in the log (_delta_log/{version:020}.json)")]
     LogEntry {
         table: String,
         version: i64,
@@ -120,7 +133,8 @@ impl Classify for LakeError {
             | LakeError::NoLake { .. }
             | LakeError::UnsupportedScheme { .. }
             | LakeError::Unsupported { .. }
-            | LakeError::NotAppendOnly { .. } => ErrorClass::BadInput,
+            | LakeError::NotAppendOnly { .. }
+            | LakeError::NotADeltaTable { .. } => ErrorClass::BadInput,
             LakeError::Conflict { .. } | LakeError::Object { .. } => ErrorClass::Transient,
             LakeError::Delta { source, .. } => delta_class(source),
             LakeError::Rows { .. }
@@ -233,6 +247,40 @@ impl Lake {
             reason: e.to_string(),
         })?;
         Ok(log_store.object_store(None))
+    }
+
+    /// Every Delta table under the lake root (relative paths, sorted): folders
+    /// holding a `_delta_log`, searched to three levels (`runs`,
+    /// `predictions/<job>`, `registry/model_versions`, ...).
+    pub async fn tables(&self) -> Result<Vec<String>> {
+        let store = self.object_store()?;
+        let mut found = Vec::new();
+        let mut frontier = vec![ObjectPath::default()];
+        for _depth in 0..3 {
+            let mut next = Vec::new();
+            for prefix in frontier {
+                let listed = store
+                    .list_with_delimiter(Some(&prefix))
+                    .await
+                    .map_err(|source| self.object_err(prefix.as_ref(), source))?;
+                let is_table = listed
+                    .common_prefixes
+                    .iter()
+                    .any(|p| p.filename() == Some("_delta_log"));
+                if is_table {
+                    found.push(prefix.to_string());
+                    continue;
+                }
+                next.extend(listed.common_prefixes.into_iter().filter(|p| {
+                    // Partition folders and content-addressed objects hold no tables.
+                    p.filename().is_some_and(|name| !name.contains('='))
+                }));
+            }
+            frontier = next;
+        }
+        found.retain(|t| !t.is_empty());
+        found.sort();
+        Ok(found)
     }
 
     /// Write an object (a model artifact) at `rel` under the lake root.

@@ -30,11 +30,15 @@ pub struct ReadTable {
 impl Table {
     /// The active files of the loaded snapshot, as delta-rs describes them.
     pub(crate) async fn file_views(&self) -> Result<Vec<deltalake::kernel::LogicalFileView>> {
-        self.inner
+        let views = self
+            .inner
             .get_active_add_actions_by_partitions(&[])
             .try_collect()
-            .await
-            .map_err(|e| self.delta_err(e))
+            .await;
+        match views {
+            Ok(views) => Ok(views),
+            Err(e) => Err(self.diagnosed(e).await),
+        }
     }
 
     /// The active data files of the loaded snapshot.
@@ -152,7 +156,6 @@ impl Table {
         self.read_where(Some((column, values))).await
     }
 
-    #[allow(deprecated)]
     async fn read_where(&self, partition: Option<(&str, &[String])>) -> Result<ReadTable> {
         let schema = self.arrow_schema()?;
         let partitions = self.partition_columns()?;
@@ -170,29 +173,42 @@ impl Table {
             {
                 continue;
             }
-            let reader = ParquetObjectReader::new(store.clone(), view.object_store_path())
-                .with_file_size(view.size() as u64);
-            let parquet_err = |source| LakeError::DataFile {
-                table: self.uri.clone(),
-                file: view.path().to_string(),
-                source,
-            };
-            let stream = ParquetRecordBatchStreamBuilder::new(reader)
-                .await
-                .map_err(parquet_err)?
-                .build()
-                .map_err(parquet_err)?;
-            let file_batches: Vec<RecordBatch> = stream.try_collect().await.map_err(parquet_err)?;
-            let values = view.partition_values_map();
-            for batch in file_batches {
-                batches.push(self.to_logical(&schema, &partitions, &values, batch)?);
-            }
+            batches.extend(self.read_file(&store, &view, &schema, &partitions).await?);
         }
         Ok(ReadTable {
             version: self.version(),
             schema,
             batches,
         })
+    }
+
+    /// The rows of one data file, in the table's logical schema.
+    #[allow(deprecated)]
+    pub(crate) async fn read_file(
+        &self,
+        store: &deltalake::logstore::ObjectStoreRef,
+        view: &deltalake::kernel::LogicalFileView,
+        schema: &SchemaRef,
+        partitions: &[String],
+    ) -> Result<Vec<RecordBatch>> {
+        let reader = ParquetObjectReader::new(store.clone(), view.object_store_path())
+            .with_file_size(view.size() as u64);
+        let parquet_err = |source| LakeError::DataFile {
+            table: self.uri.clone(),
+            file: view.path().to_string(),
+            source,
+        };
+        let stream = ParquetRecordBatchStreamBuilder::new(reader)
+            .await
+            .map_err(parquet_err)?
+            .build()
+            .map_err(parquet_err)?;
+        let file_batches: Vec<RecordBatch> = stream.try_collect().await.map_err(parquet_err)?;
+        let values = view.partition_values_map();
+        file_batches
+            .into_iter()
+            .map(|batch| self.to_logical(schema, partitions, &values, batch))
+            .collect()
     }
 
     /// Reorder a physical batch into the table's logical schema, adding partition

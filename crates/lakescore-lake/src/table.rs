@@ -8,6 +8,8 @@ use std::collections::HashMap;
 use arrow::datatypes::{Schema as ArrowSchema, SchemaRef};
 use deltalake::kernel::engine::arrow_conversion::TryIntoKernel as _;
 use deltalake::kernel::{StructField, StructType};
+use deltalake::logstore::LogStoreRef;
+use deltalake::logstore::object_store::ObjectStoreExt as _;
 use deltalake::protocol::SaveMode;
 use deltalake::{DeltaTable, DeltaTableError};
 use futures::TryStreamExt;
@@ -51,6 +53,15 @@ impl Table {
         }
     }
 
+    /// A delta-rs error, or, when a log entry is not valid JSON (delta-rs does
+    /// not say which), the error naming that entry.
+    pub(crate) async fn diagnosed(&self, source: DeltaTableError) -> LakeError {
+        match corrupt_log_entry(&self.inner.log_store(), &self.uri).await {
+            Some(corrupt) => corrupt,
+            None => self.delta_err(source),
+        }
+    }
+
     /// Open the table at `url` (latest, or `version`); `None` when there is no table there.
     pub async fn open(url: Url, version: Option<i64>) -> Result<Option<Table>> {
         let uri = url.to_string();
@@ -63,7 +74,11 @@ impl Table {
         {
             return Ok(None);
         }
-        let mut table = match DeltaTable::try_from_url(url.clone()).await {
+        // Built, not loaded: `DeltaTable::try_from_url` would load the latest
+        // version, and the load below would read the log a second time.
+        let mut table = match deltalake::DeltaTableBuilder::from_url(url.clone())
+            .and_then(deltalake::DeltaTableBuilder::build)
+        {
             Ok(t) => t,
             Err(DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_)) => {
                 return Ok(None);
@@ -76,8 +91,18 @@ impl Table {
         };
         match loaded {
             Ok(()) => {}
-            Err(DeltaTableError::NotATable(_)) if version.is_none() => return Ok(None),
-            Err(e) => return Err(err(e)),
+            Err(DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_))
+                if version.is_none() =>
+            {
+                return Ok(None);
+            }
+            Err(e) => {
+                // delta-rs does not say which log entry it could not parse: find it.
+                if let Some(corrupt) = corrupt_log_entry(&table.log_store(), &uri).await {
+                    return Err(corrupt);
+                }
+                return Err(err(e));
+            }
         }
         let t = Table { inner: table, uri };
         t.check_supported()?;
@@ -110,6 +135,7 @@ impl Table {
             })?;
         }
         let table = DeltaTable::try_from_url(url.clone()).await.map_err(err)?;
+        refuse_foreign_files(&table, &uri).await?;
         let created = table
             .create()
             .with_columns(columns)
@@ -292,21 +318,139 @@ impl Table {
     /// The last version recorded for application transaction `app_id`.
     pub async fn transaction_version(&self, app_id: &str) -> Result<Option<i64>> {
         let snapshot = self.inner.snapshot().map_err(|e| self.delta_err(e))?;
-        snapshot
+        match snapshot
             .transaction_version(self.inner.log_store().as_ref(), app_id)
             .await
-            .map_err(|e| self.delta_err(e))
+        {
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.diagnosed(e).await),
+        }
     }
 
     /// Reload the latest snapshot.
     pub async fn refresh(&mut self) -> Result<()> {
-        let uri = self.uri.clone();
-        self.inner
-            .update_state()
-            .await
-            .map_err(|source| LakeError::Delta {
-                table: uri,
+        match self.inner.update_state().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.diagnosed(e).await),
+        }
+    }
+}
+
+/// A location about to become a Delta table must be empty (or hold only the
+/// `_delta_log` of a table another process is creating right now): lakescore
+/// never turns a folder of someone's files into a table around them, as Spark
+/// refuses to write a Delta table to a non-empty location that is not one.
+async fn refuse_foreign_files(table: &DeltaTable, uri: &str) -> Result<()> {
+    let store = table.log_store().object_store(None);
+    let listed = match store.list_with_delimiter(None).await {
+        Ok(listed) => listed,
+        // Nothing there yet (a local folder that does not exist).
+        Err(deltalake::ObjectStoreError::NotFound { .. }) => return Ok(()),
+        Err(source) => {
+            return Err(LakeError::Object {
+                lake: uri.to_string(),
+                path: String::new(),
                 source: Box::new(source),
-            })
+            });
+        }
+    };
+    if listed
+        .common_prefixes
+        .iter()
+        .any(|p| p.filename() == Some("_delta_log"))
+    {
+        return Ok(());
+    }
+    let mut found: Vec<String> = listed
+        .common_prefixes
+        .iter()
+        .map(|p| format!("{}/", p.filename().unwrap_or_default()))
+        .chain(
+            listed
+                .objects
+                .iter()
+                .map(|o| o.location.filename().unwrap_or_default().to_string()),
+        )
+        .collect();
+    if found.is_empty() {
+        return Ok(());
+    }
+    found.sort();
+    Err(LakeError::NotADeltaTable {
+        location: uri.to_string(),
+        count: found.len(),
+        examples: found.into_iter().take(3).collect::<Vec<_>>().join(", "),
+    })
+}
+
+/// The first commit file of the log (of the last 1,000) that is not valid
+/// JSON lines, as an error naming it.
+async fn corrupt_log_entry(log_store: &LogStoreRef, uri: &str) -> Option<LakeError> {
+    let store = log_store.object_store(None);
+    let log = deltalake::Path::from("_delta_log");
+    let listed: Vec<deltalake::ObjectMeta> = store.list(Some(&log)).try_collect().await.ok()?;
+    let mut commits: Vec<(i64, deltalake::Path)> = listed
+        .into_iter()
+        .filter_map(|m| {
+            let version = m.location.filename()?.strip_suffix(".json")?.parse().ok()?;
+            Some((version, m.location))
+        })
+        .collect();
+    commits.sort();
+    let start = commits.len().saturating_sub(1000);
+    for (version, path) in &commits[start..] {
+        let bytes = store.get(path).await.ok()?.bytes().await.ok()?;
+        let lines = bytes
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.iter().all(u8::is_ascii_whitespace));
+        for line in lines {
+            if let Err(source) = serde_json::from_slice::<serde_json::Value>(line) {
+                return Some(LakeError::LogEntry {
+                    table: uri.to_string(),
+                    version: *version,
+                    source,
+                });
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Lake;
+
+    #[derive(serde::Serialize)]
+    struct Row {
+        id: i64,
+    }
+
+    /// delta-rs reports an unparsable log entry without naming it; we name it.
+    #[tokio::test]
+    async fn a_corrupt_log_entry_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let schema = ArrowSchema::new(vec![arrow::datatypes::Field::new(
+            "id",
+            arrow::datatypes::DataType::Int64,
+            false,
+        )]);
+        let mut t = lake.ensure_table("t", &schema, &[], "t").await.unwrap();
+        t.append_rows(&[Row { id: 1 }], Default::default(), None)
+            .await
+            .unwrap();
+        let entry = dir.path().join("t/_delta_log/00000000000000000001.json");
+        std::fs::write(&entry, b"{\"add\": {\"path\": truncated\n").unwrap();
+        let err = match lake.open_table("t").await {
+            Err(e) => e,
+            Ok(t) => t.unwrap().file_views().await.map(|_| ()).unwrap_err(),
+        };
+        let text = err.to_string();
+        assert!(
+            matches!(err, LakeError::LogEntry { version: 1, .. })
+                && text.contains("_delta_log/00000000000000000001.json"),
+            "{text}"
+        );
     }
 }

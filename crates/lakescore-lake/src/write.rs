@@ -72,7 +72,11 @@ impl Table {
                 ),
             });
         }
-        let mut props = CommitProperties::default().with_metadata(metadata);
+        // Expired log entries are cleaned when a checkpoint is written (below), as
+        // Spark does, not by listing the whole log after every commit.
+        let mut props = CommitProperties::default()
+            .with_metadata(metadata)
+            .with_cleanup_expired_logs(Some(false));
         if let Some((app_id, v)) = app_txn {
             props = props.with_application_transaction(Transaction::new(app_id, v));
         }
@@ -84,8 +88,8 @@ impl Table {
         let result = builder
             .build(Some(snapshot), self.inner.log_store(), operation)
             .await;
-        let version = match result {
-            Ok(done) => done.version() as i64,
+        let done = match result {
+            Ok(done) => done,
             Err(DeltaTableError::Transaction { source }) if is_conflict(&source) => {
                 return Err(LakeError::Conflict {
                     table: self.uri.clone(),
@@ -94,8 +98,13 @@ impl Table {
             }
             Err(e) => return Err(self.delta_err(e)),
         };
-        self.refresh().await?;
-        Ok(version)
+        // The post-commit hook already brought the snapshot to the new version:
+        // no second listing and replay of the log.
+        self.inner.state = Some(done.snapshot());
+        if done.metrics.new_checkpoint_created {
+            self.cleanup_expired_logs().await?;
+        }
+        Ok(done.version() as i64)
     }
 
     /// Append `rows` in one commit (rebased over concurrent appends); returns the

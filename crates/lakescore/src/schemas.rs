@@ -20,6 +20,7 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
             obj(&[("runs", array(run_row()))]),
         ),
         ("backfill", "lakescore backfill --json", backfill()),
+        ("maintain", "lakescore maintain --json", maintain()),
         (
             "status",
             "lakescore status --json",
@@ -113,7 +114,7 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
         (
             "registry-settings",
             "lakescore registry settings --json",
-            obj(&[("model", string()), ("require_approval", array(stage()))]),
+            settings(),
         ),
         (
             "registry-tag",
@@ -174,6 +175,27 @@ pub(crate) fn document(name: &str, command: &str, schema: &Value) -> String {
     let mut text = serde_json::to_string_pretty(&doc).expect("schemas serialize");
     text.push('\n');
     text
+}
+
+fn maintain() -> Value {
+    let table = obj(&[
+        ("table", string()),
+        ("version_before", int()),
+        ("version_after", int()),
+        ("files_before", int()),
+        ("files_compacted", int()),
+        ("files_written", int()),
+        ("compaction_skipped", nullable(string())),
+        ("checkpoint_version", nullable(int())),
+        ("log_entries_removed", int()),
+        ("files_vacuumed", array(string())),
+    ]);
+    obj(&[
+        ("lake", string()),
+        ("dry_run", boolean()),
+        ("retention_hours", int()),
+        ("tables", array(table)),
+    ])
 }
 
 fn string() -> Value {
@@ -314,9 +336,11 @@ fn request() -> Value {
         ("stage", stage()),
         ("status", one_of(&["pending", "approved", "rejected"])),
         ("requested_by", string()),
+        ("requested_by_system", nullable(string())),
         ("requested_at", timestamp()),
         ("comment", nullable(string())),
         ("decided_by", nullable(string())),
+        ("decided_by_system", nullable(string())),
         ("decided_at", nullable(timestamp())),
         ("decision_comment", nullable(string())),
     ])
@@ -336,8 +360,23 @@ fn event() -> Value {
         ("value", nullable(string())),
         ("request_id", nullable(int())),
         ("actor", string()),
+        ("system_actor", nullable(string())),
         ("comment", nullable(string())),
         ("created_at", timestamp()),
+    ])
+}
+
+/// Per stage, the identities that may decide its requests.
+fn approvers() -> Value {
+    json!({ "type": "object", "additionalProperties": array(string()) })
+}
+
+fn settings() -> Value {
+    obj(&[
+        ("model", string()),
+        ("require_approval", array(stage())),
+        ("approvers", approvers()),
+        ("allow_self_approval", boolean()),
     ])
 }
 
@@ -360,6 +399,8 @@ fn registry_show() -> Value {
                 ("tags", string_map()),
                 ("comments", array(comment())),
                 ("require_approval", array(stage())),
+                ("approvers", approvers()),
+                ("allow_self_approval", boolean()),
                 (
                     "requests",
                     json!({ "type": "object", "additionalProperties": request() }),
@@ -540,6 +581,7 @@ fn scheduler_event() -> Value {
         event("started", &[("job", string()), ("fire", timestamp()), ("date", date()), ("attempt", int())]),
         event("finished", &[("job", string()), ("fire", timestamp()), ("status", run_status()), ("run_id", nullable(string())), ("error", nullable(string()))]),
         event("skipped", &[("job", string()), ("fire", timestamp()), ("reason", string())]),
+        event("maintained", &[("fire", timestamp()), ("tables", int()), ("files_compacted", int()), ("files_vacuumed", int())]),
         event("stopping", &[]),
         event("stopped", &[]),
     ]})

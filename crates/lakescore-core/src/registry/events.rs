@@ -104,6 +104,13 @@ impl fmt::Display for EventKind {
 /// Setting: comma-separated stages whose transitions need an approved request.
 pub const SETTING_REQUIRE_APPROVAL: &str = "require_approval";
 
+/// Setting prefix: `approvers.<stage>` holds the comma-separated identities
+/// that may decide requests into that stage (empty: anyone).
+pub const SETTING_APPROVERS_PREFIX: &str = "approvers.";
+
+/// Setting: `true` lets the requester approve their own request.
+pub const SETTING_ALLOW_SELF_APPROVAL: &str = "allow_self_approval";
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,11 @@ pub struct ModelEventRow {
     /// Tag, setting, description or owner value.
     #[serde(default)]
     pub value: Option<String>,
+    /// Who the system says made the change (a Kubernetes service account,
+    /// the platform's `LAKESCORE_ACTOR`, or the OS user), beside the claimed
+    /// `actor` (`--actor`); none in events written before it was recorded.
+    #[serde(default)]
+    pub system_actor: Option<String>,
 }
 
 impl TableRow for ModelVersionRow {

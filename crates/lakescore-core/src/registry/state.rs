@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::events::{EventKind, SETTING_REQUIRE_APPROVAL};
+use super::events::{
+    EventKind, SETTING_ALLOW_SELF_APPROVAL, SETTING_APPROVERS_PREFIX, SETTING_REQUIRE_APPROVAL,
+};
 use super::rows::{ModelEventRow, ModelVersionRow};
 use crate::uri::{ModelRef, ModelSelector, Stage};
 
@@ -37,9 +39,12 @@ pub struct TransitionRequest {
     pub stage: Stage,
     pub status: RequestStatus,
     pub requested_by: String,
+    /// The requester as the system saw them (see `ModelEventRow::system_actor`).
+    pub requested_by_system: Option<String>,
     pub requested_at: i64,
     pub comment: Option<String>,
     pub decided_by: Option<String>,
+    pub decided_by_system: Option<String>,
     pub decided_at: Option<i64>,
     pub decision_comment: Option<String>,
 }
@@ -65,6 +70,11 @@ pub struct ModelState {
     pub comments: Vec<Comment>,
     /// Stages a version may enter only through an approved request.
     pub require_approval: BTreeSet<Stage>,
+    /// Per stage, who may decide requests into it (system identities); a
+    /// stage not listed may be decided by anyone.
+    pub approvers: BTreeMap<Stage, BTreeSet<String>>,
+    /// Whether a requester may approve their own request.
+    pub allow_self_approval: bool,
     /// Transition requests by id, pending or decided.
     pub requests: BTreeMap<i64, TransitionRequest>,
     /// Versions that entered each stage, oldest first; a rollback pops the last.
@@ -122,9 +132,11 @@ impl ModelState {
                             stage,
                             status: RequestStatus::Pending,
                             requested_by: ev.actor.clone(),
+                            requested_by_system: ev.system_actor.clone(),
                             requested_at: ev.created_at,
                             comment: ev.comment.clone(),
                             decided_by: None,
+                            decided_by_system: None,
                             decided_at: None,
                             decision_comment: None,
                         },
@@ -139,6 +151,7 @@ impl ModelState {
                         RequestStatus::Rejected
                     };
                     req.decided_by = Some(ev.actor.clone());
+                    req.decided_by_system = ev.system_actor.clone();
                     req.decided_at = Some(ev.created_at);
                     req.decision_comment = ev.comment.clone();
                 }
@@ -172,6 +185,24 @@ impl ModelState {
             EventKind::SettingSet if ev.key.as_deref() == Some(SETTING_REQUIRE_APPROVAL) => {
                 self.require_approval =
                     parse_stage_list(ev.value.as_deref().unwrap_or("")).unwrap_or_default();
+            }
+            EventKind::SettingSet if ev.key.as_deref() == Some(SETTING_ALLOW_SELF_APPROVAL) => {
+                self.allow_self_approval = ev.value.as_deref() == Some("true");
+            }
+            EventKind::SettingSet => {
+                let stage = ev
+                    .key
+                    .as_deref()
+                    .and_then(|k| k.strip_prefix(SETTING_APPROVERS_PREFIX))
+                    .and_then(|s| s.parse::<Stage>().ok());
+                if let Some(stage) = stage {
+                    let names = parse_identity_list(ev.value.as_deref().unwrap_or(""));
+                    if names.is_empty() {
+                        self.approvers.remove(&stage);
+                    } else {
+                        self.approvers.insert(stage, names);
+                    }
+                }
             }
             EventKind::Comment => {
                 let comment = Comment {
@@ -225,6 +256,58 @@ pub fn parse_stage_list(text: &str) -> Result<BTreeSet<Stage>, String> {
         .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("none"))
         .map(str::parse::<Stage>)
         .collect()
+}
+
+/// Comma-separated identities (empty entries dropped).
+pub fn parse_identity_list(text: &str) -> BTreeSet<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+/// Why a request may not be decided by someone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DecisionRefusal {
+    /// The decider requested it (by claimed or system identity).
+    SelfApproval { requester: String },
+    /// Approvers are set for the stage and the decider is not one.
+    NotAnApprover { approvers: Vec<String> },
+}
+
+impl ModelState {
+    /// May `actor` (claimed) running as `system` (system identity) decide
+    /// `req`? Approvers are checked against the system identity, which
+    /// `--actor` cannot change; self-approval against both.
+    pub fn check_decision(
+        &self,
+        req: &TransitionRequest,
+        approve: bool,
+        actor: &str,
+        system: &str,
+    ) -> Result<(), DecisionRefusal> {
+        if let Some(approvers) = self.approvers.get(&req.stage)
+            && !approvers.contains(system)
+        {
+            return Err(DecisionRefusal::NotAnApprover {
+                approvers: approvers.iter().cloned().collect(),
+            });
+        }
+        let same_person =
+            req.requested_by == actor || req.requested_by_system.as_deref() == Some(system);
+        if approve && same_person && !self.allow_self_approval {
+            return Err(DecisionRefusal::SelfApproval {
+                requester: match &req.requested_by_system {
+                    Some(sys) if *sys != req.requested_by => {
+                        format!("{} (as {sys})", req.requested_by)
+                    }
+                    _ => req.requested_by.clone(),
+                },
+            });
+        }
+        Ok(())
+    }
 }
 
 impl VersionState {
@@ -392,6 +475,7 @@ mod tests {
             request_id: None,
             key: None,
             value: None,
+            system_actor: None,
         }
     }
 
@@ -474,6 +558,75 @@ mod tests {
         let s = RegistryState::fold(versions, events);
         assert_eq!(version_of(&s, "models:/m/Production"), 1);
         assert_eq!(s.models["m"].stage_rollback_target(Stage::Production), None);
+    }
+
+    fn setting(seq: i64, key: &str, value: &str) -> ModelEventRow {
+        let mut ev = event(seq, "setting_set", 1, None, None);
+        ev.version = None;
+        ev.key = Some(key.into());
+        ev.value = Some(value.into());
+        ev
+    }
+
+    #[test]
+    fn decisions_need_an_approver_who_is_not_the_requester() {
+        let mut request = event(2, "transition_requested", 1, Some("Production"), None);
+        request.request_id = Some(2);
+        request.actor = "alice".into();
+        request.system_actor = Some("alice-laptop".into());
+        let mut events = vec![request];
+        let state = |events: &[ModelEventRow]| {
+            RegistryState::fold(vec![version("m", 1)], events.to_vec()).models["m"].clone()
+        };
+        let m = state(&events);
+        let req = &m.requests[&2];
+        // Alice approving her own request: refused by claim and by system identity.
+        let self_approval = Err(DecisionRefusal::SelfApproval {
+            requester: "alice (as alice-laptop)".into(),
+        });
+        assert_eq!(m.check_decision(req, true, "alice", "ci"), self_approval);
+        assert_eq!(
+            m.check_decision(req, true, "bob", "alice-laptop"),
+            self_approval
+        );
+        // She may withdraw it (reject), and Bob may approve it.
+        assert_eq!(
+            m.check_decision(req, false, "alice", "alice-laptop"),
+            Ok(())
+        );
+        assert_eq!(m.check_decision(req, true, "bob", "bob"), Ok(()));
+
+        // Approvers for Production: only those system identities decide.
+        events.push(setting(3, "approvers.production", "carol, dave"));
+        let m = state(&events);
+        let req = &m.requests[&2];
+        let not_approver = Err(DecisionRefusal::NotAnApprover {
+            approvers: vec!["carol".into(), "dave".into()],
+        });
+        assert_eq!(m.check_decision(req, true, "bob", "bob"), not_approver);
+        assert_eq!(
+            m.check_decision(req, true, "carol", "bob"),
+            not_approver,
+            "--actor is a claim"
+        );
+        assert_eq!(m.check_decision(req, true, "bob", "carol"), Ok(()));
+
+        // Allowing self-approval, an approver may approve their own request.
+        events.push(setting(4, "approvers.production", "alice-laptop"));
+        let m = state(&events);
+        assert_eq!(
+            m.check_decision(&m.requests[&2], true, "alice", "alice-laptop"),
+            self_approval
+        );
+        events.push(setting(5, "allow_self_approval", "true"));
+        let m = state(&events);
+        assert_eq!(
+            m.check_decision(&m.requests[&2], true, "alice", "alice-laptop"),
+            Ok(())
+        );
+        // An empty list removes the stage's approvers.
+        events.push(setting(6, "approvers.production", ""));
+        assert!(state(&events).approvers.is_empty());
     }
 
     #[test]

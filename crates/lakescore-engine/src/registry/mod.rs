@@ -19,6 +19,7 @@
 
 pub mod annotate;
 pub mod artifacts;
+pub mod identity;
 pub mod mlflow;
 pub mod queries;
 pub mod register;
@@ -29,7 +30,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use lakescore_core::drift::DriftError;
-use lakescore_core::registry::state::{ModelState, RegistryState, ResolveError, VersionState};
+use lakescore_core::registry::state::{
+    DecisionRefusal, ModelState, RegistryState, ResolveError, VersionState,
+};
 use lakescore_core::registry::{
     EVENTS_TABLE, EventKind, ModelEventRow, ModelVersionRow, VERSIONS_TABLE,
 };
@@ -41,6 +44,7 @@ use lakescore_model::{Model, ModelError};
 
 use crate::failpoints::crash_point;
 pub use annotate::Annotation;
+pub use identity::{default_actor, system_identity};
 pub use register::{RegisterCommand, RegisterRequest, RegisterSource};
 pub use transitions::RollbackTarget;
 
@@ -118,6 +122,14 @@ pub enum RegistryError {
         stage: Stage,
         stage_arg: String,
     },
+    #[error("{decider} may not decide transition request {id} ({name} -> {stage}): {}", governance_reason(.refusal))]
+    Governance {
+        id: i64,
+        name: String,
+        stage: Stage,
+        decider: String,
+        refusal: DecisionRefusal,
+    },
     #[error("there is no transition request {id} (see `lakescore registry requests`)")]
     UnknownRequest { id: i64 },
     #[error("transition request {id} for {name} version {version} was already {status}")]
@@ -183,6 +195,7 @@ impl Classify for RegistryError {
             | RegistryError::ReadArtifact { .. }
             | RegistryError::Tampered { .. }
             | RegistryError::ApprovalRequired { .. }
+            | RegistryError::Governance { .. }
             | RegistryError::UnknownRequest { .. }
             | RegistryError::RequestDecided { .. }
             | RegistryError::UnknownTag { .. }
@@ -588,6 +601,22 @@ pub(crate) fn new_event(
         request_id: None,
         key: None,
         value: None,
+        system_actor: Some(system_identity().to_string()),
+    }
+}
+
+fn governance_reason(refusal: &DecisionRefusal) -> String {
+    match refusal {
+        DecisionRefusal::SelfApproval { requester } => format!(
+            "{requester} requested it, and a requester may not approve their own request \
+             (`lakescore registry settings NAME --allow-self-approval true` permits it)"
+        ),
+        DecisionRefusal::NotAnApprover { approvers } => format!(
+            "the approvers for this stage are {} (checked against the system identity: the \
+             Kubernetes service account, $LAKESCORE_ACTOR set by the platform, or the OS user; \
+             --actor is recorded but does not make anyone an approver)",
+            approvers.join(", ")
+        ),
     }
 }
 
@@ -596,37 +625,4 @@ async fn backoff(attempt: usize) {
     let base = 5u64 << attempt.min(6);
     let jitter = (uuid::Uuid::new_v4().as_u128() % u128::from(base)) as u64;
     tokio::time::sleep(Duration::from_millis(base + jitter)).await;
-}
-
-/// The acting user: explicit, else `$LAKESCORE_ACTOR`, `$USER`, `$LOGNAME`.
-///
-/// Without any of them (most containers set no `$USER`), the system's name
-/// for this process's user (`/etc/passwd`), else `uid:N`: never `unknown`.
-pub fn default_actor() -> String {
-    ["LAKESCORE_ACTOR", "USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
-        .or_else(system_user)
-        .unwrap_or_else(|| "unknown".into())
-}
-
-/// The user name of this process's real uid, from `/proc` and `/etc/passwd`.
-fn system_user() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let uid = status
-        .lines()
-        .find_map(|l| l.strip_prefix("Uid:"))?
-        .split_whitespace()
-        .next()?
-        .to_string();
-    let name = std::fs::read_to_string("/etc/passwd")
-        .ok()
-        .and_then(|passwd| {
-            passwd.lines().find_map(|l| {
-                let mut fields = l.split(':');
-                let name = fields.next()?;
-                (fields.nth(1)? == uid).then(|| name.to_string())
-            })
-        });
-    Some(name.unwrap_or_else(|| format!("uid:{uid}")))
 }

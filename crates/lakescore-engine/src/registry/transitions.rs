@@ -6,7 +6,17 @@ use lakescore_core::registry::ModelEventRow;
 use lakescore_core::registry::state::{ModelState, RequestStatus, TransitionRequest};
 use lakescore_core::uri::{self, Stage};
 
-use super::{Registry, RegistryError, Result, model_in, new_event, version_in};
+use super::{Registry, RegistryError, Result, model_in, new_event, system_identity, version_in};
+
+/// The decider as an error names them: the claim, and the system identity if it differs.
+fn describe_decider(actor: &str) -> String {
+    let system = system_identity();
+    if actor == system {
+        actor.to_string()
+    } else {
+        format!("{actor} (as {system})")
+    }
+}
 
 /// What a rollback gives back.
 #[derive(Debug, Clone)]
@@ -109,12 +119,22 @@ impl Registry {
                     status: format!("{:?}", req.status).to_lowercase(),
                 });
             }
+            model
+                .check_decision(req, approve, actor, system_identity())
+                .map_err(|refusal| RegistryError::Governance {
+                    id,
+                    name: name.clone(),
+                    stage: req.stage,
+                    decider: describe_decider(actor),
+                    refusal,
+                })?;
             let kind = if approve {
                 EventKind::TransitionApproved
             } else {
                 EventKind::TransitionRejected
             };
             let mut ev = new_event(&name, Some(req.version), kind, actor, comment.clone());
+            let decided_at = ev.created_at;
             ev.request_id = Some(id);
             ev.to_stage = Some(req.stage);
             let mut events = vec![ev];
@@ -143,6 +163,8 @@ impl Registry {
                 RequestStatus::Rejected
             };
             done.decided_by = Some(actor.to_string());
+            done.decided_by_system = Some(system_identity().to_string());
+            done.decided_at = Some(decided_at);
             done.decision_comment = comment.clone();
             *decided.lock().expect("not poisoned") = Some(done);
             Ok(events)

@@ -38,6 +38,13 @@ pub enum Event {
         fire: DateTime<Utc>,
         reason: String,
     },
+    /// Scheduled maintenance ended (see `lakescore maintain`).
+    Maintained {
+        fire: DateTime<Utc>,
+        tables: usize,
+        files_compacted: usize,
+        files_vacuumed: usize,
+    },
     Stopping,
     Stopped,
 }

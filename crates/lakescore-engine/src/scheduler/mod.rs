@@ -38,6 +38,9 @@ use tokio::task::JoinHandle;
 
 use crate::runner::{RunError, RunOptions, Trigger};
 pub use clock::{Clock, ManualClock, SystemClock};
+
+/// The name scheduled maintenance goes by in the scheduler's events.
+pub const MAINTAIN_JOB: &str = "(maintain)";
 pub use events::Event;
 
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ pub struct SchedulerOptions {
     pub reload_every: Duration,
     /// Lease time to live; renewed at a third of it while a run goes on.
     pub lease_ttl: Duration,
+    /// When to maintain the lake's tables (cron, UTC), and how; none by default.
+    pub maintain: Option<(Schedule, lakescore_lake::MaintainOptions)>,
 }
 
 impl Default for SchedulerOptions {
@@ -62,6 +67,7 @@ impl Default for SchedulerOptions {
             grace: Duration::from_mins(1),
             reload_every: Duration::from_secs(10),
             lease_ttl: Duration::from_mins(2),
+            maintain: None,
         }
     }
 }
@@ -148,6 +154,14 @@ impl Scheduler {
         this.load(&mut jobs, &mut invalid, &mut detached).await?;
         let mut next_reload = this.clock.now()
             + chrono::Duration::from_std(this.opts.reload_every).unwrap_or_default();
+        let maintain_next = |after| {
+            this.opts
+                .maintain
+                .as_ref()
+                .and_then(|(cron, _)| timing::next_fire_utc(cron, after))
+        };
+        let mut next_maintain = maintain_next(this.clock.now());
+        let mut maintaining: Option<JoinHandle<()>> = None;
         loop {
             let now = this.clock.now();
             for slot in jobs.values_mut() {
@@ -160,10 +174,23 @@ impl Scheduler {
             }
             detached.retain(|r| !r.handle.is_finished());
             this.start_due(&mut jobs, &detached, now, &done);
+            if let Some(fire) = next_maintain.filter(|f| *f <= now) {
+                next_maintain = maintain_next(fire);
+                if maintaining.as_ref().is_some_and(|h| !h.is_finished()) {
+                    this.emit(Event::Skipped {
+                        job: MAINTAIN_JOB.into(),
+                        fire,
+                        reason: "the previous maintenance is still running".into(),
+                    });
+                } else {
+                    maintaining = Some(tokio::spawn(this.clone().maintain(fire, done.clone())));
+                }
+            }
 
             let wake = jobs
                 .values()
                 .filter_map(|s| s.next)
+                .chain(next_maintain)
                 .chain(std::iter::once(next_reload))
                 .min()
                 .unwrap_or(next_reload);
@@ -181,6 +208,9 @@ impl Scheduler {
         }
 
         this.emit(Event::Stopping);
+        if let Some(h) = maintaining {
+            let _ = h.await;
+        }
         let mut all: Vec<Running> = jobs.into_values().flat_map(|s| s.running).collect();
         all.append(&mut detached);
         let grace = tokio::time::sleep(this.opts.grace);
@@ -261,6 +291,40 @@ impl Scheduler {
                 }
             }
         }
+    }
+
+    /// One scheduled maintenance of every table of the lake.
+    async fn maintain(self: Arc<Self>, fire: DateTime<Utc>, done: Arc<Notify>) {
+        let Some((_, options)) = &self.opts.maintain else {
+            return;
+        };
+        self.emit(Event::Started {
+            job: MAINTAIN_JOB.into(),
+            fire,
+            date: fire.date_naive(),
+            attempt: 0,
+        });
+        let outcome = crate::maintain::maintain(&self.lake, options, &[]).await;
+        let (status, error) = match &outcome {
+            Ok(_) => (RunStatus::Succeeded, None),
+            Err(e) => (RunStatus::Failed, Some(e.to_string())),
+        };
+        if let Ok(report) = &outcome {
+            self.emit(Event::Maintained {
+                fire,
+                tables: report.tables.len(),
+                files_compacted: report.tables.iter().map(|t| t.files_compacted).sum(),
+                files_vacuumed: report.tables.iter().map(|t| t.files_vacuumed.len()).sum(),
+            });
+        }
+        self.emit(Event::Finished {
+            job: MAINTAIN_JOB.into(),
+            fire,
+            status,
+            run_id: None,
+            error,
+        });
+        done.notify_one();
     }
 
     /// One scheduled run: lease, attempts with backoff, release.

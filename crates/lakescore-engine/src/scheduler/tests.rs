@@ -71,10 +71,28 @@ impl Fixture {
         mpsc::UnboundedReceiver<Event>,
         JoinHandle<Result<(), lakescore_lake::LakeError>>,
     ) {
+        self.start_with(clock, None)
+    }
+
+    fn start_with(
+        &self,
+        clock: Arc<ManualClock>,
+        maintain: Option<&str>,
+    ) -> (
+        Controls,
+        mpsc::UnboundedReceiver<Event>,
+        JoinHandle<Result<(), lakescore_lake::LakeError>>,
+    ) {
         let (tx, rx) = mpsc::unbounded_channel();
         let opts = SchedulerOptions {
             paths: vec![self.jobs.clone()],
             grace: Duration::from_secs(30),
+            maintain: maintain.map(|cron| {
+                (
+                    Schedule::parse(cron).unwrap(),
+                    lakescore_lake::MaintainOptions::default(),
+                )
+            }),
             ..SchedulerOptions::default()
         };
         let scheduler = Scheduler::new(self.lake.clone(), clock, opts, Some(tx));
@@ -237,4 +255,53 @@ async fn catchup_runs_the_latest_missed_fire_at_start_up() {
     expect(&mut rx, |e| matches!(e, Event::Loaded { .. })).await;
     stop(controls, rx, handle).await;
     assert_eq!(crate::runner::read_runs(&f.lake).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maintenance_runs_on_its_own_schedule_between_runs() {
+    let f = fixture().await;
+    f.spec("churn.toml", "churn_daily", "schedule = \"0 0 * * *\"");
+    let clock = ManualClock::new(t("2024-01-01T23:00:00Z"));
+    let (controls, mut rx, handle) = f.start_with(clock.clone(), Some("30 0 * * *"));
+    expect(&mut rx, |e| matches!(e, Event::Loaded { .. })).await;
+    clock.set(t("2024-01-02T00:00:00Z"));
+    let is_run_end = |e: &Event| matches!(e, Event::Finished { job, .. } if job == "churn_daily");
+    expect(&mut rx, is_run_end).await;
+    clock.set(t("2024-01-02T00:40:00Z"));
+    let maintained = expect(&mut rx, |e| {
+        matches!(e, Event::Maintained { .. })
+            || matches!(e, Event::Finished { job, .. } if job == MAINTAIN_JOB)
+    })
+    .await;
+    let Event::Maintained {
+        fire,
+        tables,
+        files_compacted,
+        ..
+    } = maintained
+    else {
+        panic!("maintenance failed: {maintained:?}");
+    };
+    assert_eq!(fire, t("2024-01-02T00:30:00Z"));
+    assert_eq!(tables, 4, "the registry's two tables, runs and predictions");
+    assert_eq!(
+        files_compacted, 2,
+        "the registration's and the alias's event files"
+    );
+    let is_maintain_end =
+        |e: &Event| matches!(e, Event::Finished { job, .. } if job == MAINTAIN_JOB);
+    let finished = expect(&mut rx, is_maintain_end).await;
+    assert!(
+        matches!(
+            finished,
+            Event::Finished {
+                status: RunStatus::Succeeded,
+                ..
+            }
+        ),
+        "{finished:?}"
+    );
+    stop(controls, rx, handle).await;
+    let runs = crate::runner::read_runs(&f.lake).await.unwrap();
+    assert_eq!(runs.len(), 1, "maintenance is not a run; the run is kept");
 }

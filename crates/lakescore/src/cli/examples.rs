@@ -23,6 +23,13 @@ Examples:
   lakescore runs churn_daily --limit 5
   lakescore runs --json | jq '.runs[] | select(.status == \"failed\") | .error'";
 
+pub(crate) const MAINTAIN: &str = "\
+Examples:
+  lakescore maintain --dry-run
+  lakescore maintain
+  lakescore maintain runs predictions/churn_daily --retention-hours 336
+  lakescore maintain --json | jq '.tables[] | {table, files_compacted, files_vacuumed}'";
+
 pub(crate) const BACKFILL: &str = "\
 Examples:
   lakescore backfill jobs/demo.toml --from 2024-01-01 --to 2024-01-31 --dry-run
@@ -42,7 +49,8 @@ Examples:
 pub(crate) const SCHEDULE: &str = "\
 Examples:
   lakescore schedule jobs/
-  lakescore schedule jobs/ --max-running 2 --grace-seconds 300 --json";
+  lakescore schedule jobs/ --max-running 2 --grace-seconds 300 --json
+  lakescore schedule jobs/ --maintain \"0 3 * * 0\"     # also compact and vacuum on Sundays at 03:00 UTC";
 
 pub(crate) const DRIFT: &str = "\
 Examples:

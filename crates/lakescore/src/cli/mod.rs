@@ -112,6 +112,10 @@ pub(crate) enum Command {
     /// following the registry and logging every scored row to Delta.
     #[command(after_long_help = examples::SERVE)]
     Serve(ServeArgs),
+    /// Compact small files, write checkpoints, clean expired log entries and
+    /// vacuum unreferenced files in every table of the lake (safe during runs).
+    #[command(after_long_help = examples::MAINTAIN)]
+    Maintain(MaintainArgs),
     /// The model registry.
     #[command(subcommand)]
     Registry(Box<RegistryCommand>),
@@ -300,6 +304,10 @@ pub(crate) struct ScheduleArgs {
     /// Seconds running jobs may go on after SIGTERM/SIGINT before they are stopped.
     #[arg(long, default_value_t = 60)]
     pub(crate) grace_seconds: u64,
+    /// Also maintain the lake's tables on this cron schedule, in UTC (as
+    /// `lakescore maintain` does, with its default retention); e.g. "0 3 * * 0".
+    #[arg(long, value_name = "CRON", value_parser = lakescore_core::schedule::Schedule::parse)]
+    pub(crate) maintain: Option<lakescore_core::schedule::Schedule>,
     /// Seconds between checks of the spec files for changes (SIGHUP: now; at least 1).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) reload_seconds: u64,
@@ -319,6 +327,23 @@ pub(crate) struct RunsArgs {
     /// How many runs to show.
     #[arg(long, default_value_t = 20)]
     pub(crate) limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MaintainArgs {
+    /// Only these tables, as paths in the lake (runs, predictions/churn_daily, ...); all when none.
+    pub(crate) tables: Vec<String>,
+    /// Report what would be compacted and vacuumed; change nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Delete files no current version needs only once they are this many
+    /// hours old (Delta's default, 7 days); time travel within it keeps working.
+    #[arg(long, default_value_t = 168)]
+    pub(crate) retention_hours: u32,
+    /// Allow --retention-hours below a table's delta.deletedFileRetentionDuration
+    /// (unsafe while readers or writers that started earlier still run).
+    #[arg(long)]
+    pub(crate) allow_short_retention: bool,
 }
 
 #[derive(Debug, Args)]
@@ -548,13 +573,23 @@ pub(crate) struct RequestsArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("setting").required(true).multiple(true)
+    .args(["require_approval", "approvers", "allow_self_approval"])))]
 pub(crate) struct SettingsArgs {
     /// The registered model's name.
     pub(crate) name: String,
     /// Stages (comma-separated, or "none") that a version may enter only
     /// through an approved request.
     #[arg(long, value_parser = lakescore_core::registry::state::parse_stage_list)]
-    pub(crate) require_approval: std::collections::BTreeSet<Stage>,
+    pub(crate) require_approval: Option<std::collections::BTreeSet<Stage>>,
+    /// Who may approve or reject requests into a stage: STAGE=ID,ID (system
+    /// identities: a Kubernetes service account, $LAKESCORE_ACTOR set by the
+    /// platform, or an OS user); STAGE= lets anyone again (repeatable).
+    #[arg(long, value_name = "STAGE=IDS")]
+    pub(crate) approvers: Vec<String>,
+    /// Whether a requester may approve their own request (default false).
+    #[arg(long, value_name = "BOOL")]
+    pub(crate) allow_self_approval: Option<bool>,
     #[command(flatten)]
     pub(crate) actor: Actor,
 }

@@ -4,6 +4,7 @@
 mod backfill;
 mod completions;
 mod drift;
+mod maintain;
 mod man;
 mod registry;
 mod report;
@@ -106,6 +107,7 @@ pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStat
     match command {
         Command::Run(args) => run::run(ctx, args).await,
         Command::Runs(args) => runs::runs(ctx, args).await,
+        Command::Maintain(args) => maintain::maintain(ctx, args).await,
         Command::Backfill(args) => backfill::backfill(ctx, args).await,
         Command::Rerun(args) => rerun::rerun(ctx, args).await,
         Command::Status(args) => status::status(ctx, args).await,

@@ -20,6 +20,9 @@ pub(crate) async fn schedule(ctx: &Context, args: ScheduleArgs) -> Result<ExitSt
         max_running: args.max_running,
         grace: Duration::from_secs(args.grace_seconds),
         reload_every: Duration::from_secs(args.reload_seconds),
+        maintain: args
+            .maintain
+            .map(|cron| (cron, lakescore_lake::MaintainOptions::default())),
         ..SchedulerOptions::default()
     };
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();

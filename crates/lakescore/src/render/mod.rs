@@ -1,6 +1,7 @@
 //! What the command line prints for people: one function per kind of report,
 //! each writing to any [`std::io::Write`], so tests snapshot them all.
 
+pub(crate) mod maintain;
 pub(crate) mod registry;
 pub(crate) mod report;
 pub(crate) mod run;

@@ -154,9 +154,16 @@ pub(crate) fn history(out: &mut dyn Write, events: &[ModelEventRow]) -> io::Resu
             .filter(|_| e.event_type != EventKind::Comment)
             .map(|c| format!(" — {c}"))
             .unwrap_or_default();
+        // The claimed actor differs from who the system says ran it: show both.
+        let system = e
+            .system_actor
+            .as_deref()
+            .filter(|s| *s != e.actor)
+            .map(|s| format!(" [as {s}]"))
+            .unwrap_or_default();
         writeln!(
             out,
-            "{:<5} {:<23} {:<12} {}{comment}",
+            "{:<5} {:<23} {:<12} {}{comment}{system}",
             e.seq,
             micros_to_string(e.created_at),
             e.actor,
@@ -240,6 +247,13 @@ pub(crate) fn model(out: &mut dyn Write, name: &str, m: &ModelState) -> io::Resu
             format!("required for {}", gated.join(", "))
         }
     )?;
+    for (stage, ids) in &m.approvers {
+        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
+        writeln!(out, "  approvers    {stage}: {}", ids.join(", "))?;
+    }
+    if m.allow_self_approval {
+        writeln!(out, "  self-approval allowed")?;
+    }
     let pending = m
         .requests
         .values()

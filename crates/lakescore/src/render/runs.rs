@@ -136,6 +136,16 @@ pub(crate) fn event(out: &mut dyn Write, e: &Event, now: DateTime<Utc>) -> io::R
         Event::Skipped { job, fire, reason } => {
             format!("skipped {job} (fire {}): {reason}", fire.to_rfc3339())
         }
+        Event::Maintained {
+            fire,
+            tables,
+            files_compacted,
+            files_vacuumed,
+        } => format!(
+            "maintained {tables} tables (fire {}): {files_compacted} small files compacted, \
+             {files_vacuumed} vacuumed",
+            fire.to_rfc3339()
+        ),
         Event::Stopping => "stopping: no new runs; waiting for running jobs".into(),
         Event::Stopped => "stopped".into(),
     };

@@ -256,6 +256,44 @@ fn output_table_with_another_schema_is_refused() {
 }
 
 #[test]
+fn output_location_holding_other_files_is_refused() {
+    let env = Env::new();
+    env.register_demo();
+    // Someone's files where the output table would go (no _delta_log).
+    let folder = env.path("exports");
+    std::fs::create_dir_all(folder.join("2023")).unwrap();
+    std::fs::write(folder.join("customers.csv"), "id\n1\n").unwrap();
+    let spec = env.spec(
+        "job",
+        &format!(
+            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\n\
+             format = \"parquet\"\npath = \"{}\"\nkeys = [\"customer_id\"]\n[output]\ntable = \"{}\"\n",
+            demo_input(),
+            folder.display()
+        ),
+    );
+    let (_, err) = env.expect(2, &["run", &spec, "--date", "2024-01-01"]);
+    assert!(
+        err.contains("not a Delta table")
+            && err.contains("exports")
+            && err.contains("2023/, customers.csv"),
+        "{err}"
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&folder)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["2023", "customers.csv"], "the folder was written to");
+    assert_recorded_failure(&env, "not a Delta table");
+    // An empty folder is fine: it becomes the table.
+    std::fs::remove_dir_all(&folder).unwrap();
+    std::fs::create_dir_all(&folder).unwrap();
+    env.ok(&["run", &spec, "--date", "2024-01-01"]);
+    assert!(folder.join("_delta_log").is_dir());
+}
+
+#[test]
 fn dates_on_the_command_line_are_strictly_yyyy_mm_dd() {
     let env = Env::new();
     let spec = env.demo_spec(&demo_input());

@@ -99,6 +99,8 @@ fn every_json_output_matches_its_schema() {
             "churn",
             "--require-approval",
             "staging",
+            "--allow-self-approval",
+            "true",
         ],
     );
     let id = c.command(
@@ -193,6 +195,8 @@ fn every_json_output_matches_its_schema() {
     );
     c.command("rerun", 3, &["rerun", run["run_id"].as_str().unwrap()]);
     c.command("runs", 0, &["runs"]);
+    c.command("maintain", 0, &["maintain", "--dry-run"]);
+    c.command("maintain", 0, &["maintain", "runs"]);
     c.command(
         "sql",
         0,

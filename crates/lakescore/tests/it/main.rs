@@ -25,6 +25,7 @@ mod demo;
 mod drift;
 mod flavors;
 mod json_schemas;
+mod maintain;
 mod models;
 mod outputs;
 mod properties;
@@ -34,6 +35,7 @@ mod runner_paths;
 mod runs;
 mod serve;
 mod sql;
+mod storage;
 mod tables;
 mod validate;
 
@@ -86,19 +88,34 @@ impl Env {
 
     /// Run lakescore with this env's lake, from the repository root.
     fn run(&self, args: &[&str]) -> Output {
+        self.run_as("tester", args)
+    }
+
+    /// Run as system identity `actor` (`LAKESCORE_ACTOR`, as a platform sets it).
+    fn run_as(&self, actor: &str, args: &[&str]) -> Output {
         Command::new(BIN)
             .args(args)
             .current_dir(repo())
             .env("LAKESCORE_LAKE", self.lake())
-            .env("LAKESCORE_ACTOR", "tester")
+            .env("LAKESCORE_ACTOR", actor)
             .env_remove("RUST_LOG")
             .output()
             .expect("lakescore runs")
     }
 
+    /// Run as another system identity (`LAKESCORE_ACTOR`, as a platform sets
+    /// it) and require exit code `code`; returns (stdout, stderr).
+    fn expect_as(&self, actor: &str, code: i32, args: &[&str]) -> (String, String) {
+        Self::check(code, args, &self.run_as(actor, args))
+    }
+
     /// Run and require exit code `code`; returns (stdout, stderr).
     fn expect(&self, code: i32, args: &[&str]) -> (String, String) {
         let out = self.run(args);
+        Self::check(code, args, &out)
+    }
+
+    fn check(code: i32, args: &[&str], out: &Output) -> (String, String) {
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         assert_eq!(

@@ -282,15 +282,14 @@ fn approval_workflow_gates_production() {
     let pending = json(&env.ok(&["registry", "requests", "--json"]));
     assert_eq!(pending["requests"][0]["status"], "pending");
     assert_eq!(pending["requests"][0]["requested_by"], "tester");
-    let out = env.ok(&[
-        "registry",
-        "approve",
-        &id,
-        "--actor",
+    // The requester (tester) may not approve it; a reviewer may.
+    let (_, err) = env.expect(2, &["registry", "approve", &id]);
+    assert!(err.contains("may not approve their own request"), "{err}");
+    let (out, _) = env.expect_as(
         "reviewer",
-        "--comment",
-        "looks good",
-    ]);
+        0,
+        &["registry", "approve", &id, "--comment", "looks good"],
+    );
     assert!(
         out.contains("m version 1 is now in stage Production"),
         "{out}"
@@ -692,4 +691,118 @@ fn the_actor_falls_back_to_the_system_user() {
     let history = json(&env.ok(&["registry", "history", "m", "--json"]));
     let actor = history["events"][0]["actor"].as_str().unwrap().to_string();
     assert!(!actor.is_empty() && actor != "unknown", "{actor}");
+}
+
+#[test]
+fn approvals_check_who_is_asking_not_who_they_say_they_are() {
+    let env = Env::new();
+    register_linear(&env, 2);
+    env.ok(&[
+        "registry",
+        "settings",
+        "m",
+        "--require-approval",
+        "production",
+    ]);
+    let request = |who: &str, version: &str| {
+        let (out, _) = env.expect_as(
+            who,
+            0,
+            &[
+                "registry",
+                "request",
+                "m",
+                version,
+                "--stage",
+                "production",
+                "--json",
+            ],
+        );
+        json(&out)["request_id"].as_i64().unwrap().to_string()
+    };
+    let id = request("alice", "1");
+    // Alice approving her own request, as herself or claiming to be bob: refused.
+    for claim in [None, Some("bob")] {
+        let mut args = vec!["registry", "approve", id.as_str()];
+        if let Some(c) = claim {
+            args.extend(["--actor", c]);
+        }
+        let (_, err) = env.expect_as("alice", 2, &args);
+        assert!(
+            err.contains("alice requested it") && err.contains("may not approve their own request"),
+            "{err}"
+        );
+    }
+    // Approvers for Production: bob is not one, and claiming to be carol does not help.
+    let settings = json(&env.ok(&[
+        "registry",
+        "settings",
+        "m",
+        "--approvers",
+        "production=carol,dave",
+        "--json",
+    ]));
+    assert_eq!(
+        settings["approvers"]["Production"],
+        serde_json::json!(["carol", "dave"])
+    );
+    assert_eq!(settings["allow_self_approval"], false);
+    for (system, claim) in [("bob", None), ("bob", Some("carol"))] {
+        let mut args = vec!["registry", "approve", id.as_str()];
+        if let Some(c) = claim {
+            args.extend(["--actor", c]);
+        }
+        let (_, err) = env.expect_as(system, 2, &args);
+        assert!(
+            err.contains("the approvers for this stage are carol, dave"),
+            "{err}"
+        );
+    }
+    assert_eq!(stages(&env), ["None", "None"], "nothing was approved");
+    let (out, _) = env.expect_as("carol", 0, &["registry", "approve", &id, "--json"]);
+    let decided = json(&out);
+    assert_eq!(decided["decided_by"], "carol");
+    assert_eq!(decided["decided_by_system"], "carol");
+    assert_eq!(decided["requested_by_system"], "alice");
+    assert_eq!(stages(&env), ["Production", "None"]);
+
+    // Every event records the claimed and the system identity.
+    env.expect_as(
+        "bob",
+        0,
+        &["registry", "comment", "m", "looks fine", "--actor", "carol"],
+    );
+    let history = json(&env.ok(&["registry", "history", "m", "--json"]));
+    let last = history["events"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["actor"].as_str(), last["system_actor"].as_str()),
+        (Some("carol"), Some("bob"))
+    );
+    let text = env.ok(&["registry", "history", "m"]);
+    assert!(text.contains("[as bob]"), "{text}");
+
+    // With self-approval allowed (and no approver list), a requester may approve.
+    env.ok(&[
+        "registry",
+        "settings",
+        "m",
+        "--approvers",
+        "production=",
+        "--allow-self-approval",
+        "true",
+    ]);
+    let id2 = request("alice", "2");
+    env.expect_as(
+        "alice",
+        0,
+        &["registry", "approve", &id2, "--archive-existing"],
+    );
+    assert_eq!(stages(&env), ["Archived", "Production"]);
+    let (_, err) = env.expect(2, &["registry", "settings", "m"]);
+    assert!(err.contains("--require-approval"), "{err}");
 }
