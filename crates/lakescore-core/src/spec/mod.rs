@@ -145,8 +145,23 @@ fn against(dir: &Path, location: &str) -> String {
         .to_string()
 }
 
+/// The largest job spec accepted (specs are a few hundred bytes; this bounds
+/// what parsing one can cost).
+pub const MAX_SPEC_BYTES: usize = 1 << 20;
+
 /// Parse and validate spec text, returning every problem found.
 pub fn parse(text: &str) -> Result<Job, Vec<Diagnostic>> {
+    if text.len() > MAX_SPEC_BYTES {
+        return Err(vec![Diagnostic {
+            line: 1,
+            column: 1,
+            key: String::new(),
+            message: format!(
+                "the spec is {} bytes; job specs are limited to {MAX_SPEC_BYTES} bytes",
+                text.len()
+            ),
+        }]);
+    }
     let raw: RawJobSpec = toml::from_str(text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_col(text, s.start));
         vec![Diagnostic {
@@ -170,6 +185,13 @@ pub fn json_schema() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_spec_over_the_size_limit_is_refused_before_parsing() {
+        let text = format!("name = \"j\"\n# {}\n", "x".repeat(MAX_SPEC_BYTES));
+        let errors = parse(&text).unwrap_err();
+        assert!(errors[0].message.contains("limited to"), "{errors:?}");
+    }
 
     #[test]
     fn line_col_counts_from_one() {

@@ -339,6 +339,7 @@ impl Registry {
                 let late = unrecorded_registrations(&versions, &existing, name);
                 let state = RegistryState::fold(versions, existing);
                 let decided = decide(&state)?;
+                decided.iter().try_for_each(check_text_lengths)?;
                 // Registrations interrupted before their event are recorded
                 // first (unless this write is that registration's own event).
                 let mut events: Vec<ModelEventRow> = late
@@ -603,6 +604,34 @@ pub(crate) fn new_event(
         value: None,
         system_actor: Some(system_identity().to_string()),
     }
+}
+
+/// The longest tag value (MLflow's limit).
+pub const MAX_TAG_VALUE_CHARS: usize = 8000;
+/// The longest comment, description or setting.
+pub const MAX_TEXT_CHARS: usize = 20_000;
+
+/// Tag values, comments and descriptions within their limits.
+fn check_text_lengths(ev: &ModelEventRow) -> Result<()> {
+    let limit = |what: &str, text: Option<&String>, max: usize| match text {
+        Some(t) if t.chars().count() > max => Err(RegistryError::Invalid {
+            what: what.into(),
+            message: format!(
+                "{} characters ({}...); the limit is {max}",
+                t.chars().count(),
+                t.chars().take(40).collect::<String>()
+            ),
+        }),
+        _ => Ok(()),
+    };
+    let value_max = if ev.event_type == EventKind::TagSet {
+        MAX_TAG_VALUE_CHARS
+    } else {
+        MAX_TEXT_CHARS
+    };
+    limit("comment", ev.comment.as_ref(), MAX_TEXT_CHARS)?;
+    limit("value", ev.value.as_ref(), value_max)?;
+    limit("actor", Some(&ev.actor), 256)
 }
 
 fn governance_reason(refusal: &DecisionRefusal) -> String {

@@ -37,11 +37,28 @@ pub struct RegisterRequest {
     pub features: Option<Vec<String>>,
 }
 
+/// The largest model artifact accepted (it is read into memory to be checked).
+pub const MAX_ARTIFACT_BYTES: u64 = 2 << 30;
+
 impl RegisterRequest {
     /// Read the artifact and load it, with the input names the artifact may
     /// lack (`features`, else the signature's).
     pub fn load_model(&self) -> Result<(Vec<u8>, Box<dyn Model>)> {
         let source = self.artifact.display().to_string();
+        let size = std::fs::metadata(&self.artifact)
+            .map_err(|e| RegistryError::ReadArtifact {
+                path: source.clone(),
+                source: e,
+            })?
+            .len();
+        if size > MAX_ARTIFACT_BYTES {
+            return Err(RegistryError::Invalid {
+                what: "artifact".into(),
+                message: format!(
+                    "{source} is {size} bytes; artifacts are limited to {MAX_ARTIFACT_BYTES} bytes (2 GiB)"
+                ),
+            });
+        }
         let bytes = std::fs::read(&self.artifact).map_err(|e| RegistryError::ReadArtifact {
             path: source.clone(),
             source: e,

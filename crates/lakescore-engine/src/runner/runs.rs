@@ -12,10 +12,20 @@ use std::collections::HashMap;
 use lakescore_core::runs::{RUNS_TABLE, RunRow, mark_interrupted};
 use lakescore_lake::{Lake, LakeError, Table, schema_of};
 
-/// The `running` row of an attempt in progress: where it is stored.
-#[derive(Debug)]
+/// The `running` row of an attempt in progress: where it is stored, and the
+/// table it was appended to (kept open, so the end of the run reads only the
+/// commits made since).
 pub struct Started {
     files: Vec<String>,
+    table: Table,
+}
+
+impl std::fmt::Debug for Started {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Started")
+            .field("files", &self.files)
+            .finish()
+    }
 }
 
 async fn runs_table(lake: &Lake) -> Result<Table, LakeError> {
@@ -37,13 +47,15 @@ pub async fn start(lake: &Lake, row: &RunRow) -> Result<Started, LakeError> {
     let files = table
         .append_rows_tracked(std::slice::from_ref(row), commit_meta(row))
         .await?;
-    Ok(Started { files })
+    Ok(Started { files, table })
 }
 
 /// Record how an attempt ended: its `running` row is replaced by `row` in one commit.
 pub async fn finish(lake: &Lake, started: Option<Started>, row: RunRow) -> Result<(), LakeError> {
-    let mut table = runs_table(lake).await?;
-    let files = started.map(|s| s.files).unwrap_or_default();
+    let (mut table, files) = match started {
+        Some(s) => (s.table, s.files),
+        None => (runs_table(lake).await?, Vec::new()),
+    };
     let predicate = format!("run_id = '{}'", row.run_id);
     let meta = commit_meta(&row);
     table

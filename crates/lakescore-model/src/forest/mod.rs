@@ -132,6 +132,12 @@ struct PackedNode {
 }
 
 const FEATURE_MASK: u32 = (1 << 24) - 1;
+
+/// The most trees a forest may have (real models have thousands).
+pub const MAX_TREES: usize = 1_000_000;
+
+/// The deepest tree a forest may have (every row walks it to a leaf).
+pub const MAX_DEPTH: u32 = 10_000;
 const KIND_SHIFT: u32 = 24;
 const DEFAULT_LEFT: u32 = 1 << 27;
 const LEAF_BIT: u32 = 1 << 28;
@@ -175,6 +181,12 @@ impl Forest {
     /// Check the structure (children in range and forward, features in range),
     /// then build the evaluation layout.
     pub fn validate(&mut self) -> Result<(), String> {
+        if self.roots.len() > MAX_TREES {
+            return Err(format!(
+                "{} trees is more than lakescore supports ({MAX_TREES})",
+                self.roots.len()
+            ));
+        }
         self.check()?;
         if self.features >= FEATURE_MASK as usize {
             return Err(format!(
@@ -183,6 +195,17 @@ impl Forest {
             ));
         }
         self.packed = self.pack();
+        if let Some((t, depth)) = self
+            .packed
+            .depths
+            .iter()
+            .enumerate()
+            .find(|&(_, &d)| d > MAX_DEPTH)
+        {
+            return Err(format!(
+                "tree {t} is {depth} levels deep; lakescore supports up to {MAX_DEPTH}"
+            ));
+        }
         self.shallow = Shallow::compile(self, &self.packed).map(Box::new);
         Ok(())
     }
@@ -665,6 +688,40 @@ mod tests {
             ],
         };
         assert_eq!(f.margins(&x, 1), vec![1.0, 2.0, 3.0, 1.0, 2.0]);
+    }
+
+    #[test]
+    fn too_many_trees_or_too_deep_a_tree_is_refused() {
+        let split = |i: u32| Node {
+            value: 0.5,
+            left: i + 1,
+            right: i + 2,
+            feature: 0,
+            split: Split::NumNanDefault,
+            default_left: true,
+            cat_set: 0,
+        };
+        // A chain one level deeper than the limit: split, leaf, split, leaf, ...
+        let mut chain = Forest::new(1, 1, Precision::F64, vec![0.0]);
+        for level in 0..=MAX_DEPTH {
+            let i = 2 * level;
+            chain.nodes.push(split(i));
+            chain.nodes.push(Node::leaf(1.0));
+            chain.nodes[i as usize].left = i + 1;
+            chain.nodes[i as usize].right = i + 2;
+        }
+        chain.nodes.push(Node::leaf(2.0));
+        chain.roots = vec![0];
+        chain.tree_output = vec![0];
+        let err = chain.validate().unwrap_err();
+        assert!(err.contains("levels deep"), "{err}");
+
+        let mut many = Forest::new(1, 1, Precision::F64, vec![0.0]);
+        many.nodes = vec![Node::leaf(0.0); MAX_TREES + 1];
+        many.roots = (0..=MAX_TREES as u32).collect();
+        many.tree_output = vec![0; MAX_TREES + 1];
+        let err = many.validate().unwrap_err();
+        assert!(err.contains("trees is more than"), "{err}");
     }
 
     #[test]

@@ -33,6 +33,7 @@ mod registry;
 mod report;
 mod runner_paths;
 mod runs;
+mod secrets;
 mod serve;
 mod sql;
 mod storage;

@@ -806,3 +806,48 @@ fn approvals_check_who_is_asking_not_who_they_say_they_are() {
     let (_, err) = env.expect(2, &["registry", "settings", "m"]);
     assert!(err.contains("--require-approval"), "{err}");
 }
+
+#[test]
+fn oversized_artifacts_tags_and_comments_are_refused() {
+    let env = Env::new();
+    // A sparse file over 2 GiB: refused from its size, before it is read.
+    let huge = env.path("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len((2 << 30) + 1)
+        .unwrap();
+    let (_, err) = env.expect(
+        2,
+        &[
+            "registry",
+            "register",
+            "m",
+            "--flavor",
+            "xgboost",
+            "--artifact",
+            huge.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.contains("huge.json") && err.contains("limited to"),
+        "{err}"
+    );
+    assert!(!env.lake().join("registry/model_versions").exists());
+
+    register_linear(&env, 1);
+    let long_value = format!("v={}", "x".repeat(8001));
+    let (_, err) = env.expect(2, &["registry", "tag", "m", &long_value]);
+    assert!(
+        err.contains("8001 characters") && err.contains("limit is 8000"),
+        "{err}"
+    );
+    let long_comment = "y".repeat(20_001);
+    let (_, err) = env.expect(2, &["registry", "comment", "m", &long_comment]);
+    assert!(err.contains("limit is 20000"), "{err}");
+    let history = json(&env.ok(&["registry", "history", "m", "--json"]));
+    assert_eq!(
+        history["events"].as_array().unwrap().len(),
+        1,
+        "only the registration"
+    );
+}
