@@ -93,6 +93,7 @@ impl Table {
         };
         self.compact(options, in_use, &mut report).await?;
         if !options.dry_run {
+            self.set_checkpoint_interval().await?;
             report.checkpoint_version = self.checkpoint().await?;
             report.log_entries_removed = self.cleanup_expired_logs().await?;
         }
@@ -178,6 +179,33 @@ impl Table {
                 self.refresh().await?;
             }
             Err(e) => return Err(e),
+        }
+        Ok(())
+    }
+
+    /// Give a table made before lakescore set `delta.checkpointInterval` the
+    /// interval lakescore's tables are created with (one metadata commit).
+    async fn set_checkpoint_interval(&mut self) -> Result<()> {
+        let key = deltalake::TableProperty::CheckpointInterval
+            .as_ref()
+            .to_string();
+        let snapshot = self.inner.snapshot().map_err(|e| self.delta_err(e))?;
+        if snapshot.metadata().configuration().contains_key(&key) {
+            return Ok(());
+        }
+        let updated = self
+            .inner
+            .clone()
+            .set_tbl_properties()
+            .with_properties(std::collections::HashMap::from([(
+                key,
+                crate::table::CHECKPOINT_INTERVAL.to_string(),
+            )]))
+            .await;
+        match updated {
+            Ok(table) => self.inner = table,
+            // A concurrent commit won: the next maintenance sets it.
+            Err(e) => tracing::warn!(table = %self.uri, error = %e, "checkpoint interval not set"),
         }
         Ok(())
     }

@@ -17,6 +17,11 @@ use url::Url;
 
 use super::{LakeError, Result};
 
+/// `delta.checkpointInterval` of the tables lakescore creates: Spark's default
+/// (delta-rs' is 100). Opening a table replays the commits after the last
+/// checkpoint, and those cost more to read than the checkpoint does.
+pub const CHECKPOINT_INTERVAL: &str = "10";
+
 /// An open Delta table at a loaded snapshot.
 pub struct Table {
     pub(crate) inner: DeltaTable,
@@ -141,6 +146,10 @@ impl Table {
             .with_columns(columns)
             .with_partition_columns(partitions.iter().map(ToString::to_string))
             .with_comment(description)
+            .with_configuration_property(
+                deltalake::TableProperty::CheckpointInterval,
+                Some(CHECKPOINT_INTERVAL),
+            )
             .with_save_mode(SaveMode::Ignore)
             .await;
         match created {
@@ -437,6 +446,18 @@ mod tests {
             false,
         )]);
         let mut t = lake.ensure_table("t", &schema, &[], "t").await.unwrap();
+        // Created with Spark's checkpoint interval, not delta-rs' 100.
+        let config = t
+            .inner
+            .snapshot()
+            .unwrap()
+            .metadata()
+            .configuration()
+            .clone();
+        assert_eq!(
+            config.get("delta.checkpointInterval").map(String::as_str),
+            Some(CHECKPOINT_INTERVAL)
+        );
         t.append_rows(&[Row { id: 1 }], Default::default(), None)
             .await
             .unwrap();
