@@ -16,5 +16,5 @@ for t in "${targets[@]}"; do
   if [ -n "$(ls -A "regressions/$t")" ]; then
     cargo +nightly fuzz run -O "$t" "regressions/$t" -- -runs=0
   fi
-  cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10
+  cargo +nightly fuzz run -O "$t" "corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=60
 done
