@@ -6,13 +6,5 @@
 use lakescore_core::flavor::Flavor;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    if let Ok(model) = lakescore_model::load(Flavor::Xgboost, data, "model.ubj") {
-        let n = model.features().len();
-        let rows = [f64::NAN, 0.0, -1e300, 1e300];
-        let x = lakescore_model::FeatureMatrix {
-            rows: rows.len(),
-            columns: vec![rows.to_vec(); n],
-        };
-        let _ = model.predict_all(&x);
-    }
+    lakescore_fuzz::load_and_score(Flavor::Xgboost, data, "model.ubj");
 });

@@ -88,7 +88,6 @@ impl Table {
         let mut report = TableMaintenance {
             table: self.uri.clone(),
             version_before: self.version(),
-            files_before: self.file_views().await?.len(),
             ..TableMaintenance::default()
         };
         self.compact(options, in_use, &mut report).await?;
@@ -116,7 +115,9 @@ impl Table {
         let store = self.inner.object_store();
         // Small files per partition (a BTreeMap keeps the plan deterministic).
         let mut groups: BTreeMap<Vec<(String, Option<String>)>, Vec<_>> = BTreeMap::new();
-        for view in self.file_views().await? {
+        let views = self.file_views().await?;
+        report.files_before = views.len();
+        for view in views {
             if (view.size() as u64) >= options.small_file_bytes {
                 continue;
             }

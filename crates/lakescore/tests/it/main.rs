@@ -184,6 +184,19 @@ impl Env {
         p.to_str().unwrap().to_string()
     }
 
+    /// A job scoring the 2024-01-01 demo files for any date (so many dates can run).
+    fn fixed_input_spec(&self) -> String {
+        self.spec(
+            "fixed",
+            &format!(
+                "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\n\
+                 format = \"parquet\"\npath = \"{}/fixtures/demo/data/2024-01-01/*.parquet\"\n\
+                 keys = [\"customer_id\"]\n",
+                repo().display()
+            ),
+        )
+    }
+
     /// A spec scoring `input` (a glob, may hold {{ ds }}) with models:/churn@champion.
     fn demo_spec(&self, input: &str) -> String {
         self.spec(
@@ -263,6 +276,19 @@ fn predictions_by_day(lake: &Path) -> BTreeMap<(String, i64), (usize, f64)> {
         }
     }
     expected
+}
+
+/// Every file and folder under `dir`, recursively.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        }
+        out.push(p);
+    }
+    out
 }
 
 fn rows(batches: &[RecordBatch]) -> usize {

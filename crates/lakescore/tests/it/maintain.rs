@@ -6,19 +6,6 @@ use std::time::{Duration, SystemTime};
 
 use super::*;
 
-/// A job scoring the 2024-01-01 demo files for any date (so many dates can run).
-fn fixed_input_spec(env: &Env) -> String {
-    env.spec(
-        "fixed",
-        &format!(
-            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\n\
-             format = \"parquet\"\npath = \"{}/fixtures/demo/data/2024-01-01/*.parquet\"\n\
-             keys = [\"customer_id\"]\n",
-            repo().display()
-        ),
-    )
-}
-
 fn sorted_runs(lake: &Path) -> Vec<String> {
     let mut runs: Vec<String> = read_runs(lake)
         .iter()
@@ -41,7 +28,7 @@ fn log_entries(table: &Path) -> Vec<String> {
 fn compaction_keeps_every_row_and_time_travel_still_works() {
     let env = Env::new();
     env.register_demo();
-    let spec = fixed_input_spec(&env);
+    let spec = env.fixed_input_spec();
     for day in 1..=4 {
         env.ok(&["run", &spec, "--date", &format!("2024-03-0{day}")]);
     }
@@ -133,7 +120,7 @@ fn compaction_keeps_every_row_and_time_travel_still_works() {
 fn vacuum_takes_old_orphans_and_leaves_young_files() {
     let env = Env::new();
     env.register_demo();
-    let spec = fixed_input_spec(&env);
+    let spec = env.fixed_input_spec();
     env.ok(&["run", &spec, "--date", "2024-03-01"]);
     let table = env.lake().join("predictions/churn_daily");
     let part = table.join("logical_date=2024-03-01");
@@ -192,7 +179,7 @@ fn vacuum_takes_old_orphans_and_leaves_young_files() {
 fn maintain_during_eight_runs_loses_and_duplicates_nothing() {
     let env = Env::new();
     env.register_demo();
-    let spec = fixed_input_spec(&env);
+    let spec = env.fixed_input_spec();
     for day in 1..=3 {
         env.ok(&["run", &spec, "--date", &format!("2024-03-0{day}")]);
     }

@@ -24,20 +24,6 @@ fn planted_env() -> Vec<(String, String)> {
     .collect()
 }
 
-/// Every file under `dir`, recursively.
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(files(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
-}
-
 #[test]
 fn planted_secrets_appear_in_no_output_log_or_table() {
     let env = Env::new();
@@ -147,7 +133,7 @@ fn planted_secrets_appear_in_no_output_log_or_table() {
     assert!(!outputs.contains(SECRET), "a secret was printed or logged");
     // Every file of the lake as bytes (log entries, checkpoints, profiles, leases)...
     let mut tables = 0;
-    for file in files(&env.lake()) {
+    for file in walk(&env.lake()).into_iter().filter(|p| p.is_file()) {
         let bytes = std::fs::read(&file).unwrap();
         assert!(
             !String::from_utf8_lossy(&bytes).contains(SECRET),

@@ -5,19 +5,6 @@
 
 use super::*;
 
-/// A job scoring the 2024-01-01 demo files for any date.
-fn spec(env: &Env) -> String {
-    env.spec(
-        "fixed",
-        &format!(
-            "name = \"churn_daily\"\n[model]\nuri = \"models:/churn@champion\"\n[input]\n\
-             format = \"parquet\"\npath = \"{}/fixtures/demo/data/2024-01-01/*.parquet\"\n\
-             keys = [\"customer_id\"]\n",
-            repo().display()
-        ),
-    )
-}
-
 fn entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = walk(dir)
         .into_iter()
@@ -25,18 +12,6 @@ fn entries(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        }
-        out.push(p);
-    }
-    out
 }
 
 /// Makes a folder unwritable, even for root (`chattr +i`; `chmod` otherwise),
@@ -75,7 +50,7 @@ impl Drop for ReadOnly {
 fn a_read_only_output_location_fails_the_run_and_writes_nothing() {
     let env = Env::new();
     env.register_demo();
-    let spec = spec(&env);
+    let spec = env.fixed_input_spec();
     env.ok(&["run", &spec, "--date", "2024-03-01"]);
     let table = env.lake().join("predictions/churn_daily");
     let before = entries(&table);
@@ -100,7 +75,7 @@ fn a_read_only_output_location_fails_the_run_and_writes_nothing() {
 fn a_data_file_deleted_from_under_a_table_is_named_and_a_rerun_repairs_it() {
     let env = Env::new();
     env.register_demo_with_reference();
-    let spec = spec(&env);
+    let spec = env.fixed_input_spec();
     for date in ["2024-03-01", "2024-03-02"] {
         env.ok(&["run", &spec, "--date", date]);
     }
@@ -129,7 +104,7 @@ fn a_data_file_deleted_from_under_a_table_is_named_and_a_rerun_repairs_it() {
 fn a_corrupt_log_entry_is_named_and_nothing_is_written() {
     let env = Env::new();
     env.register_demo();
-    let spec = spec(&env);
+    let spec = env.fixed_input_spec();
     env.ok(&["run", &spec, "--date", "2024-03-01"]);
     let table = env.lake().join("predictions/churn_daily");
     let entry = table.join("_delta_log/00000000000000000001.json");
