@@ -18,6 +18,8 @@ export CARGO_INCREMENTAL=0
 cargo build --locked -p lakescore
 bin="$CARGO_TARGET_DIR/debug/lakescore"
 export LAKESCORE_LAKE="${LAKESCORE_LAKE:-./lake}"
+# The job to score (./demo-s3.sh gives the one whose input is on S3).
+job="${DEMO_JOB:-jobs/demo.toml}"
 
 if ! "$bin" registry list churn >/dev/null 2>&1; then
   "$bin" registry register churn --flavor xgboost \
@@ -28,10 +30,10 @@ if ! "$bin" registry list churn >/dev/null 2>&1; then
   "$bin" registry promote churn 1 --stage production --comment "demo promotion"
 fi
 
-"$bin" validate jobs/demo.toml --date 2024-01-01
+"$bin" validate "$job" --date 2024-01-01
 for ds in 2024-01-01 2024-01-02; do
   status=0
-  "$bin" run jobs/demo.toml --date "$ds" || status=$?
+  "$bin" run "$job" --date "$ds" || status=$?
   case $status in
     0) ;;
     3) echo "  (exit code 3: predictions written, drift alert raised)" ;;

@@ -1,18 +1,21 @@
 //! The lake: the only crate that talks to Delta Lake and object storage.
 //!
-//! A [`Lake`] is a root URI (`./lake` by default, or a `file://` URI; object
-//! stores need delta-rs' `s3`/`azure`/`gcs` features, not enabled yet) under
-//! which every lakescore table lives. This crate opens and creates Delta
+//! A [`Lake`] is a root URI (`./lake` by default, a `file://` URI, or an
+//! object store's `s3://`, `az://`/`abfss://` or `gs://` URI, each with its
+//! cargo feature) under which every lakescore table lives, reached with one
+//! [`Storage`] configuration. This crate opens and creates Delta
 //! tables ([`table`]), reads them ([`read`]), appends rows in single commits
 //! with optimistic concurrency ([`write`]), streams scored batches into one
 //! atomic replace-a-date commit ([`writer`]), stores artifacts as objects and
 //! holds leases ([`lease`]). Each owned table's schema is derived from its row
 //! type ([`schema`]). No other crate depends on `deltalake`.
 
+pub mod glob;
 pub mod lease;
 pub mod maintain;
 pub mod read;
 pub mod schema;
+pub mod storage;
 pub mod table;
 pub mod write;
 pub mod writer;
@@ -27,9 +30,11 @@ use deltalake::logstore::object_store::path::Path as ObjectPath;
 use lakescore_core::{Classify, ErrorClass};
 use url::Url;
 
+pub use glob::list_matching;
 pub use maintain::{MaintainOptions, TableMaintenance};
 pub use read::ReadTable;
 pub use schema::schema_of;
+pub use storage::Storage;
 pub use table::{DataFile, Table};
 pub use writer::{DateReplaceWriter, ReplaceOutcome};
 
@@ -43,10 +48,24 @@ pub enum LakeError {
     #[error("no lake at {location}")]
     NoLake { location: String },
     #[error(
-        "unsupported scheme \"{scheme}:\" in {location:?}: lakes and tables are local paths or \
-         file:// URIs (object stores are not built in yet)"
+        "unsupported scheme \"{scheme}:\" in {location:?}: this build reads local paths and \
+         {supported}"
     )]
-    UnsupportedScheme { location: String, scheme: String },
+    UnsupportedScheme {
+        location: String,
+        scheme: String,
+        supported: String,
+    },
+    /// A storage option that does not parse.
+    #[error("storage option {key}: {reason}")]
+    InvalidStorage { key: String, reason: String },
+    /// A storage configuration under which concurrent writers are not safe.
+    #[error("unsafe storage configuration for {location}: {key} {reason}")]
+    UnsafeStorage {
+        location: String,
+        key: String,
+        reason: String,
+    },
     #[error("Delta table {table}")]
     Delta {
         table: String,
@@ -132,10 +151,18 @@ impl Classify for LakeError {
             | LakeError::InvalidLocation { .. }
             | LakeError::NoLake { .. }
             | LakeError::UnsupportedScheme { .. }
+            | LakeError::InvalidStorage { .. }
+            | LakeError::UnsafeStorage { .. }
             | LakeError::Unsupported { .. }
             | LakeError::NotAppendOnly { .. }
             | LakeError::NotADeltaTable { .. } => ErrorClass::BadInput,
+            LakeError::Object { source, .. } if missing_bucket(source.as_ref()) => {
+                ErrorClass::BadInput
+            }
             LakeError::Conflict { .. } | LakeError::Object { .. } => ErrorClass::Transient,
+            LakeError::Delta { source, .. } if missing_bucket(source.as_ref()) => {
+                ErrorClass::BadInput
+            }
             LakeError::Delta { source, .. } => delta_class(source),
             LakeError::Rows { .. }
             | LakeError::Column { .. }
@@ -143,6 +170,29 @@ impl Classify for LakeError {
             | LakeError::LogEntry { .. } => ErrorClass::Failure,
         }
     }
+}
+
+/// Whether a store said that the bucket or container does not exist (S3's
+/// `NoSuchBucket`, Azure's `ContainerNotFound`, GCS' message): a location
+/// given wrong, not an outage. object_store reports these as generic errors,
+/// so their text is what tells.
+fn missing_bucket(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if [
+            "NoSuchBucket",
+            "ContainerNotFound",
+            "The specified bucket does not exist",
+        ]
+        .iter()
+        .any(|m| text.contains(m))
+        {
+            return true;
+        }
+        cause = c.source();
+    }
+    false
 }
 
 /// How a delta-rs error classifies: storage and commit trouble is transient.
@@ -160,19 +210,28 @@ fn delta_class(e: &deltalake::DeltaTableError) -> ErrorClass {
 
 pub type Result<T, E = LakeError> = std::result::Result<T, E>;
 
-/// A lake root. Cheap to clone.
+/// A lake root and the storage configuration that reaches it. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct Lake {
     root: Url,
+    storage: Storage,
 }
 
 impl Lake {
-    /// Open the existing lake at `location` (a local path or a `file://` URI).
-    /// A lake that is not there is an error ([`LakeError::NoLake`]): only
-    /// [`Lake::create`] makes one, so a command run from the wrong directory
-    /// never leaves a stray lake behind.
+    /// Open the existing lake at `location` (a local path or a URI) with the
+    /// environment's storage configuration only.
     pub fn open(location: &str) -> Result<Self> {
-        let root = location_to_url(location, None)?;
+        Self::open_with(location, Storage::default())
+    }
+
+    /// Open the existing lake at `location`, reached with `storage`. A local
+    /// lake that is not there is an error ([`LakeError::NoLake`]): only
+    /// [`Lake::create`] makes one, so a command run from the wrong directory
+    /// never leaves a stray lake behind. (An object-store prefix exists as
+    /// soon as anything is written under it: there is nothing to check.)
+    pub fn open_with(location: &str, storage: Storage) -> Result<Self> {
+        let root = lake_root(location)?;
+        storage.check(&root)?;
         if let Some(path) = local_path(&root)
             && !path.is_dir()
         {
@@ -180,23 +239,34 @@ impl Lake {
                 location: path.display().to_string(),
             });
         }
-        Ok(Self { root })
+        Ok(Self { root, storage })
     }
 
     /// Open the lake at `location`, creating its root folder when missing.
     pub fn create(location: &str) -> Result<Self> {
-        let root = location_to_url(location, None)?;
+        Self::create_with(location, Storage::default())
+    }
+
+    /// [`Lake::create`] reached with `storage`.
+    pub fn create_with(location: &str, storage: Storage) -> Result<Self> {
+        let root = lake_root(location)?;
+        storage.check(&root)?;
         if let Some(path) = local_path(&root) {
             std::fs::create_dir_all(&path).map_err(|e| LakeError::InvalidLocation {
                 location: location.to_string(),
                 reason: format!("cannot create directory: {e}"),
             })?;
         }
-        Ok(Self { root })
+        Ok(Self { root, storage })
     }
 
     pub fn root(&self) -> &Url {
         &self.root
+    }
+
+    /// The storage configuration every location of this lake's runs is reached with.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     /// The URI of a table: `rel` relative to the lake root, or a full URI / absolute path.
@@ -206,12 +276,25 @@ impl Lake {
 
     /// Open a table that may not exist yet (no IO beyond reading the log).
     pub async fn open_table(&self, rel: &str) -> Result<Option<Table>> {
-        Table::open(self.table_url(rel)?, None).await
+        Table::open(self.table_url(rel)?, None, &self.storage).await
     }
 
     /// Open a table at a given version.
     pub async fn open_table_at(&self, rel: &str, version: i64) -> Result<Option<Table>> {
-        Table::open(self.table_url(rel)?, Some(version)).await
+        Table::open(self.table_url(rel)?, Some(version), &self.storage).await
+    }
+
+    /// Open a Delta table anywhere (a job's input or reference: a path or a
+    /// URI, relative paths against the current directory) with this lake's
+    /// storage configuration; `None` when there is no table there.
+    pub async fn open_location(
+        &self,
+        location: &str,
+        version: Option<i64>,
+    ) -> Result<Option<Table>> {
+        let url = location_to_url(location, None)?;
+        self.storage.check(&url)?;
+        Table::open(url, version, &self.storage).await
     }
 
     /// Open a table as it stood at `at` (Delta time travel); `None` when it did not exist yet.
@@ -220,7 +303,7 @@ impl Lake {
         rel: &str,
         at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Table>> {
-        Table::open_as_of(self.table_url(rel)?, at).await
+        Table::open_as_of(self.table_url(rel)?, at, &self.storage).await
     }
 
     /// Open `rel`, creating it with `schema` and `partitions` when it does not
@@ -233,20 +316,19 @@ impl Lake {
         partitions: &[&str],
         description: &str,
     ) -> Result<Table> {
-        Table::ensure(self.table_url(rel)?, schema, partitions, description).await
+        Table::ensure(
+            self.table_url(rel)?,
+            schema,
+            partitions,
+            description,
+            &self.storage,
+        )
+        .await
     }
 
     /// An object store rooted at the lake (paths are relative to the root).
     fn object_store(&self) -> Result<Arc<dyn ObjectStore>> {
-        let log_store = deltalake::logstore::logstore_for(
-            &self.root,
-            deltalake::logstore::StorageConfig::default(),
-        )
-        .map_err(|e| LakeError::InvalidLocation {
-            location: self.root.to_string(),
-            reason: e.to_string(),
-        })?;
-        Ok(log_store.object_store(None))
+        object_store_at(&self.root, &self.storage)
     }
 
     /// Every Delta table under the lake root (relative paths, sorted): folders
@@ -283,6 +365,25 @@ impl Lake {
         Ok(found)
     }
 
+    /// Whether `rel` (relative to the lake, or a full URI or path) holds a
+    /// Delta table: a `_delta_log` with at least one entry.
+    pub async fn has_table(&self, rel: &str) -> bool {
+        let Ok(url) = self.table_url(rel) else {
+            return false;
+        };
+        if let Some(path) = local_path(&url) {
+            return path.join("_delta_log").is_dir();
+        }
+        let Ok(store) = object_store_at(&url, &self.storage) else {
+            return false;
+        };
+        let log = ObjectPath::from("_delta_log");
+        store
+            .list_with_delimiter(Some(&log))
+            .await
+            .is_ok_and(|l| !l.objects.is_empty() || !l.common_prefixes.is_empty())
+    }
+
     /// Write an object (a model artifact) at `rel` under the lake root.
     pub async fn put_object(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
         let store = self.object_store()?;
@@ -316,15 +417,37 @@ impl Lake {
     }
 }
 
+/// A lake root's URL, ending in `/` as a folder's does (`s3://b/lake/`).
+fn lake_root(location: &str) -> Result<Url> {
+    let mut root = location_to_url(location, None)?;
+    if !root.path().ends_with('/') {
+        let path = format!("{}/", root.path());
+        root.set_path(&path);
+    }
+    Ok(root)
+}
+
+/// An object store rooted at `url`, reached with `storage`.
+pub(crate) fn object_store_at(url: &Url, storage: &Storage) -> Result<Arc<dyn ObjectStore>> {
+    let config = deltalake::logstore::StorageConfig::parse_options(storage.delta_options())
+        .map_err(|e| LakeError::InvalidStorage {
+            key: storage.redacted(),
+            reason: e.to_string(),
+        })?;
+    let log_store =
+        deltalake::logstore::logstore_for(url, config).map_err(|e| LakeError::InvalidLocation {
+            location: url.to_string(),
+            reason: e.to_string(),
+        })?;
+    Ok(log_store.object_store(None))
+}
+
 /// The type of every timestamp lakescore writes: Delta's `timestamp`
 /// (microseconds, UTC).
 pub fn utc_timestamp() -> arrow::datatypes::DataType {
     use arrow::datatypes::{DataType, TimeUnit};
     DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into()))
 }
-
-/// The URI schemes a lake or table location may use (besides a plain path).
-pub const SUPPORTED_SCHEMES: &[&str] = &["file"];
 
 /// Turn a path or URI into a URL; relative paths are taken against `base`
 /// (the lake root) or, without a base, against the current directory.
@@ -339,11 +462,18 @@ pub fn location_to_url(location: &str, base: Option<&Url>) -> Result<Url> {
     if let Ok(url) = Url::parse(location)
         && url.scheme().len() > 1
     {
-        if !SUPPORTED_SCHEMES.contains(&url.scheme()) {
+        if !storage::scheme_supported(url.scheme()) {
             return Err(LakeError::UnsupportedScheme {
                 location: location.to_string(),
                 scheme: url.scheme().to_string(),
+                supported: storage::supported_schemes(),
             });
+        }
+        if url.scheme() != "file" && url.host_str().is_none_or(str::is_empty) {
+            return Err(invalid(format!(
+                "no bucket or container: write {}://BUCKET/PATH",
+                url.scheme()
+            )));
         }
         return Ok(url);
     }
@@ -389,10 +519,25 @@ mod tests {
 
     #[test]
     fn unsupported_schemes_are_refused_as_bad_input() {
-        let e = location_to_url("s3://bucket/lake", None).unwrap_err();
-        assert!(matches!(e, LakeError::UnsupportedScheme { ref scheme, .. } if scheme == "s3"));
+        let e = location_to_url("hdfs://namenode/lake", None).unwrap_err();
+        assert!(matches!(e, LakeError::UnsupportedScheme { ref scheme, .. } if scheme == "hdfs"));
         assert_eq!(e.class(), ErrorClass::BadInput);
         assert!(e.to_string().contains("file://"), "{e}");
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn object_store_locations_need_a_bucket() {
+        let e = location_to_url("s3:///lake", None).unwrap_err();
+        assert!(e.to_string().contains("no bucket"), "{e}");
+    }
+
+    #[cfg(feature = "s3")]
+    #[test]
+    fn object_store_tables_live_under_the_lake() {
+        let root = location_to_url("s3://bucket/lake", None).unwrap();
+        let url = location_to_url("predictions/churn", Some(&root)).unwrap();
+        assert_eq!(url.as_str(), "s3://bucket/lake/predictions/churn");
     }
 
     #[test]

@@ -15,7 +15,7 @@ use deltalake::{DeltaTable, DeltaTableError};
 use futures::TryStreamExt;
 use url::Url;
 
-use super::{LakeError, Result};
+use super::{LakeError, Result, Storage};
 
 /// `delta.checkpointInterval` of the tables lakescore creates: Spark's default
 /// (delta-rs' is 100). Opening a table replays the commits after the last
@@ -26,6 +26,13 @@ pub const CHECKPOINT_INTERVAL: &str = "10";
 pub struct Table {
     pub(crate) inner: DeltaTable,
     pub(crate) uri: String,
+    /// How the table was reached, to reopen it the same way.
+    pub(crate) storage: Storage,
+}
+
+/// A table builder for `url` reached with `storage` (nothing loaded yet).
+fn builder(url: Url, storage: &Storage) -> deltalake::DeltaResult<deltalake::DeltaTableBuilder> {
+    Ok(deltalake::DeltaTableBuilder::from_url(url)?.with_storage_options(storage.delta_options()))
 }
 
 /// A data file of the current snapshot, for readers that scan files themselves.
@@ -38,6 +45,14 @@ pub struct DataFile {
 }
 
 impl DataFile {
+    /// Where a reader finds the file: its local path, or its object-store URI.
+    pub fn location(&self) -> String {
+        match self.local_path() {
+            Some(p) => p.to_string_lossy().into_owned(),
+            None => self.uri.clone(),
+        }
+    }
+
     /// The file's path when it is on the local filesystem.
     pub fn local_path(&self) -> Option<std::path::PathBuf> {
         if self.uri.starts_with('/') {
@@ -68,7 +83,7 @@ impl Table {
     }
 
     /// Open the table at `url` (latest, or `version`); `None` when there is no table there.
-    pub async fn open(url: Url, version: Option<i64>) -> Result<Option<Table>> {
+    pub async fn open(url: Url, version: Option<i64>, storage: &Storage) -> Result<Option<Table>> {
         let uri = url.to_string();
         let err = |source| LakeError::Delta {
             table: uri.clone(),
@@ -81,15 +96,14 @@ impl Table {
         }
         // Built, not loaded: `DeltaTable::try_from_url` would load the latest
         // version, and the load below would read the log a second time.
-        let mut table = match deltalake::DeltaTableBuilder::from_url(url.clone())
-            .and_then(deltalake::DeltaTableBuilder::build)
-        {
-            Ok(t) => t,
-            Err(DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_)) => {
-                return Ok(None);
-            }
-            Err(e) => return Err(err(e)),
-        };
+        let mut table =
+            match builder(url.clone(), storage).and_then(deltalake::DeltaTableBuilder::build) {
+                Ok(t) => t,
+                Err(DeltaTableError::NotATable(_) | DeltaTableError::InvalidTableLocation(_)) => {
+                    return Ok(None);
+                }
+                Err(e) => return Err(err(e)),
+            };
         let loaded = match version {
             None => table.load().await,
             Some(v) => table.load_version(v.max(0) as u64).await,
@@ -109,7 +123,11 @@ impl Table {
                 return Err(err(e));
             }
         }
-        let t = Table { inner: table, uri };
+        let t = Table {
+            inner: table,
+            uri,
+            storage: storage.clone(),
+        };
         t.check_supported()?;
         Ok(Some(t))
     }
@@ -120,8 +138,9 @@ impl Table {
         schema: &ArrowSchema,
         partitions: &[&str],
         description: &str,
+        storage: &Storage,
     ) -> Result<Table> {
-        if let Some(t) = Table::open(url.clone(), None).await? {
+        if let Some(t) = Table::open(url.clone(), None, storage).await? {
             return t.evolve_to(schema).await;
         }
         let uri = url.to_string();
@@ -139,7 +158,9 @@ impl Table {
                 reason: format!("cannot create directory: {e}"),
             })?;
         }
-        let table = DeltaTable::try_from_url(url.clone()).await.map_err(err)?;
+        let table = builder(url.clone(), storage)
+            .and_then(deltalake::DeltaTableBuilder::build)
+            .map_err(err)?;
         refuse_foreign_files(&table, &uri).await?;
         let created = table
             .create()
@@ -153,9 +174,13 @@ impl Table {
             .with_save_mode(SaveMode::Ignore)
             .await;
         match created {
-            Ok(table) => Ok(Table { inner: table, uri }),
+            Ok(table) => Ok(Table {
+                inner: table,
+                uri,
+                storage: storage.clone(),
+            }),
             // Another process created it at the same moment: use theirs.
-            Err(_) => match Table::open(url, None).await? {
+            Err(_) => match Table::open(url, None, storage).await? {
                 Some(t) => t.evolve_to(schema).await,
                 None => Err(LakeError::Conflict {
                     table: uri,
@@ -167,8 +192,12 @@ impl Table {
 
     /// Open the table as it stood at `at` (Delta time travel by commit
     /// timestamp); `None` when it did not exist yet.
-    pub async fn open_as_of(url: Url, at: chrono::DateTime<chrono::Utc>) -> Result<Option<Table>> {
-        let Some(mut t) = Table::open(url, None).await? else {
+    pub async fn open_as_of(
+        url: Url,
+        at: chrono::DateTime<chrono::Utc>,
+        storage: &Storage,
+    ) -> Result<Option<Table>> {
+        let Some(mut t) = Table::open(url, None, storage).await? else {
             return Ok(None);
         };
         let uri = t.uri.clone();
@@ -233,9 +262,13 @@ impl Table {
             .with_fields(kernel.fields().cloned().collect::<Vec<_>>())
             .await;
         match evolved {
-            Ok(inner) => Ok(Table { inner, uri }),
+            Ok(inner) => Ok(Table {
+                inner,
+                uri,
+                storage: self.storage.clone(),
+            }),
             // Another process evolved it first: take theirs and check it.
-            Err(_) => match Table::open(url, None).await? {
+            Err(_) => match Table::open(url, None, &self.storage).await? {
                 Some(t) => {
                     t.check_schema(expected)?;
                     Ok(t)
@@ -250,6 +283,11 @@ impl Table {
 
     pub fn uri(&self) -> &str {
         &self.uri
+    }
+
+    /// The storage configuration the table was opened with.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
     }
 
     /// The loaded snapshot version.

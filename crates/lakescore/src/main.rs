@@ -39,6 +39,7 @@ fn main() {
     let ctx = commands::Context {
         lake: cli.lake,
         lake_origin,
+        storage_options: cli.storage_options,
         printer: printer::Printer { json: cli.json },
         quiet: cli.quiet,
     };

@@ -94,6 +94,13 @@ pub struct RawInput {
     #[serde(default)]
     #[schemars(with = "Option<i64>")]
     pub version: Option<Spanned<i64>>,
+    /// Delta only: read only the files whose partition values are these
+    /// (column = value as the Delta log writes it, `{{ ds }}` replaced by the
+    /// logical date), e.g. `{ event_date = "{{ ds }}" }`: a table partitioned
+    /// by day is read one day at a time, without opening other days' files.
+    #[serde(default)]
+    #[schemars(with = "Option<std::collections::BTreeMap<String, String>>")]
+    pub partition_filter: Option<Spanned<std::collections::BTreeMap<String, String>>>,
     /// Columns copied from the input to every prediction row (e.g. the entity id).
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]

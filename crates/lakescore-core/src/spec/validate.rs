@@ -1,5 +1,6 @@
 //! Stage two: turn a [`RawJobSpec`] into a typed [`Job`], reporting every problem.
 
+use std::collections::BTreeMap;
 use std::ops::Range;
 
 use chrono::NaiveDate;
@@ -109,6 +110,8 @@ pub struct InputSpec {
     pub mode: InputMode,
     pub path: String,
     pub version: Option<i64>,
+    /// Delta only: partition column -> value template (`{{ ds }}` allowed).
+    pub partition_filter: BTreeMap<String, String>,
     pub keys: Vec<String>,
     pub batch_rows: usize,
     /// An input scored already (an inference log): drift only, per version.
@@ -127,6 +130,14 @@ impl InputSpec {
     /// The input path for a logical date (`{{ ds }}` substituted).
     pub fn path_for(&self, date: NaiveDate) -> String {
         render_ds(&self.path, date)
+    }
+
+    /// The partition filter for a logical date (`{{ ds }}` substituted).
+    pub fn partition_filter_for(&self, date: NaiveDate) -> BTreeMap<String, String> {
+        self.partition_filter
+            .iter()
+            .map(|(k, v)| (k.clone(), render_ds(v, date)))
+            .collect()
     }
 }
 
@@ -314,6 +325,27 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
             c.error(v.span(), "input.version", "a Delta version is 0 or more");
         }
     }
+    let partition_filter = match &raw.input.partition_filter {
+        None => BTreeMap::new(),
+        Some(f) => {
+            if format == Some(InputFormat::Parquet) {
+                c.error(
+                    f.span(),
+                    "input.partition_filter",
+                    "a partition filter applies only to format = \"delta\" (a Parquet glob selects files itself)",
+                );
+            }
+            for (column, value) in f.get_ref() {
+                if column.trim().is_empty() {
+                    c.error(f.span(), "input.partition_filter", "a column name is empty");
+                }
+                if let Err(e) = check_template(value) {
+                    c.error(f.span(), "input.partition_filter", e);
+                }
+            }
+            f.get_ref().clone()
+        }
+    };
     let keys = raw
         .input
         .keys
@@ -394,6 +426,7 @@ pub(super) fn validate(raw: RawJobSpec, text: &str) -> Result<Job, Vec<Diagnosti
             mode,
             path,
             version: raw.input.version.map(Spanned::into_inner),
+            partition_filter,
             keys,
             batch_rows,
             scored,

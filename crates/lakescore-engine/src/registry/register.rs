@@ -147,7 +147,7 @@ impl Registry {
         if let Some(path) = &cmd.reference {
             let (_, model) = req.load_model()?;
             req.profile = Some(
-                crate::runner::reference::build_profile(path, model.as_ref())
+                crate::runner::reference::build_profile(&self.lake, path, model.as_ref())
                     .await
                     .map_err(|e| RegistryError::Reference(Box::new(e)))?,
             );

@@ -37,7 +37,7 @@ pub(crate) async fn job_profile(
         return Ok(profile);
     }
     match job.drift.as_ref().and_then(|d| d.reference.as_deref()) {
-        Some(reference) => reference::build_profile(reference, model)
+        Some(reference) => reference::build_profile(registry.lake(), reference, model)
             .await
             .map(Some)
             .map_err(|source| RunError::Reference {

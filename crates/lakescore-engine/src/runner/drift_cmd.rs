@@ -260,6 +260,7 @@ pub async fn recompute(
     if accumulators.iter().any(Option::is_some) {
         let range = input_range(lake, spec, date, None).await?;
         let plan = resolve_input(
+            lake,
             spec,
             date,
             &crate::score::ModelInputs::numeric(&features),

@@ -2,15 +2,13 @@
 //! incremental range after the job's last successful run) and the checked
 //! input plan (files, columns, types), before anything is written.
 
-use std::path::PathBuf;
-
 use chrono::NaiveDate;
 use lakescore_core::runs::{days_since_epoch, incremental_range};
 use lakescore_core::spec::{InputFormat, InputMode, LoadedSpec};
-use lakescore_lake::{Lake, Table, location_to_url};
+use lakescore_lake::Lake;
 
 use super::{Pin, RunError, runs};
-use crate::score::{self, InputPlan, ModelInputs, ScoreError};
+use crate::score::{self, Files, InputPlan, ModelInputs, ScoreError};
 
 pub struct Resolved {
     /// `None` when an incremental input has no new rows.
@@ -65,87 +63,102 @@ pub async fn input_range(
 }
 
 pub async fn resolve_input(
+    lake: &Lake,
     spec: &LoadedSpec,
     date: NaiveDate,
     inputs: &ModelInputs,
     range: InputRange,
 ) -> Result<Resolved, RunError> {
-    let features = &inputs.features;
     let job = &spec.job;
     let input = job.input.path_for(date);
     let score_err = |source| RunError::Score {
         job: job.name.clone(),
         source,
     };
-    let (files, input_version): (Vec<PathBuf>, Option<i64>) = match job.input.format {
-        InputFormat::Parquet => (score::expand_glob(&input).map_err(score_err)?, None),
+    let lake_err = |source| RunError::Lake {
+        job: job.name.clone(),
+        source,
+    };
+    let (files, input_version): (Files, Option<i64>) = match job.input.format {
+        InputFormat::Parquet => (
+            score::expand(&input, lake.storage())
+                .await
+                .map_err(score_err)?,
+            None,
+        ),
         InputFormat::Delta => {
-            let url = location_to_url(&input, None).map_err(|source| RunError::Lake {
-                job: job.name.clone(),
-                source,
-            })?;
-            let table = match range.version.or(job.input.version) {
-                None => Table::open(url, None).await,
-                Some(v) => Table::open(url, Some(v)).await,
-            }
-            .map_err(|source| RunError::Lake {
-                job: job.name.clone(),
-                source,
-            })?
-            .ok_or_else(|| RunError::Input {
-                job: job.name.clone(),
-                input: input.clone(),
-                message: "no Delta table there".into(),
-            })?;
-            let partitions = table.partition_columns().map_err(|source| RunError::Lake {
-                job: job.name.clone(),
-                source,
-            })?;
-            let needed: Vec<&String> = features.iter().chain(&job.input.keys).collect();
-            if let Some(p) = partitions.iter().find(|p| needed.contains(p)) {
+            let table = lake
+                .open_location(&input, range.version.or(job.input.version))
+                .await
+                .map_err(lake_err)?
+                .ok_or_else(|| RunError::Input {
+                    job: job.name.clone(),
+                    input: input.clone(),
+                    message: "no Delta table there".into(),
+                })?;
+            let partitions = table.partition_columns().map_err(lake_err)?;
+            let filter = job.input.partition_filter_for(date);
+            if let Some(column) = filter.keys().find(|c| !partitions.contains(c)) {
                 return Err(RunError::Input {
                     job: job.name.clone(),
                     input,
                     message: format!(
-                        "column {p:?} is a partition column; scoring partition columns is not supported yet"
+                        "partition_filter names {column:?}, which is not a partition column of the table (its partition columns: {})",
+                        if partitions.is_empty() {
+                            "none".to_string()
+                        } else {
+                            partitions.join(", ")
+                        }
                     ),
                 });
             }
-            let files = match range.after {
+            let data: Vec<_> = match range.after {
                 None => table.data_files().await,
                 Some(after) => table.appended_files_since(after).await,
             }
-            .map_err(|source| RunError::Lake {
-                job: job.name.clone(),
-                source,
-            })?;
-            if files.is_empty() && range.after.is_some() {
+            .map_err(lake_err)?
+            .into_iter()
+            .filter(|f| {
+                filter
+                    .iter()
+                    .all(|(c, v)| f.partition_values.get(c).cloned().flatten().as_ref() == Some(v))
+            })
+            .collect();
+            if data.is_empty() && range.after.is_some() {
                 return Ok(Resolved {
                     plan: None,
                     input_version: Some(table.version()),
                     input_start_version: range.after.flatten(),
                 });
             }
-            let mut paths = Vec::with_capacity(files.len());
-            for f in files {
-                match f.local_path() {
-                    Some(p) => paths.push(p),
-                    None => {
-                        return Err(RunError::Input {
-                            job: job.name.clone(),
-                            input,
-                            message: format!(
-                                "file {} is not on the local filesystem; remote Delta inputs are not supported yet",
-                                f.uri
-                            ),
-                        });
-                    }
-                }
-            }
-            if paths.is_empty() {
+            if data.is_empty() {
                 return Err(score_err(ScoreError::NoInput { pattern: input }));
             }
-            (paths, Some(table.version()))
+            let types =
+                partition_types(&table, &partitions).map_err(|message| RunError::Input {
+                    job: job.name.clone(),
+                    input: input.clone(),
+                    message,
+                })?;
+            let values = data
+                .iter()
+                .map(|f| {
+                    partitions
+                        .iter()
+                        .map(|p| f.partition_values.get(p).cloned().flatten())
+                        .collect()
+                })
+                .collect();
+            let locations = data
+                .iter()
+                .map(lakescore_lake::DataFile::location)
+                .collect();
+            (
+                Files::new(locations, lake.storage())
+                    .map_err(score_err)?
+                    .with_partitions(types, values),
+                Some(table.version()),
+            )
         }
     };
     let monitored = job
@@ -153,18 +166,43 @@ pub async fn resolve_input(
         .as_ref()
         .map(|d| d.columns.clone())
         .unwrap_or_default();
-    let plan = InputPlan::inspect(
-        &input,
-        files,
-        &job.input.keys,
-        &monitored,
-        inputs,
-        job.input.batch_rows,
-    )
+    // polars reads footers with its own runtime, which must not block one of ours.
+    let plan = tokio::task::block_in_place(|| {
+        InputPlan::inspect(
+            &input,
+            files,
+            &job.input.keys,
+            &monitored,
+            inputs,
+            job.input.batch_rows,
+        )
+    })
     .map_err(score_err)?;
     Ok(Resolved {
         plan: Some(plan),
         input_version,
         input_start_version: range.after.flatten(),
     })
+}
+
+/// The polars type of each partition column, from the table's schema.
+fn partition_types(
+    table: &lakescore_lake::Table,
+    partitions: &[String],
+) -> Result<Vec<(String, polars::prelude::DataType)>, String> {
+    if partitions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let schema = table.arrow_schema().map_err(|e| e.to_string())?;
+    let empty = crate::bridge::arrow_to_polars(&schema, &[]).map_err(|e| e.to_string())?;
+    partitions
+        .iter()
+        .map(|p| {
+            empty
+                .schema()
+                .get(p.as_str())
+                .map(|t| (p.clone(), t.clone()))
+                .ok_or_else(|| format!("partition column {p:?} is not in the table's schema"))
+        })
+        .collect()
 }

@@ -344,6 +344,7 @@ async fn execute(
         input_version,
         input_start_version,
     } = input::resolve_input(
+        lake,
         spec,
         opts.date,
         &crate::score::ModelInputs::of(model),

@@ -55,7 +55,7 @@ pub(crate) async fn execute(
     report.model_version = current.version.record.version;
     let current_inputs = ModelInputs::of(current.model.as_ref());
     let range = input::input_range(lake, spec, opts.date, opts.pin.as_ref()).await?;
-    let resolved = input::resolve_input(spec, opts.date, &current_inputs, range).await?;
+    let resolved = input::resolve_input(lake, spec, opts.date, &current_inputs, range).await?;
     report.input_version = resolved.input_version;
     report.input_start_version = resolved.input_start_version;
     let Some(mut plan) = resolved.plan else {

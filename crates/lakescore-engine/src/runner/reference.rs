@@ -1,13 +1,11 @@
 //! Capturing a reference profile: score reference data once, profile inputs and predictions.
 
-use std::path::PathBuf;
-
 use lakescore_core::{Classify, ErrorClass};
 
-use crate::score::{self, InputPlan, ScoreError, ScoreStream};
+use crate::score::{self, Files, InputPlan, ScoreError, ScoreStream};
 use lakescore_core::drift::profile::{DEFAULT_BINS, DEFAULT_EXACT_CAP};
 use lakescore_core::drift::{ColumnKind, PREDICTION, ProfileBuilder, ReferenceProfile};
-use lakescore_lake::{LakeError, Table, location_to_url};
+use lakescore_lake::{Lake, LakeError};
 use lakescore_model::Model;
 
 /// Errors reading reference data; each names the reference.
@@ -39,61 +37,80 @@ impl Classify for ReferenceError {
     }
 }
 
-/// The files of a reference: a Parquet file or glob, or a local Delta table.
-async fn reference_files(reference: &str) -> Result<Vec<PathBuf>, ReferenceError> {
+/// The files of a reference: a Parquet file or glob, or a Delta table (a
+/// folder with a `_delta_log`, or any URI that holds one), local or on an
+/// object store reached with the lake's storage configuration.
+async fn reference_files(lake: &Lake, reference: &str) -> Result<Files, ReferenceError> {
     let lake_err = |source| ReferenceError::Lake {
         reference: reference.into(),
         source,
     };
-    let path = std::path::Path::new(reference);
-    let is_delta = path.join("_delta_log").is_dir() || reference.contains("://");
-    if !is_delta {
-        return score::expand_glob(reference).map_err(|source| ReferenceError::Score {
-            reference: reference.into(),
-            source,
-        });
-    }
-    let url = location_to_url(reference, None).map_err(lake_err)?;
-    let table = Table::open(url, None)
-        .await
-        .map_err(lake_err)?
-        .ok_or_else(|| ReferenceError::Unsupported {
-            reference: reference.into(),
-            message: "no Delta table there".into(),
-        })?;
-    let files = table.data_files().await.map_err(lake_err)?;
-    files
-        .iter()
-        .map(|f| {
-            f.local_path().ok_or_else(|| ReferenceError::Unsupported {
+    let score_err = |source| ReferenceError::Score {
+        reference: reference.into(),
+        source,
+    };
+    let local_delta = std::path::Path::new(reference.strip_prefix("file://").unwrap_or(reference))
+        .join("_delta_log")
+        .is_dir();
+    let table = if local_delta || (score::files::is_remote(reference) && !has_glob(reference)) {
+        lake.open_location(reference, None)
+            .await
+            .map_err(lake_err)?
+    } else {
+        None
+    };
+    let Some(table) = table else {
+        if local_delta {
+            return Err(ReferenceError::Unsupported {
                 reference: reference.into(),
-                message: format!(
-                    "file {} is not local; remote references are not supported yet",
-                    f.uri
-                ),
-            })
-        })
-        .collect()
+                message: "no Delta table there".into(),
+            });
+        }
+        return score::expand(reference, lake.storage())
+            .await
+            .map_err(score_err);
+    };
+    let files = table.data_files().await.map_err(lake_err)?;
+    Files::new(
+        files.into_iter().map(|f| f.location()).collect(),
+        lake.storage(),
+    )
+    .map_err(score_err)
+}
+
+fn has_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '['])
 }
 
 /// Profile `reference` for `model`: every input feature, the prediction, and
 /// every other column of the reference that drift can compare (numbers,
 /// booleans, strings), so that a job can monitor them with `[drift] columns`.
 pub async fn build_profile(
+    lake: &Lake,
     reference: &str,
     model: &dyn Model,
 ) -> Result<ReferenceProfile, ReferenceError> {
-    let files = reference_files(reference).await?;
+    let files = reference_files(lake, reference).await?;
+    // polars reads with its own runtime, which must not block one of ours.
+    tokio::task::block_in_place(|| profile_files(reference, files, model))
+}
+
+/// Score and profile `files` (the reference's) through `model`.
+fn profile_files(
+    reference: &str,
+    files: Files,
+    model: &dyn Model,
+) -> Result<ReferenceProfile, ReferenceError> {
     let score_err = |source| ReferenceError::Score {
         reference: reference.into(),
         source,
     };
-    let first = files.first().cloned().ok_or_else(|| {
-        score_err(ScoreError::NoInput {
+    if files.is_empty() {
+        return Err(score_err(ScoreError::NoInput {
             pattern: reference.into(),
-        })
-    })?;
-    let others: Vec<String> = score::drift_columns(&first)
+        }));
+    }
+    let others: Vec<String> = score::drift_columns(&files, 0)
         .map_err(score_err)?
         .into_iter()
         .map(|(name, _)| name)
@@ -147,7 +164,7 @@ pub async fn build_profile(
 /// columns of every row whose logical date is in `from..=to`. `None` while the
 /// window holds no predictions yet (the first runs of a job).
 pub async fn window_profile(
-    lake: &lakescore_lake::Lake,
+    lake: &Lake,
     table: &str,
     keys: &[String],
     from: chrono::NaiveDate,

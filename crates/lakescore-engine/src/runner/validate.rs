@@ -113,7 +113,7 @@ pub async fn validate(
     let inputs = ModelInputs::of(resolved.model.as_ref());
     let checked = async {
         let range = input_range(registry.lake(), &spec, day, None).await?;
-        resolve_input(&spec, day, &inputs, range).await
+        resolve_input(registry.lake(), &spec, day, &inputs, range).await
     }
     .await;
     match checked {
@@ -138,11 +138,11 @@ pub async fn validate(
                     .filter(|(_, c)| **c)
                     .map(|(f, _)| f.clone())
                     .collect();
-                if let Err(e) = plan
-                    .files
-                    .iter()
-                    .try_for_each(|f| score::check_signature(f, &signature, &codes_ok))
-                {
+                if let Err(e) = tokio::task::block_in_place(|| {
+                    (0..plan.files.len()).try_for_each(|i| {
+                        score::check_signature(&plan.files, i, &signature, &codes_ok)
+                    })
+                }) {
                     v.errors
                         .push(ValidationError::keyed("input.path", error_chain(&e)));
                 }

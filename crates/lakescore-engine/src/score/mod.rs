@@ -8,8 +8,10 @@
 //! and the lineage columns. Memory follows the batch size, not the input size.
 //! This module reads Parquet files; it never writes, and it knows nothing of Delta.
 
+pub mod files;
+
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -24,6 +26,7 @@ use lakescore_model::{FeatureMatrix, Model};
 use polars::prelude::*;
 
 use crate::bridge::{self, BridgeError};
+pub use files::{Files, expand, expand_glob};
 
 /// Errors from reading and scoring input; each names the file or column.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,16 @@ pub enum ScoreError {
     BadPattern { pattern: String, message: String },
     #[error("input file {path} is not readable Parquet: {message}")]
     Corrupt { path: String, message: String },
+    /// An object store that did not answer (a retry may succeed).
+    #[error("input file {path} could not be read from its store: {message}")]
+    Unreachable { path: String, message: String },
+    /// Listing an object-store input failed.
+    #[error("input {pattern}")]
+    Lake {
+        pattern: String,
+        #[source]
+        source: Box<lakescore_lake::LakeError>,
+    },
     #[error(
         "input {path} has no column {column:?}, which the model needs (the file has: {available})"
     )]
@@ -116,6 +129,8 @@ impl Classify for ScoreError {
     /// conversion that fails midway is a failure a retry would repeat.
     fn class(&self) -> ErrorClass {
         match self {
+            ScoreError::Unreachable { .. } => ErrorClass::Transient,
+            ScoreError::Lake { source, .. } => source.class(),
             ScoreError::Read { .. }
             | ScoreError::Column { .. }
             | ScoreError::Bridge(_)
@@ -190,7 +205,7 @@ impl ModelInputs {
 pub struct InputPlan {
     /// Human-readable description (the glob or table) for messages.
     pub pattern: String,
-    pub files: Vec<PathBuf>,
+    pub files: Files,
     pub keys: Vec<String>,
     pub features: Vec<String>,
     pub inputs: ModelInputs,
@@ -199,46 +214,6 @@ pub struct InputPlan {
     pub batch_rows: usize,
     /// Schema of the output rows: keys, prediction, lineage.
     pub output_schema: SchemaRef,
-}
-
-/// Expand a glob into the sorted list of matching files.
-pub fn expand_glob(pattern: &str) -> Result<Vec<PathBuf>> {
-    let paths = glob::glob(pattern).map_err(|e| ScoreError::BadPattern {
-        pattern: pattern.into(),
-        message: e.to_string(),
-    })?;
-    let mut files: Vec<PathBuf> = paths
-        .filter_map(std::result::Result::ok)
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    if files.is_empty() {
-        return Err(ScoreError::NoInput {
-            pattern: pattern.into(),
-        });
-    }
-    Ok(files)
-}
-
-fn scan(files: &[PathBuf]) -> PolarsResult<LazyFrame> {
-    scan_with(files, None)
-}
-
-/// One lazy scan of these Parquet files (no globbing), with Hive
-/// partitioning as `hive` says, else polars' default.
-pub(crate) fn scan_with(files: &[PathBuf], hive: Option<HiveOptions>) -> PolarsResult<LazyFrame> {
-    let paths: Vec<PlRefPath> = files
-        .iter()
-        .map(|p| PlRefPath::new(p.to_string_lossy().as_ref()))
-        .collect();
-    let mut args = ScanArgsParquet {
-        glob: false,
-        ..Default::default()
-    };
-    if let Some(hive) = hive {
-        args.hive_options = hive;
-    }
-    LazyFrame::scan_parquet_files(paths.into_iter().collect(), args)
 }
 
 fn is_numeric(dtype: &DataType) -> bool {
@@ -256,14 +231,9 @@ pub fn column_kind(dtype: &DataType) -> Option<ColumnKind> {
     }
 }
 
-/// Every column of a Parquet file that drift can compare, with its kind.
-pub fn drift_columns(file: &Path) -> Result<Vec<(String, ColumnKind)>> {
-    let schema = scan(&[file.to_path_buf()])
-        .and_then(|mut lf| lf.collect_schema())
-        .map_err(|e| ScoreError::Corrupt {
-            path: file.display().to_string(),
-            message: first_line(&e.to_string()),
-        })?;
+/// Every column of file `i` of `files` that drift can compare, with its kind.
+pub fn drift_columns(files: &Files, i: usize) -> Result<Vec<(String, ColumnKind)>> {
+    let schema = files.schema_at(i)?;
     Ok(schema
         .iter()
         .filter_map(|(name, dt)| column_kind(dt).map(|k| (name.to_string(), k)))
@@ -293,7 +263,7 @@ impl InputPlan {
     /// Check every file and column; nothing is read beyond Parquet footers.
     pub fn inspect(
         pattern: &str,
-        files: Vec<PathBuf>,
+        files: Files,
         keys: &[String],
         monitored: &[String],
         inputs: &ModelInputs,
@@ -307,14 +277,9 @@ impl InputPlan {
             });
         }
         let mut key_schema: Option<Schema> = None;
-        for file in &files {
-            let path = file.display().to_string();
-            let schema = scan(std::slice::from_ref(file))
-                .and_then(|mut lf| lf.collect_schema())
-                .map_err(|e| ScoreError::Corrupt {
-                    path: path.clone(),
-                    message: first_line(&e.to_string()),
-                })?;
+        for (i, file) in files.locations().iter().enumerate() {
+            let path = file.clone();
+            let schema = files.schema_at(i)?;
             let available = || {
                 schema
                     .iter_names()
@@ -420,17 +385,13 @@ impl InputPlan {
 /// `integer` numbers; `boolean`; `string` (or category codes, for a column in
 /// `codes_ok`). Other types (`binary`, `datetime`, ...) are not checked.
 pub fn check_signature(
-    file: &Path,
+    files: &Files,
+    i: usize,
     signature: &[(String, String)],
     codes_ok: &[String],
 ) -> Result<()> {
-    let path = file.display().to_string();
-    let schema = scan(&[file.to_path_buf()])
-        .and_then(|mut lf| lf.collect_schema())
-        .map_err(|e| ScoreError::Corrupt {
-            path: path.clone(),
-            message: first_line(&e.to_string()),
-        })?;
+    let path = files.locations()[i].clone();
+    let schema = files.schema_at(i)?;
     for (name, ty) in signature {
         let Some(dt) = schema.get(name) else {
             return Err(ScoreError::MissingFeature {
@@ -497,8 +458,10 @@ fn first_line(s: &str) -> String {
 pub struct FrameStream {
     /// The query over the current file.
     batches: Option<CollectBatches>,
-    /// Files not yet opened, in order.
-    pending: std::vec::IntoIter<PathBuf>,
+    /// The next file to open.
+    next_file: usize,
+    /// The files, and how they are reached.
+    files: Files,
     columns: Vec<Expr>,
     pattern: String,
     batch_rows: usize,
@@ -523,7 +486,8 @@ impl FrameStream {
             .collect();
         Self {
             batches: None,
-            pending: plan.files.clone().into_iter(),
+            next_file: 0,
+            files: plan.files.clone(),
             columns,
             pattern: plan.pattern.clone(),
             batch_rows: plan.batch_rows,
@@ -532,8 +496,12 @@ impl FrameStream {
 
     /// Start the streaming query over the next file; `None` when all are read.
     fn open_next(&mut self) -> Option<Result<()>> {
-        let file = self.pending.next()?;
-        let query = scan(std::slice::from_ref(&file))
+        let i = self.next_file;
+        let file = self.files.locations().get(i)?.clone();
+        self.next_file += 1;
+        let query = self
+            .files
+            .scan_file(i)
             .map(|lf| lf.select(self.columns.clone()))
             .and_then(|lf| {
                 lf.collect_batches(
@@ -549,7 +517,7 @@ impl FrameStream {
                 Ok(())
             }
             Err(source) => Err(ScoreError::Read {
-                pattern: file.display().to_string(),
+                pattern: file,
                 source,
             }),
         })
@@ -795,7 +763,8 @@ pub fn string_values(df: &DataFrame, name: &str) -> Result<StringChunked> {
 
 /// Read a whole (small) Parquet file into polars, for tests and tools.
 pub fn read_parquet(path: &Path) -> Result<DataFrame> {
-    scan(&[path.to_path_buf()])
+    Files::local(vec![path.to_path_buf()])
+        .scan()
         .and_then(LazyFrame::collect)
         .map_err(|e| ScoreError::Corrupt {
             path: path.display().to_string(),

@@ -26,7 +26,7 @@ use polars::sql::SQLContext;
 
 use crate::bridge::{BridgeError, arrow_to_polars};
 use crate::runner::drift_table::{DRIFT_TABLE, HISTOGRAMS_TABLE};
-use crate::score::scan_with;
+use crate::score::Files;
 
 /// The one-row table of the query's start time: `now` (UTC timestamp) and `today` (UTC date).
 pub const CLOCK: &str = "clock";
@@ -147,7 +147,7 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
     for (name, rel) in prediction_tables(lake).await? {
         sources.push((name, Source::Delta { rel }));
     }
-    for rel in inference_tables(lake) {
+    for rel in inference_tables(lake).await {
         sources.push((rel.clone(), Source::Delta { rel }));
     }
     for arg in &req.tables {
@@ -155,7 +155,7 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
             .split_once('=')
             .filter(|(n, u)| !n.trim().is_empty() && !u.trim().is_empty())
             .ok_or_else(|| SqlError::BadTableArg { arg: arg.clone() })?;
-        let source = if is_delta(lake, uri) {
+        let source = if lake.has_table(uri).await {
             Source::Delta { rel: uri.into() }
         } else {
             Source::Parquet {
@@ -210,7 +210,8 @@ pub async fn plan(lake: &Lake, req: &SqlRequest) -> Result<Planned> {
         scans.push((name, scan));
     }
     let query = req.query.clone();
-    tokio::task::spawn_blocking(move || plan_blocking(scans, &query))
+    let storage = lake.storage().clone();
+    tokio::task::spawn_blocking(move || plan_blocking(scans, &query, &storage))
         .await
         .map_err(|e| SqlError::Execute(PolarsError::ComputeError(e.to_string().into())))?
 }
@@ -257,36 +258,51 @@ struct DeltaScan {
     empty: DataFrame,
     partitions: Vec<String>,
     files: Vec<lakescore_lake::DataFile>,
+    storage: lakescore_lake::Storage,
 }
 
-fn plan_blocking(scans: Vec<(String, Scan)>, query: &str) -> Result<Planned> {
+fn plan_blocking(
+    scans: Vec<(String, Scan)>,
+    query: &str,
+    storage: &lakescore_lake::Storage,
+) -> Result<Planned> {
     let mut ctx = SQLContext::new();
     let mut tables = Vec::new();
 
     for (name, scan) in scans {
-        let (uri, version, mut frame) = match scan {
-            Scan::Delta(DeltaScan {
-                uri,
-                version,
-                empty,
-                partitions,
-                files,
-            }) => {
-                let frame = delta_frame(&uri, &empty, &partitions, &files)?;
-                (uri, Some(version), frame)
-            }
-            Scan::Parquet { pattern } => {
-                let frame = LazyFrame::scan_parquet(
-                    PlRefPath::new(pattern.as_str()),
-                    ScanArgsParquet::default(),
-                )
-                .map_err(|source| SqlError::Scan {
-                    what: pattern.clone(),
-                    source,
-                })?;
-                (pattern, None, frame)
-            }
-        };
+        let (uri, version, mut frame) =
+            match scan {
+                Scan::Delta(DeltaScan {
+                    uri,
+                    version,
+                    empty,
+                    partitions,
+                    files,
+                    storage,
+                }) => {
+                    let frame = delta_frame(&uri, &empty, &partitions, &files, &storage)?;
+                    (uri, Some(version), frame)
+                }
+                Scan::Parquet { pattern } => {
+                    let cloud_options = crate::score::files::cloud_options(storage, &pattern)
+                        .map_err(|e| SqlError::Scan {
+                            what: pattern.clone(),
+                            source: PolarsError::ComputeError(e.to_string().into()),
+                        })?;
+                    let frame = LazyFrame::scan_parquet(
+                        PlRefPath::new(pattern.as_str()),
+                        ScanArgsParquet {
+                            cloud_options,
+                            ..Default::default()
+                        },
+                    )
+                    .map_err(|source| SqlError::Scan {
+                        what: pattern.clone(),
+                        source,
+                    })?;
+                    (pattern, None, frame)
+                }
+            };
         let columns = frame
             .collect_schema()
             .map_err(|source| SqlError::Scan {
@@ -389,13 +405,14 @@ pub async fn table_frame(
         empty,
         partitions,
         files,
+        storage,
         ..
     } = delta_scan(location, &table).await?;
     let files: Vec<_> = files
         .into_iter()
         .filter(|f| keep(&f.partition_values))
         .collect();
-    tokio::task::spawn_blocking(move || delta_frame(&uri, &empty, &partitions, &files))
+    tokio::task::spawn_blocking(move || delta_frame(&uri, &empty, &partitions, &files, &storage))
         .await
         .map_err(|e| SqlError::Execute(PolarsError::ComputeError(e.to_string().into())))?
         .map(Some)
@@ -475,35 +492,18 @@ async fn prediction_tables(lake: &Lake) -> Result<Vec<(String, String)>> {
 
 /// The inference logs `lakescore serve` writes (`inference/<model>`), by
 /// their path in the lake.
-fn inference_tables(lake: &Lake) -> Vec<String> {
-    let Some(dir) = lake
-        .table_url(INFERENCE_DIR)
-        .ok()
-        .and_then(|u| lakescore_lake::local_path(&u))
-    else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = std::fs::read_dir(dir)
+async fn inference_tables(lake: &Lake) -> Vec<String> {
+    let prefix = format!("{INFERENCE_DIR}/");
+    lake.tables()
+        .await
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.path().join("_delta_log").is_dir())
-        .map(|e| format!("{INFERENCE_DIR}/{}", e.file_name().to_string_lossy()))
-        .collect();
-    out.sort();
-    out
+        .filter(|t| t.starts_with(&prefix) && !t[prefix.len()..].contains('/'))
+        .collect()
 }
 
 /// Where `lakescore serve` logs by default.
 pub const INFERENCE_DIR: &str = "inference";
-
-/// Whether `uri` is a Delta table (it has a `_delta_log`).
-fn is_delta(lake: &Lake, uri: &str) -> bool {
-    lake.table_url(uri)
-        .ok()
-        .and_then(|u| lakescore_lake::local_path(&u))
-        .is_some_and(|p| p.join("_delta_log").is_dir())
-}
 
 async fn open(
     lake: &Lake,
@@ -542,6 +542,7 @@ async fn delta_scan(name: &str, table: &Table) -> Result<DeltaScan> {
         empty,
         partitions: table.partition_columns().map_err(lake_err)?,
         files: table.data_files().await.map_err(lake_err)?,
+        storage: table.storage().clone(),
     })
 }
 
@@ -558,6 +559,7 @@ fn delta_frame(
     empty: &DataFrame,
     partitions: &[String],
     files: &[lakescore_lake::DataFile],
+    storage: &lakescore_lake::Storage,
 ) -> Result<LazyFrame> {
     if files.is_empty() {
         return Ok(empty.clone().lazy());
@@ -568,26 +570,30 @@ fn delta_frame(
         let what = what.to_string();
         move |source| SqlError::Scan { what, source }
     };
-    let mut paths = Vec::with_capacity(files.len());
-    for file in files {
-        paths.push(file.local_path().ok_or_else(|| SqlError::Scan {
-            what: file.uri.clone(),
-            source: PolarsError::ComputeError("not a local file".into()),
-        })?);
-    }
-    let root = lakescore_lake::location_to_url(uri, None)
+    let paths: Vec<String> = files
+        .iter()
+        .map(lakescore_lake::DataFile::location)
+        .collect();
+    let all = Files::new(paths.clone(), storage).map_err(|e| SqlError::Scan {
+        what: uri.to_string(),
+        source: PolarsError::ComputeError(e.to_string().into()),
+    })?;
+    // The folder the files' paths start with (a local path, or the table's URI).
+    let root = match lakescore_lake::location_to_url(uri, None)
         .ok()
         .and_then(|u| lakescore_lake::local_path(&u))
-        .map(|p| format!("{}/", p.to_string_lossy().trim_end_matches('/')));
+    {
+        Some(p) => Some(format!("{}/", p.to_string_lossy().trim_end_matches('/'))),
+        None => Some(format!("{}/", uri.trim_end_matches('/'))),
+    };
     if partitions.is_empty() {
-        return scan_with(&paths, None)
-            .map(|lf| lf.select(order))
-            .map_err(scan_err(uri));
+        return all.scan().map(|lf| lf.select(order)).map_err(scan_err(uri));
     }
     if let Some(root) = root.filter(|root| {
-        files.iter().zip(&paths).all(|(f, p)| {
-            hive_path_matches(&p.to_string_lossy(), root, partitions, &f.partition_values)
-        })
+        files
+            .iter()
+            .zip(&paths)
+            .all(|(f, p)| hive_path_matches(p, root, partitions, &f.partition_values))
     }) {
         let schema: Schema = partitions
             .iter()
@@ -599,13 +605,14 @@ fn delta_frame(
             schema: Some(Arc::new(schema)),
             try_parse_dates: false,
         };
-        return scan_with(&paths, Some(hive))
+        return all
+            .scan_with(Some(hive))
             .map(|lf| lf.select(order))
             .map_err(scan_err(uri));
     }
     let mut frames = Vec::with_capacity(files.len());
     for (file, path) in files.iter().zip(&paths) {
-        let scan = scan_with(std::slice::from_ref(path), None).map_err(scan_err(&file.uri))?;
+        let scan = all.only(path).scan().map_err(scan_err(&file.uri))?;
         let values: Vec<Expr> = partitions
             .iter()
             .filter_map(|p| {

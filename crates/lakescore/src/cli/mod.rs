@@ -23,7 +23,9 @@ use lakescore_core::uri::Stage;
     after_help = examples::EXIT_CODES
 )]
 pub(crate) struct Cli {
-    /// Lake root: a local path or a file:// URI (only `registry register` creates one).
+    /// Lake root: a local path, file://, or an object store's s3://BUCKET/PATH,
+    /// az://CONTAINER/PATH (abfss://), gs://BUCKET/PATH (only `registry register`
+    /// creates a local one).
     #[arg(
         long,
         global = true,
@@ -33,6 +35,18 @@ pub(crate) struct Cli {
         help_heading = GLOBAL
     )]
     pub(crate) lake: String,
+    /// A storage option for the lake, inputs and references (repeatable), on
+    /// top of the AWS_*/AZURE_*/GOOGLE_* environment and LAKESCORE_STORAGE_OPTIONS
+    /// (KEY=VALUE pairs separated by commas); e.g. AWS_ENDPOINT_URL=http://127.0.0.1:9000.
+    /// Values are never printed; prefer the environment for secrets.
+    #[arg(
+        long = "storage-option",
+        global = true,
+        value_name = "KEY=VALUE",
+        value_parser = lakescore_lake::storage::parse_option,
+        help_heading = GLOBAL
+    )]
+    pub(crate) storage_options: Vec<(String, String)>,
     /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = GLOBAL)]
     pub(crate) verbose: u8,

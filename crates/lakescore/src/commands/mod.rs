@@ -31,6 +31,8 @@ pub(crate) struct Context {
     pub(crate) lake: String,
     /// How `lake` was chosen, for messages about it.
     pub(crate) lake_origin: LakeOrigin,
+    /// `--storage-option` pairs (on top of the environment's).
+    pub(crate) storage_options: Vec<(String, String)>,
     pub(crate) printer: Printer,
     pub(crate) quiet: bool,
 }
@@ -58,12 +60,19 @@ impl Context {
     /// Open the existing lake the command works on; a missing lake is an
     /// error that says where it looked and how that place was chosen.
     pub(crate) fn open_lake(&self) -> Result<Lake> {
-        Lake::open(&self.lake).map_err(|e| self.explain(e))
+        Lake::open_with(&self.lake, self.storage()?).map_err(|e| self.explain(e))
     }
 
     /// Open the lake, creating it when missing (only `registry register` does).
     pub(crate) fn create_lake(&self) -> Result<Lake> {
-        Lake::create(&self.lake).map_err(|e| self.explain(e))
+        Lake::create_with(&self.lake, self.storage()?).map_err(|e| self.explain(e))
+    }
+
+    /// The storage configuration: `LAKESCORE_STORAGE_OPTIONS`, then `--storage-option`.
+    fn storage(&self) -> Result<lakescore_lake::Storage> {
+        Ok(lakescore_lake::Storage::from_env_and(
+            self.storage_options.iter().cloned(),
+        )?)
     }
 
     /// How the lake was chosen, as a phrase.
@@ -85,7 +94,7 @@ impl Context {
         let concerns_lake = err
             .chain()
             .any(|e| e.is::<lakescore_engine::registry::RegistryError>() || e.is::<LakeError>());
-        let root = Lake::open(&self.lake).ok()?;
+        let root = self.open_lake().ok()?;
         concerns_lake.then(|| format!("lake {} (from {})", root.root(), self.lake_choice()))
     }
 

@@ -21,6 +21,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_lakescore");
 mod bad_input;
 mod cli;
 mod crash_points;
+mod dat;
 mod demo;
 mod drift;
 mod flavors;

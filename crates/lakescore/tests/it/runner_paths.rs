@@ -413,8 +413,9 @@ fn a_job_runs_from_an_unrelated_directory_and_never_creates_a_lake() {
     assert!(!looked.exists(), "a read created {}", looked.display());
 }
 
-/// Read-only commands on a missing lake, and lakes with a scheme lakescore
-/// cannot reach, are usage errors (exit 2) that write nothing.
+/// Read-only commands on a missing lake, lakes with a scheme lakescore
+/// cannot reach, and unsafe storage configurations are usage errors (exit 2)
+/// that write nothing.
 #[test]
 fn missing_lakes_and_unsupported_schemes_are_refused() {
     let env = Env::new();
@@ -430,6 +431,27 @@ fn missing_lakes_and_unsupported_schemes_are_refused() {
         );
     }
     assert!(!env.lake().exists());
-    let (_, stderr) = env.expect(2, &["--lake", "s3://bucket/lake", "registry", "list"]);
-    assert!(stderr.contains("unsupported scheme \"s3:\""), "{stderr}");
+    let (_, stderr) = env.expect(2, &["--lake", "hdfs://namenode/lake", "registry", "list"]);
+    assert!(
+        stderr.contains("unsupported scheme \"hdfs:\"") && stderr.contains("s3://"),
+        "{stderr}"
+    );
+    // A configuration under which concurrent S3 writers are unsafe is refused
+    // before anything is read.
+    let (_, stderr) = env.expect(
+        2,
+        &[
+            "--lake",
+            "s3://bucket/lake",
+            "--storage-option",
+            "AWS_S3_LOCKING_PROVIDER=dynamodb",
+            "registry",
+            "list",
+        ],
+    );
+    assert!(
+        stderr.contains("unsafe storage configuration for s3://bucket/lake/")
+            && stderr.contains("conditional writes"),
+        "{stderr}"
+    );
 }
