@@ -165,6 +165,10 @@ pub struct RunRow {
     /// Input rows per second of the whole attempt.
     #[serde(default)]
     pub rows_per_second: Option<f64>,
+    /// A sharded run (`plan`, `run --shard`, `commit`): how many shards
+    /// scored it; null for a run in one process.
+    #[serde(default)]
+    pub shards: Option<i64>,
 }
 
 /// Where a run's time went, phase by phase (milliseconds). Reading, scoring

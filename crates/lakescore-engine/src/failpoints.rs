@@ -9,12 +9,15 @@
 
 /// Every named crash point, in the order a run, a registration and a registry
 /// transition reach them.
-pub const CRASH_POINTS: [&str; 9] = [
+pub const CRASH_POINTS: [&str; 12] = [
     "run.after_start_row",
     "run.after_batch",
     "run.before_commit",
     "run.after_commit",
     "run.after_drift",
+    "shard.before_manifest",
+    "commit.before_commit",
+    "commit.after_commit",
     "register.after_artifact",
     "register.after_version_row",
     "registry.before_event_commit",

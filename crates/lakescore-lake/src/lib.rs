@@ -408,6 +408,34 @@ impl Lake {
         Ok(bytes.to_vec())
     }
 
+    /// Read an object at `rel`, or `None` when there is none.
+    pub async fn get_object_opt(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        match self.get_object(rel).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(LakeError::Object { source, .. })
+                if matches!(*source, deltalake::ObjectStoreError::NotFound { .. }) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The objects under `prefix` (relative to the lake root), sorted.
+    pub async fn list_objects(&self, prefix: &str) -> Result<Vec<String>> {
+        use futures::TryStreamExt as _;
+        let store = self.object_store()?;
+        let prefix_path = ObjectPath::from(prefix);
+        let listed: Vec<_> = store
+            .list(Some(&prefix_path))
+            .try_collect()
+            .await
+            .map_err(|source| self.object_err(prefix, source))?;
+        let mut keys: Vec<String> = listed.into_iter().map(|m| m.location.to_string()).collect();
+        keys.sort();
+        Ok(keys)
+    }
+
     fn object_err(&self, rel: &str, source: deltalake::ObjectStoreError) -> LakeError {
         LakeError::Object {
             lake: self.root.to_string(),

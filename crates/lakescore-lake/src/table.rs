@@ -219,6 +219,20 @@ impl Table {
         Ok(Some(t))
     }
 
+    /// Whether one of the last `limit` commits carries `key = value` in its
+    /// `commitInfo` (lakescore records its run id there).
+    pub async fn committed_with(&self, key: &str, value: &str, limit: usize) -> Result<bool> {
+        let commits: Vec<_> = self
+            .inner
+            .history(Some(limit))
+            .try_collect()
+            .await
+            .map_err(|e| self.delta_err(e))?;
+        Ok(commits
+            .iter()
+            .any(|c| c.info.get(key).and_then(|v| v.as_str()) == Some(value)))
+    }
+
     /// When the loaded snapshot's commit was made (ms since the epoch, from its `commitInfo`).
     async fn loaded_commit_ms(&self) -> Result<Option<i64>> {
         let last = self

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 
 use deltalake::arrow::array::RecordBatch;
 use deltalake::arrow::datatypes::SchemaRef;
-use deltalake::kernel::Action;
+use deltalake::kernel::{Action, Add};
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
 use deltalake::protocol::{DeltaOperation, SaveMode};
@@ -104,6 +104,30 @@ impl DateReplaceWriter {
         self.writer.reset();
     }
 
+    /// The `(job, date)` transaction version when the writer started.
+    pub fn base_txn(&self) -> Option<i64> {
+        self.base_txn
+    }
+
+    /// Flush the last file and hand back the `add` actions of every file
+    /// written, uncommitted, as JSON (what a shard of a sharded run records in
+    /// its manifest for the commit to publish).
+    pub async fn finish_files(mut self) -> Result<Vec<serde_json::Value>> {
+        let adds = self
+            .writer
+            .flush()
+            .await
+            .map_err(|e| self.table.delta_err(e))?;
+        adds.iter()
+            .map(|a| {
+                serde_json::to_value(a).map_err(|e| LakeError::Conflict {
+                    table: self.table.uri.clone(),
+                    message: format!("cannot encode an add action: {e}"),
+                })
+            })
+            .collect()
+    }
+
     /// Commit the replacement: one Delta commit, or nothing.
     pub async fn commit(
         mut self,
@@ -114,6 +138,40 @@ impl DateReplaceWriter {
             .flush()
             .await
             .map_err(|e| self.table.delta_err(e))?;
+        self.publish(adds, metadata).await
+    }
+
+    /// Commit files that other processes wrote (the shards of a sharded run:
+    /// their `add` actions as JSON, and `rows` in all) as the date's
+    /// replacement, provided the `(job, date)` transaction is still at
+    /// `base_txn` (what it was when the attempt was planned).
+    pub async fn commit_files(
+        mut self,
+        base_txn: Option<i64>,
+        adds: &[serde_json::Value],
+        rows: usize,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<(ReplaceOutcome, Table)> {
+        let adds = adds
+            .iter()
+            .map(|a| {
+                serde_json::from_value::<Add>(a.clone()).map_err(|e| LakeError::Conflict {
+                    table: self.table.uri.clone(),
+                    message: format!("a shard's add action does not parse: {e}"),
+                })
+            })
+            .collect::<Result<Vec<Add>>>()?;
+        self.base_txn = base_txn;
+        self.rows = rows;
+        self.publish(adds, metadata).await
+    }
+
+    /// One commit of `adds` replacing the date's files, re-planned on races.
+    async fn publish(
+        mut self,
+        adds: Vec<Add>,
+        metadata: HashMap<String, serde_json::Value>,
+    ) -> Result<(ReplaceOutcome, Table)> {
         let files_added = adds.len();
         let operation = DeltaOperation::Write {
             mode: SaveMode::Overwrite,

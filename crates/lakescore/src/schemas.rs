@@ -15,6 +15,33 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
         ("run", "lakescore run --json", run_report()),
         ("rerun", "lakescore rerun --json", run_report()),
         (
+            "plan",
+            "lakescore plan --json",
+            obj(&[
+                ("attempt", string()),
+                ("shards", int()),
+                ("model_name", string()),
+                ("model_version", int()),
+                ("job_name", string()),
+                ("logical_date", date()),
+                ("input_files", int()),
+                ("files_per_shard", array(int())),
+            ]),
+        ),
+        (
+            "commit",
+            "lakescore commit --json",
+            with(
+                &run_report(),
+                &[
+                    ("attempt", string()),
+                    ("shards", int()),
+                    ("shard_rows", array(int())),
+                    ("already_committed", boolean()),
+                ],
+            ),
+        ),
+        (
             "runs",
             "lakescore runs --json",
             obj(&[("runs", array(run_row()))]),
@@ -503,6 +530,7 @@ fn run_row() -> Value {
         ("write_ms", nullable(int())),
         ("commit_ms", nullable(int())),
         ("rows_per_second", nullable(number())),
+        ("shards", nullable(int())),
     ])
 }
 

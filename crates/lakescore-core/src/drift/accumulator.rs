@@ -21,19 +21,19 @@ use super::stats;
 
 /// The current window of one numeric column, compared against its reference.
 #[derive(Debug, Clone)]
-struct ColumnDrift {
+pub(super) struct ColumnDrift {
     /// Distinct reference values, ascending.
     distinct: Vec<f64>,
     /// Reference count of values <= distinct[j] (cumulative).
     ref_cum: Vec<u64>,
     /// Current counts: [below distinct[0], equal to distinct[0], between 0 and 1, equal to 1, …, above last].
-    gaps: Counts,
+    pub(super) gaps: Counts,
     /// PSI inner edges and the reference's counts per bin (the profile's, or
     /// recomputed from its values for another bin count).
     edges: Vec<f64>,
     ref_bins: Vec<u64>,
-    count: u64,
-    nulls: u64,
+    pub(super) count: u64,
+    pub(super) nulls: u64,
     /// Current values kept for Wasserstein (only when that metric is wanted).
     retained: Option<Reservoir>,
     /// Finds a value's place among `distinct`.
@@ -124,6 +124,11 @@ impl ColumnDrift {
     /// order being value order), so that the searches among the distinct
     /// reference values and the count increments then move forward through
     /// memory, as a merge would, instead of jumping around megabytes.
+    /// How many count slots the column has (`2 * distinct + 1`).
+    pub(super) fn slot_count(&self) -> usize {
+        2 * self.distinct.len() + 1
+    }
+
     fn push(&mut self, values: &[f64]) {
         SCRATCH.with_borrow_mut(|scratch| self.push_with(values, scratch));
     }
@@ -227,14 +232,14 @@ impl ColumnDrift {
 /// Current counts per reference slot: `u32` (half the memory of the largest
 /// per-column array) until the column's count could overflow one, then `u64`.
 #[derive(Debug, Clone)]
-enum Counts {
+pub(super) enum Counts {
     Narrow(Vec<u32>),
     Wide(Vec<u64>),
 }
 
 impl Counts {
     /// Widen if `total` values may have been counted in one slot.
-    fn fit(&mut self, total: u64) {
+    pub(super) fn fit(&mut self, total: u64) {
         if let Counts::Narrow(c) = self
             && total > u64::from(u32::MAX)
         {
@@ -250,7 +255,18 @@ impl Counts {
         }
     }
 
-    fn get(&self, slot: usize) -> u64 {
+    /// Add `n` to one slot (merging another shard's counts).
+    pub(super) fn add_n(&mut self, slot: usize, n: u64) {
+        match self {
+            Counts::Narrow(c) => {
+                c[slot] = u32::try_from(u64::from(c[slot]) + n)
+                    .expect("fit widens before a count could overflow");
+            }
+            Counts::Wide(c) => c[slot] += n,
+        }
+    }
+
+    pub(super) fn get(&self, slot: usize) -> u64 {
         match self {
             Counts::Narrow(c) => u64::from(c[slot]),
             Counts::Wide(c) => c[slot],
@@ -260,9 +276,9 @@ impl Counts {
 
 /// The current window of one categorical column.
 #[derive(Debug, Clone, Default)]
-struct CategoryDrift {
-    counts: BTreeMap<String, u64>,
-    nulls: u64,
+pub(super) struct CategoryDrift {
+    pub(super) counts: BTreeMap<String, u64>,
+    pub(super) nulls: u64,
 }
 
 impl CategoryDrift {
@@ -272,7 +288,7 @@ impl CategoryDrift {
 }
 
 #[derive(Debug, Clone)]
-enum Tracked {
+pub(super) enum Tracked {
     Numeric(Box<ColumnDrift>),
     Categorical(CategoryDrift),
 }
@@ -280,8 +296,8 @@ enum Tracked {
 /// Accumulates the current window of every profiled column and computes drift.
 pub struct DriftAccumulator<'p> {
     profile: &'p ReferenceProfile,
-    names: Vec<String>,
-    columns: Vec<Tracked>,
+    pub(super) names: Vec<String>,
+    pub(super) columns: Vec<Tracked>,
 }
 
 impl<'p> DriftAccumulator<'p> {

@@ -11,6 +11,7 @@ mod locate;
 pub mod metric;
 pub mod profile;
 mod sample;
+pub mod state;
 pub mod stats;
 #[cfg(test)]
 mod tests;
@@ -20,3 +21,4 @@ pub use builder::ProfileBuilder;
 pub use encoding::{DriftError, decode_profile, encode_profile};
 pub use metric::{Histogram, HistogramBin, Metric, MetricKind, Thresholds};
 pub use profile::{ColumnKind, ColumnProfile, PREDICTION, ReferenceProfile};
+pub use state::{AccumulatorState, ColumnState, MergeError};

@@ -19,12 +19,14 @@ pub struct Resolved {
 }
 
 /// Which Delta versions a run reads.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct InputRange {
     /// Read this version (else the spec's `version`, else the latest).
     pub version: Option<i64>,
     /// Incremental: only files appended after this version (`Some(None)`: all of them).
     pub after: Option<Option<i64>>,
+    /// Only these of the input's files (a shard's share of a sharded run).
+    pub only: Option<Vec<String>>,
 }
 
 /// The range a run of `date` reads: pinned by a rerun; for an incremental
@@ -41,12 +43,14 @@ pub async fn input_range(
         return Ok(InputRange {
             version: pin.and_then(|p| p.input_version),
             after: None,
+            only: None,
         });
     }
     if let Some(pin) = pin {
         return Ok(InputRange {
             version: pin.input_version,
             after: Some(pin.input_start_version),
+            only: None,
         });
     }
     let runs = runs::read_runs(lake)
@@ -59,6 +63,7 @@ pub async fn input_range(
     Ok(InputRange {
         version,
         after: Some(after),
+        only: None,
     })
 }
 
@@ -160,6 +165,10 @@ pub async fn resolve_input(
                 Some(table.version()),
             )
         }
+    };
+    let files = match &range.only {
+        Some(only) => files.select(only),
+        None => files,
     };
     let monitored = job
         .drift

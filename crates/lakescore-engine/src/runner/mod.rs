@@ -16,6 +16,7 @@ mod monitor;
 pub mod reference;
 pub mod rerun;
 pub mod runs;
+pub mod shard;
 pub mod status;
 pub mod validate;
 
@@ -110,6 +111,9 @@ pub struct RunOptions {
     /// Set to stop the run cooperatively (checked after each batch and before
     /// the commit): it then ends `aborted`, having written nothing.
     pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// Score one shard of a planned attempt (`run --attempt ID --shard I`):
+    /// write its files and manifest, commit nothing, record no run row.
+    pub shard: Option<shard::ShardTask>,
 }
 
 /// What a rerun holds fixed.
@@ -134,6 +138,7 @@ impl RunOptions {
             model_as_of: None,
             pin: None,
             cancel: None,
+            shard: None,
         }
     }
 }
@@ -185,7 +190,11 @@ pub struct DriftAlert {
 /// Run `spec` for `opts.date` in `lake`.
 pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<RunReport, RunError> {
     let job = &spec.job;
-    let run_id = uuid::Uuid::new_v4().to_string();
+    // A shard's rows carry its attempt's id: the date is one run, whatever scored it.
+    let run_id = opts.shard.as_ref().map_or_else(
+        || uuid::Uuid::new_v4().to_string(),
+        |s| s.plan.attempt.clone(),
+    );
     let started = Utc::now();
     let clock = Instant::now();
     let mut report = RunReport {
@@ -255,17 +264,20 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
         write_ms: None,
         commit_ms: None,
         rows_per_second: None,
+        shards: None,
     };
     let lake_err = |source| RunError::Lake {
         job: job.name.clone(),
         source,
     };
-    let started_row = if opts.dry_run {
-        None
-    } else {
+    // A shard is recorded by its attempt's row (written by `plan`, finished by `commit`).
+    let record = !opts.dry_run && opts.shard.is_none();
+    let started_row = if record {
         Some(runs::start(lake, &row).await.map_err(lake_err)?)
+    } else {
+        None
     };
-    if !opts.dry_run {
+    if record {
         crash_point!("run.after_start_row");
     }
     let result = execute(lake, spec, opts, &mut report).await;
@@ -273,7 +285,10 @@ pub async fn run(lake: &Lake, spec: &LoadedSpec, opts: &RunOptions) -> Result<Ru
     report.duration_ms = millis(elapsed);
     report.rows_per_second = (report.rows_in > 0 && !opts.dry_run)
         .then(|| report.rows_in as f64 / elapsed.as_secs_f64().max(1e-9));
-    if opts.dry_run {
+    if !record {
+        if result.is_ok() && opts.shard.is_some() {
+            report.status = RunStatus::Succeeded;
+        }
         return result.map(|()| report);
     }
     report.status = match &result {
@@ -315,7 +330,10 @@ async fn execute(
     let clock = Instant::now();
     let jname = || job.name.clone();
     let registry = Registry::new(lake.clone());
-    let reference = match &opts.pin {
+    // A shard holds its plan's model version and input fixed, as a rerun does.
+    let shard_pin = opts.shard.as_ref().map(shard::ShardTask::pin);
+    let pin = shard_pin.as_ref().or(opts.pin.as_ref());
+    let reference = match pin {
         Some(pin) => lakescore_core::uri::ModelRef {
             name: job.model.name.clone(),
             selector: lakescore_core::uri::ModelSelector::Version(pin.model_version),
@@ -338,7 +356,14 @@ async fn execute(
     );
     let model = resolved.model.as_ref();
 
-    let range = input::input_range(lake, spec, opts.date, opts.pin.as_ref()).await?;
+    let mut range = input::input_range(lake, spec, opts.date, pin).await?;
+    if let Some(task) = &opts.shard {
+        if task.files().is_empty() {
+            // More shards than files: this one has nothing to score.
+            return write_shard_manifest(lake, task, report, Vec::new(), None).await;
+        }
+        range.only = Some(task.files().to_vec());
+    }
     let input::Resolved {
         plan,
         input_version,
@@ -486,6 +511,18 @@ async fn execute(
     report.rows_in = stream.rows_in;
     report.timings.read_ms = millis(stream.read_time);
     report.timings.score_ms = millis(stream.score_time);
+    if let Some(task) = &opts.shard {
+        report.rows = rows;
+        let adds = writer
+            .finish_files()
+            .await
+            .map_err(|source| RunError::Lake {
+                job: jname(),
+                source,
+            })?;
+        let state = drift.as_ref().map(DriftAccumulator::state);
+        return write_shard_manifest(lake, task, report, adds, state).await;
+    }
     let meta = HashMap::from([
         ("lakescore.run_id".to_string(), report.run_id.clone().into()),
         ("lakescore.job".to_string(), job.name.clone().into()),
@@ -547,6 +584,38 @@ async fn execute(
     report.timings.write_ms = millis(write_time);
     report.timings.commit_ms = millis(commit_time);
     Ok(())
+}
+
+/// Record a shard's manifest: its uncommitted files, rows and drift counts.
+async fn write_shard_manifest(
+    lake: &Lake,
+    task: &shard::ShardTask,
+    report: &mut RunReport,
+    adds: Vec<serde_json::Value>,
+    drift: Option<lakescore_core::drift::AccumulatorState>,
+) -> Result<(), RunError> {
+    report.files_added = adds.len();
+    let manifest = shard::ShardManifest {
+        attempt: task.plan.attempt.clone(),
+        shard: task.index,
+        model_name: task.plan.model_name.clone(),
+        model_version: report.model_version,
+        input_files: report.input_files,
+        rows_in: report.rows_in,
+        rows: report.rows,
+        adds,
+        drift,
+        host: runs::host_name(),
+        pid: i64::from(std::process::id()),
+        finished_at: Utc::now().timestamp_micros(),
+    };
+    crash_point!("shard.before_manifest");
+    shard::write_manifest(lake, task, &manifest)
+        .await
+        .map_err(|source| RunError::Lake {
+            job: report.job_name.clone(),
+            source,
+        })
 }
 
 /// What the writer thread hands back: the writer (to commit or abort), the

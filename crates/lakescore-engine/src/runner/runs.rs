@@ -50,6 +50,22 @@ pub async fn start(lake: &Lake, row: &RunRow) -> Result<Started, LakeError> {
     Ok(Started { files, table })
 }
 
+impl Started {
+    /// The `runs` files holding the `running` row (a sharded run's plan keeps them).
+    pub fn files(&self) -> &[String] {
+        &self.files
+    }
+}
+
+/// The `running` row of an attempt another process started (a sharded run's
+/// plan), to be finished by this one.
+pub async fn resume(lake: &Lake, files: Vec<String>) -> Result<Started, LakeError> {
+    Ok(Started {
+        files,
+        table: runs_table(lake).await?,
+    })
+}
+
 /// Record how an attempt ended: its `running` row is replaced by `row` in one commit.
 pub async fn finish(lake: &Lake, started: Option<Started>, row: RunRow) -> Result<(), LakeError> {
     let (mut table, files) = match started {

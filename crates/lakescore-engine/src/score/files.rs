@@ -108,6 +108,28 @@ impl Files {
         self.locations.first().map(String::as_str)
     }
 
+    /// Only the files at `locations` (in this list's order), with their
+    /// partition values.
+    #[must_use]
+    pub fn select(&self, locations: &[String]) -> Files {
+        let wanted: std::collections::HashSet<&String> = locations.iter().collect();
+        let keep: Vec<usize> = (0..self.locations.len())
+            .filter(|&i| wanted.contains(&self.locations[i]))
+            .collect();
+        Files {
+            locations: keep.iter().map(|&i| self.locations[i].clone()).collect(),
+            cloud: self.cloud.clone(),
+            partition_types: self.partition_types.clone(),
+            partition_values: if self.partition_values.is_empty() {
+                Vec::new()
+            } else {
+                keep.iter()
+                    .map(|&i| self.partition_values[i].clone())
+                    .collect()
+            },
+        }
+    }
+
     /// The file at `location` alone, reached the same way (no partition values).
     #[must_use]
     pub fn only(&self, location: &str) -> Files {

@@ -15,7 +15,19 @@ pub(crate) const RUN: &str = "\
 Examples:
   lakescore run jobs/demo.toml --date 2024-01-01
   lakescore run jobs/demo.toml --date 2024-01-01 --dry-run
-  lakescore --lake /data/lake --json run /etc/lakescore/churn.toml --date 2024-01-01";
+  lakescore --lake /data/lake --json run /etc/lakescore/churn.toml --date 2024-01-01
+  lakescore run jobs/demo.toml --date 2024-01-01 --attempt 0f3c... --shard 2";
+
+pub(crate) const PLAN: &str = "\
+Examples:
+  attempt=$(lakescore --json plan jobs/demo.toml --date 2024-01-01 --shards 4 | jq -r .attempt)
+  for i in 0 1 2 3; do lakescore run jobs/demo.toml --date 2024-01-01 --attempt \"$attempt\" --shard $i & done; wait
+  lakescore commit jobs/demo.toml --date 2024-01-01 --attempt \"$attempt\"";
+
+pub(crate) const COMMIT: &str = "\
+Examples:
+  lakescore commit jobs/demo.toml --date 2024-01-01 --attempt 0f3c2a9e-...
+  lakescore --json commit jobs/demo.toml --date 2024-01-01 --attempt \"$attempt\"";
 
 pub(crate) const RUNS: &str = "\
 Examples:

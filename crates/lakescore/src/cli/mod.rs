@@ -90,9 +90,18 @@ impl ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Score one logical date of a job into its Delta table.
+    /// Score one logical date of a job into its Delta table (or one shard of
+    /// a planned attempt, with --attempt).
     #[command(after_long_help = examples::RUN)]
     Run(RunArgs),
+    /// Plan a sharded run: pin the model version and the input once, assign
+    /// the input files to N shards, record the plan; prints the attempt id.
+    #[command(after_long_help = examples::PLAN)]
+    Plan(PlanArgs),
+    /// Publish a planned attempt's shards as the date's predictions in one
+    /// Delta commit (exit 0, or 3 on a drift alert, as `run`).
+    #[command(after_long_help = examples::COMMIT)]
+    Commit(CommitArgs),
     /// Recent runs from the `runs` table, newest first.
     #[command(after_long_help = examples::RUNS)]
     Runs(RunsArgs),
@@ -274,8 +283,46 @@ pub(crate) struct RunArgs {
     #[arg(long, value_parser = parse_logical_date)]
     pub(crate) date: NaiveDate,
     /// Resolve the model and check the input, but write nothing.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "attempt")]
     pub(crate) dry_run: bool,
+    /// Score one shard of this planned attempt (from `lakescore plan`): its
+    /// files only, uncommitted, with the plan's model version; `lakescore
+    /// commit` publishes the shards together.
+    #[arg(long, value_name = "ID")]
+    pub(crate) attempt: Option<String>,
+    /// The shard to score (0 to N-1); in a Kubernetes Indexed Job it comes
+    /// from JOB_COMPLETION_INDEX.
+    #[arg(
+        long,
+        env = "JOB_COMPLETION_INDEX",
+        requires = "attempt",
+        value_name = "I"
+    )]
+    pub(crate) shard: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct PlanArgs {
+    /// The job spec (TOML).
+    pub(crate) job: PathBuf,
+    /// Logical date to score (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_logical_date)]
+    pub(crate) date: NaiveDate,
+    /// How many shards (workers) score the date.
+    #[arg(long, value_name = "N")]
+    pub(crate) shards: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CommitArgs {
+    /// The job spec (TOML).
+    pub(crate) job: PathBuf,
+    /// Logical date of the attempt (YYYY-MM-DD).
+    #[arg(long, value_parser = parse_logical_date)]
+    pub(crate) date: NaiveDate,
+    /// The attempt to publish (printed by `lakescore plan`).
+    #[arg(long, value_name = "ID")]
+    pub(crate) attempt: String,
 }
 
 #[derive(Debug, Args)]

@@ -2,10 +2,12 @@
 //! and prints the report it returns (through [`Printer`]).
 
 mod backfill;
+mod commit;
 mod completions;
 mod drift;
 mod maintain;
 mod man;
+mod plan;
 mod registry;
 mod report;
 mod rerun;
@@ -115,6 +117,8 @@ impl Context {
 pub(crate) async fn dispatch(ctx: &Context, command: Command) -> Result<ExitStatus> {
     match command {
         Command::Run(args) => run::run(ctx, args).await,
+        Command::Plan(args) => plan::plan(ctx, args).await,
+        Command::Commit(args) => commit::commit(ctx, args).await,
         Command::Runs(args) => runs::runs(ctx, args).await,
         Command::Maintain(args) => maintain::maintain(ctx, args).await,
         Command::Backfill(args) => backfill::backfill(ctx, args).await,

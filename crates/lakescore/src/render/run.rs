@@ -5,9 +5,80 @@ use std::io::{self, Write};
 use lakescore_core::backfill::{BackfillAction, BackfillReport};
 use lakescore_core::runs::RunStatus;
 use lakescore_engine::runner::drift_cmd::DriftReport;
+use lakescore_engine::runner::shard::{CommitReport, PlanReport};
 use lakescore_engine::runner::{DriftAlert, RunReport};
 
 use super::fmt_opt;
+
+pub(crate) fn plan(out: &mut dyn Write, r: &PlanReport) -> io::Result<()> {
+    writeln!(
+        out,
+        "planned attempt {} of {} for {}: {} shard(s) over {} input file(s) ({} per shard), {} version {}",
+        r.attempt,
+        r.job_name,
+        r.logical_date,
+        r.shards,
+        r.input_files,
+        r.files_per_shard
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("/"),
+        r.model_name,
+        r.model_version
+    )?;
+    writeln!(
+        out,
+        "  next: lakescore run JOB --date {} --attempt {} --shard I   (I = 0..{}), then lakescore commit",
+        r.logical_date,
+        r.attempt,
+        r.shards.saturating_sub(1)
+    )
+}
+
+pub(crate) fn shard(
+    out: &mut dyn Write,
+    r: &RunReport,
+    index: usize,
+    shards: usize,
+) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} shard {index} of {shards} for {}: scored {} rows from {} file(s) with {} version {} into {} uncommitted file(s) (attempt {}) in {} ms",
+        r.job_name,
+        r.logical_date,
+        r.rows,
+        r.input_files,
+        r.model_name,
+        r.model_version,
+        r.files_added,
+        r.run_id,
+        r.duration_ms
+    )
+}
+
+pub(crate) fn commit(out: &mut dyn Write, r: &CommitReport, lake_root: &str) -> io::Result<()> {
+    if r.already_committed {
+        writeln!(
+            out,
+            "attempt {} of {} for {} was committed already: nothing more to do",
+            r.attempt, r.run.job_name, r.run.logical_date
+        )?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "committed attempt {} of {} shard(s) ({} rows)",
+        r.attempt,
+        r.shards,
+        r.shard_rows
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" + ")
+    )?;
+    run(out, &r.run, lake_root)
+}
 
 pub(crate) fn run(out: &mut dyn Write, r: &RunReport, lake_root: &str) -> io::Result<()> {
     if r.dry_run {

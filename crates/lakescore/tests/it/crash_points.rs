@@ -214,3 +214,84 @@ fn a_registry_transition_killed_before_or_after_its_commit_is_all_or_nothing() {
     env.ok(&["registry", "promote", "churn", "1", "--stage", "production"]);
     assert_eq!(stage(&env), "Production");
 }
+
+/// A sharded run killed at each of its steps: a shard before its manifest (the
+/// commit then names the missing shard; the retried shard completes it), the
+/// commit before and after its Delta commit. Retrying what died leaves one
+/// copy of the date and the attempt recorded once, as succeeded.
+#[test]
+fn a_sharded_run_killed_at_each_step_leaves_one_copy_or_none() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.fixed_input_spec();
+    let crash = |point: &str, args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(repo())
+            .env("LAKESCORE_LAKE", env.lake())
+            .env("FAILPOINTS", format!("{point}=return"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains(&format!("crash point {point} reached")),
+            "{point}: {err}"
+        );
+    };
+    for (i, point) in [
+        "shard.before_manifest",
+        "commit.before_commit",
+        "commit.after_commit",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let date = format!("2024-05-1{i}");
+        let planned = json(&env.ok(&["--json", "plan", &spec, "--date", &date, "--shards", "2"]));
+        let attempt = planned["attempt"].as_str().unwrap();
+        let shard = |i: &'static str| {
+            [
+                "run",
+                spec.as_str(),
+                "--date",
+                date.as_str(),
+                "--attempt",
+                attempt,
+                "--shard",
+                i,
+            ]
+        };
+        env.ok(&shard("0"));
+        let commit = ["commit", &spec, "--date", &date, "--attempt", attempt];
+        if point == "shard.before_manifest" {
+            crash(point, &shard("1"));
+            let (_, err) = env.expect(1, &commit);
+            assert!(err.contains("shard 1 of 2 has not reported"), "{err}");
+            env.ok(&shard("1"));
+        } else {
+            env.ok(&shard("1"));
+            crash(point, &commit);
+        }
+        let visible = predictions_by_day(&env.lake())
+            .get(&(date.clone(), 1))
+            .map_or(0, |(n, _)| *n);
+        let expected_before = if point == "commit.after_commit" {
+            5000
+        } else {
+            0
+        };
+        assert_eq!(
+            visible, expected_before,
+            "{point}: what the crash left visible"
+        );
+        env.ok(&commit);
+        let runs = read_runs(&env.lake());
+        let attempt_rows: Vec<_> = runs.iter().filter(|r| r.run_id == attempt).collect();
+        assert_eq!(attempt_rows.len(), 1, "{point}");
+        assert_eq!(attempt_rows[0].status, RunStatus::Succeeded, "{point}");
+        assert_eq!(attempt_rows[0].rows_out, 5000, "{point}");
+    }
+    let by_day = predictions_by_day(&env.lake());
+    assert_eq!(by_day.len(), 3);
+    assert!(by_day.values().all(|(n, _)| *n == 5000), "{by_day:?}");
+}

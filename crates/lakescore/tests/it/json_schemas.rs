@@ -194,6 +194,40 @@ fn every_json_output_matches_its_schema() {
         ],
     );
     c.command("rerun", 3, &["rerun", run["run_id"].as_str().unwrap()]);
+    let plan = c.command(
+        "plan",
+        0,
+        &["plan", spec, "--date", "2024-01-02", "--shards", "2"],
+    );
+    let attempt = plan["attempt"].as_str().unwrap().to_string();
+    for shard in ["0", "1"] {
+        c.command(
+            "run",
+            0,
+            &[
+                "run",
+                spec,
+                "--date",
+                "2024-01-02",
+                "--attempt",
+                &attempt,
+                "--shard",
+                shard,
+            ],
+        );
+    }
+    c.command(
+        "commit",
+        3,
+        &[
+            "commit",
+            spec,
+            "--date",
+            "2024-01-02",
+            "--attempt",
+            &attempt,
+        ],
+    );
     c.command("runs", 0, &["runs"]);
     c.command("maintain", 0, &["maintain", "--dry-run"]);
     c.command("maintain", 0, &["maintain", "runs"]);

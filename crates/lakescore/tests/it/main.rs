@@ -36,6 +36,7 @@ mod runner_paths;
 mod runs;
 mod secrets;
 mod serve;
+mod shards;
 mod sql;
 mod storage;
 mod tables;

@@ -184,3 +184,56 @@ fn human_outputs() {
     let (invalid, _) = env.expect(2, &["validate", &bad]);
     snapshot("validate_invalid", &env, &invalid);
 }
+
+#[test]
+fn sharded_run_outputs() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.fixed_input_spec();
+    let planned = env.ok(&["plan", &spec, "--date", "2024-04-01", "--shards", "2"]);
+    snapshot("plan", &env, &planned);
+    let attempt = planned
+        .split_whitespace()
+        .nth(2)
+        .expect("planned attempt ID ...")
+        .to_string();
+    let shard = env.ok(&[
+        "run",
+        &spec,
+        "--date",
+        "2024-04-01",
+        "--attempt",
+        &attempt,
+        "--shard",
+        "0",
+    ]);
+    snapshot("run_shard", &env, &shard);
+    env.ok(&[
+        "run",
+        &spec,
+        "--date",
+        "2024-04-01",
+        "--attempt",
+        &attempt,
+        "--shard",
+        "1",
+    ]);
+    let commit = env.ok(&[
+        "commit",
+        &spec,
+        "--date",
+        "2024-04-01",
+        "--attempt",
+        &attempt,
+    ]);
+    snapshot("commit", &env, &commit);
+    let again = env.ok(&[
+        "commit",
+        &spec,
+        "--date",
+        "2024-04-01",
+        "--attempt",
+        &attempt,
+    ]);
+    snapshot("commit_again", &env, &again);
+}
