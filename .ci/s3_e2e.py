@@ -18,6 +18,12 @@ s3://BUCKET/lake. Then, each case checked by `deltalake` reading S3:
 - the store unreachable in the middle of a run (moto paused with SIGSTOP,
   past the client's timeouts): exit 1 with a message naming the store;
   after SIGCONT nothing partial is visible and a retried run leaves one copy;
+- a sharded run (plan -> 3 shards -> commit): one copy, the predictions and
+  drift of the single-process run of the same date, the attempt in `runs`;
+- an incremental Delta input on S3 (written and appended by `deltalake`),
+  time travel (`sql --version`), `maintain` and `report` on an S3 lake;
+- two schedulers on one S3 lake racing for a fire: the job's lease (an S3
+  create-if-absent) turns one away, and the date runs once;
 - unsafe configurations refused with exit 2 (a DynamoDB locking provider),
   and a bucket that does not exist (exit 2, named);
 - the secret key, in the environment and on command lines, appears in no
@@ -28,6 +34,7 @@ Exits 1 on the first failed check.
 
 import argparse
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -296,6 +303,91 @@ def case_unsafe_configuration(lake):
     check(code == 2 and "no-such-bucket" in err, f"a bucket that does not exist: exit 2 naming it (exit {code})")
 
 
+def case_sharded(lake):
+    """plan -> 3 shards (one has no file) -> commit, on S3: one copy, the same
+    predictions and drift as the single-process run of the same input."""
+    date = DATES[7]
+    before = lake.table("predictions/churn_daily").to_pyarrow_table(
+        filters=[("logical_date", "=", datetime.date.fromisoformat(date))], columns=["customer_id", "prediction"])
+    single = sorted((r["customer_id"], r["prediction"]) for r in before.to_pylist())
+    _, out, _ = lake.run(["--json", "plan", "job.toml", "--date", date, "--shards", "3"])
+    attempt = json.loads(out)["attempt"]
+    procs = [lake.spawn(["run", "job.toml", "--date", date, "--attempt", attempt, "--shard", str(i)])
+             for i in range(3)]
+    check([p.wait(timeout=300) for p in procs] == [0, 0, 0], "sharded: 3 shards scored")
+    lake.run(["commit", "job.toml", "--date", date, "--attempt", attempt], expect=(0, 3))
+    one_copy(lake, date, "sharded run")
+    after = lake.table("predictions/churn_daily").to_pyarrow_table(
+        filters=[("logical_date", "=", datetime.date.fromisoformat(date))], columns=["customer_id", "prediction", "run_id"])
+    check(set(after.column("run_id").to_pylist()) == {attempt}, "sharded: the date's rows carry the attempt id")
+    check(sorted((r["customer_id"], r["prediction"]) for r in after.select(["customer_id", "prediction"]).to_pylist())
+          == single, "sharded: the predictions equal the single-process run's")
+    drift = lake.table("drift_metrics").to_pyarrow_table().to_pylist()
+    by_run = lambda run: sorted((d["feature"], d["metric"], d["value"], d["p_value"]) for d in drift if d["run_id"] == run)
+    single_run = [r for r in lake.runs() if r["logical_date"] == datetime.date.fromisoformat(date)
+                  and r["run_id"] != attempt and r["status"] == "succeeded"][-1]["run_id"]
+    check(by_run(attempt) == by_run(single_run) and by_run(attempt), "sharded: drift equals the single-process run's")
+    rows = [r for r in lake.runs() if r["run_id"] == attempt]
+    check(len(rows) == 1 and rows[0]["shards"] == 3 and rows[0]["status"] == "succeeded",
+          "sharded: the runs table records the attempt with its shards")
+
+
+def case_delta_input_and_time_travel(lake):
+    """An incremental Delta input on S3 (written by deltalake, appended to),
+    time travel over the lake's tables, and the lake-wide commands."""
+    import pyarrow.parquet as pq
+    from deltalake import write_deltalake
+
+    source = f"s3://{BUCKET}/raw/customers"
+    day = pq.read_table(sorted((REPO / "fixtures/demo/data/2024-01-01").glob("*.parquet"))[0])
+    write_deltalake(source, day.slice(0, 1000), storage_options=lake.creds)
+    spec = (lake.work / "job.toml").read_text().replace(
+        f'format = "parquet"\npath = "s3://{BUCKET}/input/{{{{ ds }}}}/*.parquet"',
+        f'format = "delta"\nmode = "incremental"\npath = "{source}"').replace(
+        'name = "churn_daily"', 'name = "churn_incremental"').replace(
+        'predictions/churn_daily', 'predictions/churn_incremental')
+    (lake.work / "incremental.toml").write_text(spec)
+    _, out, _ = lake.run(["--json", "run", "incremental.toml", "--date", "2024-07-01"], expect=(0, 3))
+    check(json.loads(out)["rows"] == 1000, "incremental Delta input on S3: the first run scores the table")
+    write_deltalake(source, day.slice(1000, 500), mode="append", storage_options=lake.creds)
+    _, out, _ = lake.run(["--json", "run", "incremental.toml", "--date", "2024-07-02"], expect=(0, 3))
+    check(json.loads(out)["rows"] == 500, "incremental Delta input on S3: the next run scores only the appended rows")
+    _, out, _ = lake.run(["--json", "sql", "--version", "churn_daily=1",
+                          "SELECT count(*) AS n FROM churn_daily"])
+    check(json.loads(out)["rows"][0]["n"] == ROWS, "time travel on S3: version 1 of the predictions holds one date")
+    _, out, _ = lake.run(["--json", "maintain"])
+    check(len(json.loads(out)["tables"]) >= 6, "maintain on S3: every table of the lake")
+    lake.run(["report", "--out", str(lake.work / "report.html")])
+    check((lake.work / "report.html").stat().st_size > 10_000, "report from an S3 lake")
+
+
+def case_scheduler_lease(lake):
+    """Two schedulers on one S3 lake: the job's lease (create-if-absent on S3)
+    lets one of them run each fire."""
+    jobs = lake.work / "jobs"
+    jobs.mkdir(exist_ok=True)
+    (jobs / "every_minute.toml").write_text((lake.work / "job.toml").read_text().replace(
+        'name = "churn_daily"', 'name = "leased"\nschedule = "* * * * *"').replace(
+        f"s3://{BUCKET}/input/{{{{ ds }}}}/*.parquet", f"s3://{BUCKET}/input/{DATES[0]}/*.parquet").replace(
+        'predictions/churn_daily', 'predictions/leased'))
+    procs = [lake.spawn(["--json", "schedule", str(jobs)]) for _ in range(2)]
+    deadline = time.time() + 150
+    while time.time() < deadline and not [r for r in lake.runs() if r["job_name"] == "leased"
+                                          and r["status"] in ("succeeded", "failed")]:
+        time.sleep(2)
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    outs = [p.communicate(timeout=60)[0] for p in procs]
+    codes = [p.returncode for p in procs]
+    leased = [r for r in lake.runs() if r["job_name"] == "leased"]
+    fired = {r["logical_date"] for r in leased}
+    check(leased and all(sum(1 for r in leased if r["logical_date"] == d) == 1 for d in fired),
+          f"two schedulers on S3: each fire ran once ({len(leased)} runs)")
+    check(codes == [0, 0], f"two schedulers on S3: both stopped cleanly on SIGTERM ({codes})")
+    check(sum("another process" in o for o in outs) == 1,
+          "two schedulers on S3: they raced for the fire, and the lease turned one away")
+
+
 def case_secrets(lake):
     """The secret key is in the environment of every command and on one command
     line: no output, log, table or object may hold it."""
@@ -332,6 +424,9 @@ def main():
         case_concurrent_registrations(lake)
         case_crash_and_kill(lake)
         case_store_unreachable(lake, moto)
+        case_sharded(lake)
+        case_delta_input_and_time_travel(lake)
+        case_scheduler_lease(lake)
         case_unsafe_configuration(lake)
         case_secrets(lake)
     finally:
