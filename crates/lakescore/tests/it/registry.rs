@@ -174,7 +174,7 @@ fn concurrent_registrations_never_share_a_version_number() {
         "--artifact",
         artifact.to_str().unwrap(),
     ]);
-    let children: Vec<_> = (0..6)
+    let children: Vec<_> = (0..8)
         .map(|_| {
             Command::new(BIN)
                 .args([
@@ -188,8 +188,8 @@ fn concurrent_registrations_never_share_a_version_number() {
                 .arg(&artifact)
                 .arg("--json")
                 .env("LAKESCORE_LAKE", env.lake())
-                // Each waits 1.5 s once its artifact is stored, so all race at once.
-                .env("FAILPOINTS", "register.after_artifact=sleep(1500)")
+                // Each waits 3 s once its artifact is stored, so all race at once.
+                .env("FAILPOINTS", "register.after_artifact=sleep(3000)")
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -212,9 +212,9 @@ fn concurrent_registrations_never_share_a_version_number() {
         })
         .collect();
     versions.sort_unstable();
-    assert_eq!(versions, vec![2, 3, 4, 5, 6, 7]);
+    assert_eq!(versions, vec![2, 3, 4, 5, 6, 7, 8, 9]);
     let (_, batches) = read_table(&env.lake(), "registry/model_versions").unwrap();
-    assert_eq!(rows(&batches), 7);
+    assert_eq!(rows(&batches), 9);
 }
 
 /// Register `n` versions of the linear identity model as `m`.

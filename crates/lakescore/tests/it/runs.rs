@@ -271,3 +271,67 @@ fn concurrent_runs_of_one_job_and_date_leave_one_copy() {
         succeeded
     );
 }
+
+/// A promotion and an alias move during a run change nothing for that run:
+/// it keeps the version it resolved at its start (its rows, its runs row),
+/// and the next run takes the new one.
+#[test]
+fn a_promotion_during_a_run_leaves_the_run_on_the_version_it_resolved() {
+    let env = Env::new();
+    env.register_demo();
+    let spec = env.fixed_input_spec();
+    let mut child = Command::new(BIN)
+        .args(["--json", "run", &spec, "--date", "2024-02-01"])
+        .current_dir(repo())
+        .env("LAKESCORE_LAKE", env.lake())
+        .env("FAILPOINTS", "run.before_commit=sleep(6000)")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the run has resolved its model: it creates its output table
+    // only after that, then waits before its commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while read_table(&env.lake(), "predictions/churn_daily").is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    env.register_xgboost("churn", "fixtures/demo/churn_model.json");
+    env.ok(&["registry", "alias", "churn", "2", "champion"]);
+    env.ok(&[
+        "registry",
+        "promote",
+        "churn",
+        "2",
+        "--stage",
+        "production",
+        "--archive-existing",
+    ]);
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the promotion happened while the run was in flight"
+    );
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        json(&String::from_utf8_lossy(&out.stdout))["model_version"],
+        1
+    );
+    let by_day = predictions_by_day(&env.lake());
+    assert_eq!(
+        by_day.keys().collect::<Vec<_>>(),
+        vec![&("2024-02-01".to_string(), 1)]
+    );
+    let runs = read_runs(&env.lake());
+    assert_eq!(runs[0].model_version, Some(1));
+    // The next run resolves the alias again.
+    let next = json(&env.ok(&["--json", "run", &spec, "--date", "2024-02-02"]));
+    assert_eq!(next["model_version"], 2);
+}
