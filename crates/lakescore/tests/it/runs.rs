@@ -291,7 +291,7 @@ fn a_promotion_during_a_run_leaves_the_run_on_the_version_it_resolved() {
         .unwrap();
     // Wait until the run has resolved its model: it creates its output table
     // only after that, then waits before its commit.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
     while read_table(&env.lake(), "predictions/churn_daily").is_none() {
         assert!(
             std::time::Instant::now() < deadline,
