@@ -48,6 +48,8 @@ pub struct ReplaceOutcome {
     pub rows: usize,
     pub files_added: usize,
     pub files_removed: usize,
+    /// How often the commit was re-planned because another writer committed first.
+    pub retries: usize,
 }
 
 impl DateReplaceWriter {
@@ -182,7 +184,7 @@ impl DateReplaceWriter {
             )),
         };
         let mut last_conflict = String::new();
-        for _ in 0..MAX_REPLANS {
+        for retries in 0..MAX_REPLANS {
             let txn_now = self.table.transaction_version(&self.app_id).await?;
             if txn_now != self.base_txn {
                 return Err(LakeError::Conflict {
@@ -220,6 +222,7 @@ impl DateReplaceWriter {
                         rows: self.rows,
                         files_added,
                         files_removed,
+                        retries,
                     };
                     return Ok((outcome, self.table));
                 }

@@ -38,6 +38,7 @@ pub(crate) fn all() -> Vec<(&'static str, &'static str, Value)> {
                     ("shards", int()),
                     ("shard_rows", array(int())),
                     ("already_committed", boolean()),
+                    ("commit_retries", int()),
                 ],
             ),
         ),

@@ -7,6 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
 
 use super::accumulator::{DriftAccumulator, Tracked};
@@ -27,8 +29,10 @@ pub enum ColumnState {
         nulls: u64,
         /// Slot count of the reference's value gaps (`2 * distinct + 1`).
         slots: usize,
-        /// The non-zero slots: `(slot, count)`.
-        counts: Vec<(u32, u64)>,
+        /// Every slot's count as LEB128 varints, base64: about one byte per
+        /// slot (a 200,000-value reference gives 400,001 slots), where JSON
+        /// pairs would take ten.
+        counts: String,
     },
     Categorical {
         counts: BTreeMap<String, u64>,
@@ -50,16 +54,15 @@ impl DriftAccumulator<'_> {
             .map(|c| match c {
                 Tracked::Numeric(d) => {
                     let slots = d.slot_count();
+                    let mut bytes = Vec::with_capacity(slots);
+                    for s in 0..slots {
+                        put_varint(&mut bytes, d.gaps.get(s));
+                    }
                     ColumnState::Numeric {
                         count: d.count,
                         nulls: d.nulls,
                         slots,
-                        counts: (0..slots)
-                            .filter_map(|s| {
-                                let n = d.gaps.get(s);
-                                (n > 0).then(|| (u32::try_from(s).expect("slots fit u32"), n))
-                            })
-                            .collect(),
+                        counts: BASE64.encode(bytes),
                     }
                 }
                 Tracked::Categorical(c) => ColumnState::Categorical {
@@ -104,15 +107,30 @@ impl DriftAccumulator<'_> {
                             d.slot_count()
                         )));
                     }
+                    let bytes = BASE64
+                        .decode(counts)
+                        .map_err(|e| MergeError(format!("{name}: counts: {e}")))?;
+                    let mut at = 0;
+                    let mut decoded = Vec::with_capacity(*slots);
+                    while at < bytes.len() {
+                        decoded.push(get_varint(&bytes, &mut at).ok_or_else(|| {
+                            MergeError(format!("{name}: counts end inside a number"))
+                        })?);
+                    }
+                    if decoded.len() != *slots || decoded.iter().sum::<u64>() != *count {
+                        return Err(MergeError(format!(
+                            "{name}: {} counts adding up to {}, expected {slots} adding up to {count}",
+                            decoded.len(),
+                            decoded.iter().sum::<u64>()
+                        )));
+                    }
                     d.count += count;
                     d.nulls += nulls;
                     d.gaps.fit(d.count);
-                    for &(slot, n) in counts {
-                        let slot = slot as usize;
-                        if slot >= *slots {
-                            return Err(MergeError(format!("{name}: slot {slot} out of range")));
+                    for (slot, n) in decoded.into_iter().enumerate() {
+                        if n > 0 {
+                            d.gaps.add_n(slot, n);
                         }
-                        d.gaps.add_n(slot, n);
                     }
                 }
                 (Tracked::Categorical(c), ColumnState::Categorical { counts, nulls }) => {
@@ -130,6 +148,29 @@ impl DriftAccumulator<'_> {
         }
         Ok(())
     }
+}
+
+/// Append `v` as an unsigned LEB128 varint.
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Read one unsigned LEB128 varint at `*at`; `None` when it is cut short or too long.
+fn get_varint(bytes: &[u8], at: &mut usize) -> Option<u64> {
+    let mut v: u64 = 0;
+    for shift in (0..64).step_by(7) {
+        let b = *bytes.get(*at)?;
+        *at += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -209,5 +250,26 @@ mod tests {
             *slots += 2;
         }
         assert!(acc.merge(&other).unwrap_err().0.contains("reference slots"));
+        // Counts cut short, or not adding up to the count, are refused.
+        let mut other = acc.state();
+        if let ColumnState::Numeric { counts, count, .. } = &mut other.columns[0] {
+            *counts = BASE64.encode([0x80u8]);
+            *count = 1;
+        }
+        assert!(acc.merge(&other).is_err());
+    }
+
+    #[test]
+    fn varints_round_trip() {
+        let values = [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX];
+        let mut bytes = Vec::new();
+        for v in values {
+            put_varint(&mut bytes, v);
+        }
+        let mut at = 0;
+        let back: Vec<u64> =
+            std::iter::from_fn(|| (at < bytes.len()).then(|| get_varint(&bytes, &mut at).unwrap()))
+                .collect();
+        assert_eq!(back, values);
     }
 }

@@ -203,51 +203,9 @@ pub async fn plan(
         Some(t) => t.transaction_version(&app_id).await.map_err(lake_err)?,
         None => None,
     };
-    let attempt = uuid::Uuid::new_v4().to_string();
     let now = Utc::now();
-    let row = RunRow {
-        run_id: attempt.clone(),
-        job_name: job.name.clone(),
-        trigger,
-        logical_date: days_since_epoch(date),
-        status: RunStatus::Running,
-        started_at: now.timestamp_micros(),
-        finished_at: now.timestamp_micros(),
-        duration_ms: 0,
-        rows_in: 0,
-        rows_out: 0,
-        model_uri: job.model.to_string(),
-        model_name: Some(resolved.version.record.name.clone()),
-        model_version: Some(resolved.version.record.version),
-        input: job.input.path_for(date),
-        input_version: resolved_input.input_version,
-        output_table: lake
-            .table_url(&job.output_table)
-            .map_or_else(|_| job.output_table.clone(), |u| u.to_string()),
-        output_version: None,
-        spec_path: spec.path.display().to_string(),
-        spec_sha256: spec.sha256.clone(),
-        spec_toml: spec.text.clone(),
-        lakescore_version: env!("CARGO_PKG_VERSION").into(),
-        error: None,
-        drift_alerts: 0,
-        scheduled_at: None,
-        rerun_of: None,
-        input_start_version: resolved_input.input_start_version,
-        host: Some(runs::host_name()),
-        pid: Some(i64::from(std::process::id())),
-        resolve_ms: None,
-        read_ms: None,
-        score_ms: None,
-        drift_ms: None,
-        write_ms: None,
-        commit_ms: None,
-        rows_per_second: None,
-        shards: Some(shards as i64),
-    };
-    let started = runs::start(lake, &row).await.map_err(lake_err)?;
-    let plan = AttemptPlan {
-        attempt: attempt.clone(),
+    let mut plan = AttemptPlan {
+        attempt: uuid::Uuid::new_v4().to_string(),
         job_name: job.name.clone(),
         logical_date: ds.clone(),
         shards,
@@ -262,10 +220,15 @@ pub async fn plan(
         },
         files: assigned,
         base_txn,
-        run_files: started.files().to_vec(),
+        run_files: Vec::new(),
         spec_sha256: spec.sha256.clone(),
         planned_at: now.timestamp_micros(),
     };
+    let mut row = row_from_plan(lake, &plan, spec, date);
+    row.trigger = trigger;
+    let started = runs::start(lake, &row).await.map_err(lake_err)?;
+    plan.run_files = started.files().to_vec();
+    let attempt = plan.attempt.clone();
     let bytes = serde_json::to_vec_pretty(&plan).expect("a plan serializes");
     lake.put_object(
         &format!("{}/plan.json", attempt_dir(&job.name, &ds, &attempt)),
@@ -411,6 +374,9 @@ pub struct CommitReport {
     pub shard_rows: Vec<usize>,
     /// True when an earlier try of this commit had published the date already.
     pub already_committed: bool,
+    /// How often the Delta commit was re-planned because another writer of
+    /// the table committed first.
+    pub commit_retries: usize,
 }
 
 /// Publish `attempt`'s shards as the date's predictions in one commit.
@@ -560,6 +526,7 @@ pub async fn commit(
     };
     let app_id = format!("lakescore/{}/{ds}", job.name);
     let mut already_committed = false;
+    let mut commit_retries = 0;
     if rows > 0 || !adds.is_empty() {
         let table = lake
             .open_table(&job.output_table)
@@ -614,6 +581,7 @@ pub async fn commit(
                 .map_err(lake_err)?;
             report.output_version = Some(outcome.version);
             report.files_removed = outcome.files_removed;
+            commit_retries = outcome.retries;
             crate::failpoints::crash_point!("commit.after_commit");
         }
     }
@@ -637,6 +605,7 @@ pub async fn commit(
             attempt: plan.attempt.clone(),
             shards: plan.shards,
             already_committed,
+            commit_retries,
         });
     }
     if let Some(acc) = accumulator {
@@ -669,7 +638,7 @@ pub async fn commit(
         drift_alerts: report.drift_alerts.len() as i64,
         commit_ms: Some(report.timings.commit_ms),
         shards: Some(plan.shards as i64),
-        ..recorded.unwrap_or_else(|| row_from_plan(&plan, spec, date))
+        ..recorded.unwrap_or_else(|| row_from_plan(lake, &plan, spec, date))
     };
     let started = runs::resume(lake, plan.run_files.clone())
         .await
@@ -683,12 +652,13 @@ pub async fn commit(
         attempt: plan.attempt,
         shards: plan.shards,
         already_committed,
+        commit_retries,
     })
 }
 
-/// The attempt's row when its `running` row cannot be read back (it was
-/// compacted away or the runs table was replaced): rebuilt from the plan.
-fn row_from_plan(plan: &AttemptPlan, spec: &LoadedSpec, date: NaiveDate) -> RunRow {
+/// The attempt's `running` row, from its plan: what `plan` records, and what
+/// `commit` finishes should that row not read back.
+fn row_from_plan(lake: &Lake, plan: &AttemptPlan, spec: &LoadedSpec, date: NaiveDate) -> RunRow {
     RunRow {
         run_id: plan.attempt.clone(),
         job_name: plan.job_name.clone(),
@@ -705,7 +675,9 @@ fn row_from_plan(plan: &AttemptPlan, spec: &LoadedSpec, date: NaiveDate) -> RunR
         model_version: Some(plan.model_version),
         input: plan.input.clone(),
         input_version: plan.input_version,
-        output_table: spec.job.output_table.clone(),
+        output_table: lake
+            .table_url(&spec.job.output_table)
+            .map_or_else(|_| spec.job.output_table.clone(), |u| u.to_string()),
         output_version: None,
         spec_path: spec.path.display().to_string(),
         spec_sha256: spec.sha256.clone(),
