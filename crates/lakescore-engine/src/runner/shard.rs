@@ -418,7 +418,32 @@ pub async fn commit(
             });
         }
     }
-    let mut manifests = Vec::with_capacity(plan.shards);
+    let registry = Registry::new(lake.clone());
+    let reference = lakescore_core::uri::ModelRef {
+        name: plan.model_name.clone(),
+        selector: lakescore_core::uri::ModelSelector::Version(plan.model_version),
+    };
+    let resolved = registry
+        .load(&reference)
+        .await
+        .map_err(|source| RunError::Registry {
+            job: jname(),
+            source: Box::new(source),
+        })?;
+    let profile = drift::job_profile(
+        lake,
+        &registry,
+        job,
+        &resolved.version.record,
+        resolved.model.as_ref(),
+    )
+    .await?;
+    let thresholds = drift::thresholds(job);
+    // Each manifest is merged as it is read: one is in memory at a time.
+    let mut accumulator: Option<DriftAccumulator<'_>> = None;
+    let (mut rows, mut rows_in, mut input_files) = (0usize, 0usize, 0usize);
+    let mut shard_rows = Vec::with_capacity(plan.shards);
+    let mut adds: Vec<serde_json::Value> = Vec::new();
     for shard in 0..plan.shards {
         let path = manifest_path(&plan, shard);
         let bytes = lake
@@ -452,51 +477,22 @@ pub async fn commit(
                 planned: plan.model_version,
             });
         }
-        manifests.push(m);
+        if let (Some(p), Some(state)) = (profile.as_ref(), &m.drift) {
+            let acc = accumulator
+                .get_or_insert_with(|| DriftAccumulator::new(p, state.names.clone(), &thresholds));
+            acc.merge(state).map_err(|source| CommitError::Drift {
+                job: jname(),
+                attempt: plan.attempt.clone(),
+                shard,
+                source,
+            })?;
+        }
+        rows += m.rows;
+        rows_in += m.rows_in;
+        input_files += m.input_files;
+        shard_rows.push(m.rows);
+        adds.extend(m.adds);
     }
-
-    let registry = Registry::new(lake.clone());
-    let reference = lakescore_core::uri::ModelRef {
-        name: plan.model_name.clone(),
-        selector: lakescore_core::uri::ModelSelector::Version(plan.model_version),
-    };
-    let resolved = registry
-        .load(&reference)
-        .await
-        .map_err(|source| RunError::Registry {
-            job: jname(),
-            source: Box::new(source),
-        })?;
-    let profile = drift::job_profile(
-        lake,
-        &registry,
-        job,
-        &resolved.version.record,
-        resolved.model.as_ref(),
-    )
-    .await?;
-    let thresholds = drift::thresholds(job);
-    let mut accumulator: Option<DriftAccumulator<'_>> = None;
-    for m in &manifests {
-        let (Some(p), Some(state)) = (profile.as_ref(), &m.drift) else {
-            continue;
-        };
-        let acc = accumulator
-            .get_or_insert_with(|| DriftAccumulator::new(p, state.names.clone(), &thresholds));
-        acc.merge(state).map_err(|source| CommitError::Drift {
-            job: jname(),
-            attempt: plan.attempt.clone(),
-            shard: m.shard,
-            source,
-        })?;
-    }
-
-    let rows: usize = manifests.iter().map(|m| m.rows).sum();
-    let rows_in: usize = manifests.iter().map(|m| m.rows_in).sum();
-    let adds: Vec<serde_json::Value> = manifests
-        .iter()
-        .flat_map(|m| m.adds.iter().cloned())
-        .collect();
     let mut report = RunReport {
         run_id: plan.attempt.clone(),
         status: RunStatus::Succeeded,
@@ -507,7 +503,7 @@ pub async fn commit(
         model_name: plan.model_name.clone(),
         model_version: plan.model_version,
         input: plan.input.clone(),
-        input_files: manifests.iter().map(|m| m.input_files).sum(),
+        input_files,
         input_version: plan.input_version,
         input_start_version: plan.input_start_version,
         rows_in,
@@ -600,7 +596,7 @@ pub async fn commit(
         report.output_version = r.output_version;
         report.duration_ms = r.duration_ms;
         return Ok(CommitReport {
-            shard_rows: manifests.iter().map(|m| m.rows).collect(),
+            shard_rows: shard_rows.clone(),
             run: report,
             attempt: plan.attempt.clone(),
             shards: plan.shards,
@@ -647,7 +643,7 @@ pub async fn commit(
         .await
         .map_err(lake_err)?;
     Ok(CommitReport {
-        shard_rows: manifests.iter().map(|m| m.rows).collect(),
+        shard_rows,
         run: report,
         attempt: plan.attempt,
         shards: plan.shards,
