@@ -455,3 +455,136 @@ fn missing_lakes_and_unsupported_schemes_are_refused() {
         "{stderr}"
     );
 }
+
+/// The scheduler and a backfill of the same job racing for one date (both
+/// wait before their commits, so their attempts overlap): the date holds one
+/// copy, every attempt is recorded, and the loser says why.
+#[test]
+fn backfill_and_the_scheduler_on_one_job_leave_one_copy_per_date() {
+    let env = Env::new();
+    env.register_demo();
+    let jobs = env.path("jobs");
+    std::fs::create_dir_all(&jobs).unwrap();
+    let spec = jobs.join("raced.toml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name = \"raced\"\nschedule = \"* * * * *\"\ncatchup = \"latest\"\n\
+             starting_deadline_seconds = 300\n[model]\nuri = \"models:/churn@champion\"\n\
+             [input]\nformat = \"parquet\"\npath = \"{}/fixtures/demo/data/2024-01-01/*.parquet\"\n\
+             keys = [\"customer_id\"]\n[output]\ntable = \"predictions/churn_daily\"\n",
+            repo().display()
+        ),
+    )
+    .unwrap();
+    let mut scheduler = Command::new(BIN)
+        .args([
+            "schedule",
+            jobs.to_str().unwrap(),
+            "--json",
+            "--grace-seconds",
+            "30",
+        ])
+        .env("LAKESCORE_LAKE", env.lake())
+        .env("FAILPOINTS", "run.before_commit=sleep(8000)")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The scheduler's run has started (catchup fires the latest minute at once).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+    let fired = loop {
+        if let Some(r) = read_runs(&env.lake())
+            .into_iter()
+            .find(|r| r.trigger == Trigger::Schedule)
+        {
+            break lakescore_core::runs::date_from_days(r.logical_date);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scheduler never fired"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let from = fired.pred_opt().unwrap().to_string();
+    let to = fired.to_string();
+    let backfill = Command::new(BIN)
+        .args([
+            "backfill",
+            spec.to_str().unwrap(),
+            "--from",
+            &from,
+            "--to",
+            &to,
+            "--rerun",
+            "all",
+        ])
+        .env("LAKESCORE_LAKE", env.lake())
+        .env("FAILPOINTS", "run.before_commit=sleep(3000)")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&backfill.stderr);
+    match backfill.status.code() {
+        Some(0) => {}
+        Some(1) => assert!(
+            err.contains("another run of the same job and date"),
+            "{err}"
+        ),
+        other => panic!("backfill exit {other:?}: {err}"),
+    }
+    // Let the scheduler's attempt end, then stop it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(1);
+    while read_runs(&env.lake())
+        .iter()
+        .any(|r| r.status == RunStatus::Running)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an attempt never ended"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    sigterm(&scheduler);
+    assert!(scheduler.wait().unwrap().success());
+
+    let runs = read_runs(&env.lake());
+    let of_day = |trigger: Trigger| {
+        runs.iter()
+            .find(|r| {
+                r.trigger == trigger
+                    && lakescore_core::runs::date_from_days(r.logical_date) == fired
+            })
+            .unwrap_or_else(|| panic!("no {trigger:?} attempt of {fired}: {runs:?}"))
+    };
+    // The scheduler's first attempt and the backfill's (a later fire, should
+    // the minute turn meanwhile, runs after both and replaces the date again).
+    let (scheduled, backfilled) = (of_day(Trigger::Schedule), of_day(Trigger::Backfill));
+    assert!(
+        scheduled.started_at.max(backfilled.started_at)
+            < scheduled.finished_at.min(backfilled.finished_at),
+        "the two attempts of {fired} overlapped"
+    );
+    assert_eq!(
+        [scheduled, backfilled]
+            .iter()
+            .filter(|r| r.status == RunStatus::Succeeded)
+            .count(),
+        1,
+        "one of the two won: {scheduled:?} {backfilled:?}"
+    );
+    let by_day = predictions_by_day(&env.lake());
+    for day in [from, to] {
+        assert_eq!(
+            by_day.get(&(day.clone(), 1)).map(|(n, _)| *n),
+            Some(5000),
+            "{day}: one copy"
+        );
+    }
+}
+
+/// Ask a child process to stop, as an orchestrator does.
+fn sigterm(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(status.success());
+}
