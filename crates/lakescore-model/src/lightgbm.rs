@@ -185,6 +185,12 @@ impl LgbModel {
         }
         let average = text[..end].lines().any(|l| l.trim() == "average_output");
         let outputs = per_iter.max(1);
+        if outputs > forest::MAX_OUTPUTS || num_class > forest::MAX_OUTPUTS {
+            return Err(err(format!(
+                "num_class {num_class} / num_tree_per_iteration {per_iter}: lakescore supports up to {} classes",
+                forest::MAX_OUTPUTS
+            )));
+        }
         if num_class > 1 && num_class != outputs {
             return Err(err(format!(
                 "num_class {num_class} with {outputs} trees per iteration"
@@ -443,5 +449,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("truncated"), "{e}");
+    }
+
+    /// Found by the fuzzer: a header claiming billions of trees per iteration
+    /// made the loader allocate that many outputs.
+    #[test]
+    fn a_huge_class_count_is_refused_before_allocating() {
+        let text =
+            include_bytes!("../../../fuzz/regressions/lightgbm_text/huge-num-tree-per-iteration");
+        let e = LgbModel::from_text(text, "m.txt").unwrap_err().to_string();
+        assert!(e.contains("up to 100000 classes"), "{e}");
     }
 }

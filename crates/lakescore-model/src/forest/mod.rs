@@ -136,6 +136,10 @@ const FEATURE_MASK: u32 = (1 << 24) - 1;
 /// The most trees a forest may have (real models have thousands).
 pub const MAX_TREES: usize = 1_000_000;
 
+/// The most outputs (classes) a model may have: a file claiming more is
+/// refused before anything is allocated for them.
+pub const MAX_OUTPUTS: usize = 100_000;
+
 /// The deepest tree a forest may have (every row walks it to a leaf).
 pub const MAX_DEPTH: u32 = 10_000;
 const KIND_SHIFT: u32 = 24;
