@@ -215,10 +215,10 @@ impl XgbModel {
         }
         let num_feature = number(&p.num_feature, "0", "num_feature").map_err(err)? as usize;
         let outputs = num_class.max(1) as usize;
-        if outputs > super::forest::MAX_OUTPUTS {
+        if outputs > forest::MAX_OUTPUTS {
             return Err(err(format!(
                 "num_class {num_class}: lakescore supports up to {} classes",
-                super::forest::MAX_OUTPUTS
+                forest::MAX_OUTPUTS
             )));
         }
         let multiclass = matches!(transform, Transform::Softmax | Transform::SoftmaxClass);
