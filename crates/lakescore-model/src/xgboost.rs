@@ -650,4 +650,21 @@ mod tests {
         assert!(e.to_string().contains("m.json"), "{e}");
         assert!(XgbModel::from_bytes(b"garbage", "g.ubj").is_err());
     }
+
+    /// A model claiming billions of classes is refused before anything is
+    /// allocated for them (as the fuzzer found for LightGBM).
+    #[test]
+    fn a_huge_class_count_is_refused_before_allocating() {
+        let full = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/xgboost/binary_logistic.json"
+        ))
+        .unwrap();
+        let huge = full.replacen("\"num_class\":\"0\"", "\"num_class\":\"65236453245\"", 1);
+        assert_ne!(huge, full, "the fixture names num_class");
+        let e = XgbModel::from_bytes(huge.as_bytes(), "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("up to 100000 classes"), "{e}");
+    }
 }
