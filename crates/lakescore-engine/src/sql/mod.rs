@@ -583,18 +583,17 @@ fn delta_frame(
         .ok()
         .and_then(|u| lakescore_lake::local_path(&u))
     {
-        Some(p) => Some(format!("{}/", p.to_string_lossy().trim_end_matches('/'))),
-        None => Some(format!("{}/", uri.trim_end_matches('/'))),
+        Some(p) => format!("{}/", p.to_string_lossy().trim_end_matches('/')),
+        None => format!("{}/", uri.trim_end_matches('/')),
     };
     if partitions.is_empty() {
         return all.scan().map(|lf| lf.select(order)).map_err(scan_err(uri));
     }
-    if let Some(root) = root.filter(|root| {
-        files
-            .iter()
-            .zip(&paths)
-            .all(|(f, p)| hive_path_matches(p, root, partitions, &f.partition_values))
-    }) {
+    if files
+        .iter()
+        .zip(&paths)
+        .all(|(f, p)| hive_path_matches(p, &root, partitions, &f.partition_values))
+    {
         let schema: Schema = partitions
             .iter()
             .filter_map(|p| Some((p.as_str().into(), types.get(p.as_str())?.clone())))
@@ -610,24 +609,25 @@ fn delta_frame(
             .map(|lf| lf.select(order))
             .map_err(scan_err(uri));
     }
+    // Each file with its partition values from the log, as a run's input reads them.
+    let typed: Vec<(String, DataType)> = partitions
+        .iter()
+        .filter_map(|p| Some((p.clone(), types.get(p.as_str())?.clone())))
+        .collect();
+    let values = files
+        .iter()
+        .map(|f| {
+            typed
+                .iter()
+                .map(|(p, _)| f.partition_values.get(p).cloned().flatten())
+                .collect()
+        })
+        .collect();
+    let all = all.with_partitions(typed, values);
     let mut frames = Vec::with_capacity(files.len());
-    for (file, path) in files.iter().zip(&paths) {
-        let scan = all.only(path).scan().map_err(scan_err(&file.uri))?;
-        let values: Vec<Expr> = partitions
-            .iter()
-            .filter_map(|p| {
-                let dtype = types.get(p.as_str())?.clone();
-                let value = file.partition_values.get(p).cloned().flatten();
-                Some(
-                    match value {
-                        Some(v) => lit(v).strict_cast(dtype),
-                        None => lit(NULL).cast(dtype),
-                    }
-                    .alias(p.as_str()),
-                )
-            })
-            .collect();
-        frames.push(scan.with_columns(values).select(order.clone()));
+    for (i, file) in files.iter().enumerate() {
+        let scan = all.scan_file(i).map_err(scan_err(&file.uri))?;
+        frames.push(scan.select(order.clone()));
     }
     concat(
         frames,
