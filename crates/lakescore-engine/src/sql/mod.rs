@@ -589,10 +589,15 @@ fn delta_frame(
     if partitions.is_empty() {
         return all.scan().map(|lf| lf.select(order)).map_err(scan_err(uri));
     }
-    if files
+    // polars parses Hive values as CSV text, which has no binary type.
+    let hive_typed = partitions
         .iter()
-        .zip(&paths)
-        .all(|(f, p)| hive_path_matches(p, &root, partitions, &f.partition_values))
+        .all(|p| !matches!(types.get(p.as_str()), Some(DataType::Binary)));
+    if hive_typed
+        && files
+            .iter()
+            .zip(&paths)
+            .all(|(f, p)| hive_path_matches(p, &root, partitions, &f.partition_values))
     {
         let schema: Schema = partitions
             .iter()
