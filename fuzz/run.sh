@@ -9,7 +9,7 @@ export CARGO_TARGET_DIR="${LAKESCORE_FUZZ_TARGET_DIR:-/var/tmp/lakescore-fuzz-ta
 rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install --locked cargo-fuzz
 ./seed.sh >/dev/null
-targets=(spec_toml xgboost_json xgboost_ubjson lightgbm_text linear_json profile)
+targets=(spec_toml xgboost_json xgboost_ubjson lightgbm_text linear_json profile mlmodel_yaml)
 cargo +nightly fuzz build -O
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "regressions/$t"

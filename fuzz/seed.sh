@@ -9,6 +9,9 @@ seed xgboost_json $fx/xgboost/*.json $fx/flavors/xgboost/*.json $fx/demo/churn_m
 seed xgboost_ubjson $fx/flavors/xgboost/*.ubj
 seed lightgbm_text $fx/flavors/lightgbm/*.txt
 seed linear_json $fx/linear/*.json
+# MLmodel files share one name: copy each under its model's folder name.
+mkdir -p corpus/mlmodel_yaml
+for f in $fx/mlflow/*/MLmodel; do cp -n "$f" "corpus/mlmodel_yaml/$(basename "$(dirname "$f")")" || true; done
 # A profile is two files; the target reads one input: the JSON's length, then both.
 mkdir -p corpus/profile
 python3 - <<'PY'

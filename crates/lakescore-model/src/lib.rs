@@ -10,6 +10,7 @@
 pub mod forest;
 pub mod lightgbm;
 pub mod linear;
+pub mod mlmodel;
 pub mod onnx;
 mod ubjson;
 pub mod xgboost;

@@ -6,7 +6,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use lakescore_model::Flavor;
+use lakescore_model::{Flavor, mlmodel};
+
+use super::{RegistryError, Result};
 
 /// What lakescore takes from an MLflow model directory.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,26 +22,8 @@ pub struct ModelDir {
     pub mlflow_version: Option<String>,
 }
 
-#[derive(serde::Deserialize)]
-struct MlModel {
-    #[serde(default)]
-    flavors: BTreeMap<String, yaml_serde::Value>,
-    #[serde(default)]
-    signature: Option<MlSignature>,
-    #[serde(default)]
-    run_id: Option<String>,
-    #[serde(default)]
-    mlflow_version: Option<String>,
-}
-
-#[derive(serde::Deserialize)]
-struct MlSignature {
-    #[serde(default)]
-    inputs: Option<String>,
-}
-
-/// Read `DIR/MLmodel`: pick the xgboost or lightgbm flavor and its data file,
-/// and the input signature.
+/// Read `DIR/MLmodel` (parsed by [`lakescore_model::mlmodel`]): the flavor,
+/// its data file, which must exist, and the input signature.
 pub fn read_model_dir(dir: &Path) -> Result<ModelDir> {
     let path = dir.join("MLmodel");
     let err = |message: String| RegistryError::Mlflow {
@@ -47,89 +31,35 @@ pub fn read_model_dir(dir: &Path) -> Result<ModelDir> {
         path: path.display().to_string(),
         message,
     };
-    let text = std::fs::read_to_string(&path).map_err(|e| {
-        err(format!(
-            "{e} (an MLflow model directory holds an MLmodel file: pass the folder that \
-             mlflow.<flavor>.log_model or save_model wrote)"
-        ))
-    })?;
-    let model: MlModel = yaml_serde::from_str(&text).map_err(|e| err(e.to_string()))?;
-    let data_of = |flavor: &str| {
-        model
-            .flavors
-            .get(flavor)
-            .and_then(|f| f.get("data"))
-            .and_then(|d| d.as_str())
-            .map(String::from)
-    };
-    let (flavor, data) = if let Some(d) = data_of("xgboost") {
-        (Flavor::Xgboost, d)
-    } else if let Some(d) = data_of("lightgbm") {
-        (Flavor::Lightgbm, d)
-    } else if let Some(d) = data_of("onnx") {
-        (Flavor::Onnx, d)
-    } else {
-        let found: Vec<&str> = model.flavors.keys().map(String::as_str).collect();
-        let hint = if found.contains(&"sklearn") {
-            " A scikit-learn model is a pickle lakescore cannot load: export it to ONNX with \
-             skl2onnx (zipmap=False for classifiers) and log that with mlflow.onnx, or train \
-             with XGBoost or LightGBM."
-        } else {
-            ""
-        };
-        return Err(err(format!(
-            "no flavor lakescore can score (xgboost, lightgbm, onnx); this model has {}.{hint}",
-            if found.is_empty() {
-                "none".to_string()
-            } else {
-                found.join(", ")
-            }
-        )));
-    };
-    if data.ends_with(".pkl") || data.ends_with(".skops") {
-        return Err(err(format!(
-            "the {flavor} flavor's data file {data} is a pickled scikit-learn wrapper, which \
-             lakescore cannot load: log the native booster instead (e.g. \
-             mlflow.lightgbm.log_model(model.booster_, ...))"
-        )));
+    let size = std::fs::metadata(&path)
+        .map_err(|e| {
+            err(format!(
+                "{e} (an MLflow model directory holds an MLmodel file: pass the folder that \
+                 mlflow.<flavor>.log_model or save_model wrote)"
+            ))
+        })?
+        .len();
+    if size > mlmodel::MAX_MLMODEL_BYTES as u64 {
+        let bytes = usize::try_from(size).unwrap_or(usize::MAX);
+        return Err(err(mlmodel::MlModelError::TooLarge { bytes }.to_string()));
     }
-    let artifact = dir.join(&data);
+    let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+    let model = mlmodel::parse(&text).map_err(|e| err(e.to_string()))?;
+    let artifact = dir.join(&model.data);
     if !artifact.is_file() {
         return Err(err(format!(
-            "the {flavor} flavor's data file {data} is missing"
+            "the {} flavor's data file {} is missing",
+            model.flavor, model.data
         )));
     }
-    let signature = match model.signature.and_then(|s| s.inputs) {
-        None => None,
-        Some(inputs) => {
-            let items: Vec<serde_json::Value> =
-                serde_json::from_str(&inputs).map_err(|e| err(format!("signature inputs: {e}")))?;
-            let mut columns = Vec::new();
-            for item in &items {
-                match (item["name"].as_str(), item["type"].as_str()) {
-                    (Some(name), Some(ty)) if ty != "tensor" => {
-                        columns.push((name.to_string(), ty.to_string()));
-                    }
-                    // A tensor signature names no columns: the model's feature names apply.
-                    _ => {
-                        columns.clear();
-                        break;
-                    }
-                }
-            }
-            (!columns.is_empty()).then_some(columns)
-        }
-    };
     Ok(ModelDir {
-        flavor,
+        flavor: model.flavor,
         artifact,
-        signature,
+        signature: model.signature,
         run_id: model.run_id,
         mlflow_version: model.mlflow_version,
     })
 }
-
-use super::{RegistryError, Result};
 
 /// A run's logged values.
 #[derive(Debug, Clone, Default, PartialEq)]
