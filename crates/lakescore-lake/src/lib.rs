@@ -309,17 +309,25 @@ impl Lake {
     /// Open `rel`, creating it with `schema` and `partitions` when it does not
     /// exist. An existing table must have `schema`'s columns; nullable columns
     /// missing at its end are added (see [`Table::ensure`]).
+    ///
+    /// A new table keeps file statistics (min, max, null count) for
+    /// `stats_columns` only, the columns readers filter on besides the
+    /// partitions; none (an empty slice) but the row count for tables read
+    /// whole. Every open parses the statistics of every active file, so this
+    /// is what keeps a table's open cost from growing with its columns.
     pub async fn ensure_table(
         &self,
         rel: &str,
         schema: &ArrowSchema,
         partitions: &[&str],
+        stats_columns: &[&str],
         description: &str,
     ) -> Result<Table> {
         Table::ensure(
             self.table_url(rel)?,
             schema,
             partitions,
+            stats_columns,
             description,
             &self.storage,
         )
@@ -612,7 +620,7 @@ mod tests {
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
         let before = chrono::Utc::now() - chrono::Duration::seconds(5);
         let mut t = lake
-            .ensure_table("t", &schema(false), &[], "t")
+            .ensure_table("t", &schema(false), &[], &[], "t")
             .await
             .unwrap();
         t.append_rows(&[Old { id: 1 }], Default::default(), None)
@@ -634,7 +642,7 @@ mod tests {
 
         // A later release expects one more (nullable) column: it is added, old rows read null.
         let mut t = lake
-            .ensure_table("t", &schema(true), &[], "t")
+            .ensure_table("t", &schema(true), &[], &[], "t")
             .await
             .unwrap();
         t.append_rows(
@@ -664,7 +672,7 @@ mod tests {
         use arrow::datatypes::{DataType, Field};
         let other = ArrowSchema::new(vec![Field::new("id", DataType::Utf8, false)]);
         assert!(matches!(
-            lake.ensure_table("t", &other, &[], "t").await,
+            lake.ensure_table("t", &other, &[], &[], "t").await,
             Err(LakeError::SchemaMismatch { .. })
         ));
 

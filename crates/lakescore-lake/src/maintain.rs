@@ -278,7 +278,10 @@ mod tests {
     async fn compaction_raced_by_a_replace_keeps_the_replacement() {
         let dir = tempfile::tempdir().unwrap();
         let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
-        let mut writer = lake.ensure_table("t", &schema(), &[], "t").await.unwrap();
+        let mut writer = lake
+            .ensure_table("t", &schema(), &[], &[], "t")
+            .await
+            .unwrap();
         let first = writer
             .append_rows_tracked(&[Row { id: 1 }], Default::default())
             .await

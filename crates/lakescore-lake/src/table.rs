@@ -22,6 +22,31 @@ use super::{LakeError, Result, Storage};
 /// checkpoint, and those cost more to read than the checkpoint does.
 pub const CHECKPOINT_INTERVAL: &str = "10";
 
+/// The table properties that choose which columns get file statistics
+/// (min, max, null count) in each `add` action: `stats_columns` only
+/// (`delta.dataSkippingStatsColumns`), or none but the row count
+/// (`delta.dataSkippingNumIndexedCols = 0`). Every open of a table parses
+/// the statistics of every active file, so a table with one file per date
+/// or per attempt pays for each column's statistics on every open, for the
+/// rest of its life; Delta's default is the first 32 columns.
+fn stats_configuration(stats_columns: &[&str]) -> Vec<(String, Option<String>)> {
+    if stats_columns.is_empty() {
+        vec![(
+            deltalake::TableProperty::DataSkippingNumIndexedCols
+                .as_ref()
+                .to_string(),
+            Some("0".to_string()),
+        )]
+    } else {
+        vec![(
+            deltalake::TableProperty::DataSkippingStatsColumns
+                .as_ref()
+                .to_string(),
+            Some(stats_columns.join(",")),
+        )]
+    }
+}
+
 /// An open Delta table at a loaded snapshot.
 pub struct Table {
     pub(crate) inner: DeltaTable,
@@ -133,10 +158,12 @@ impl Table {
     }
 
     /// Open the table or create it with `schema`; an existing table must match `schema`.
+    /// `stats_columns`: see [`Lake::ensure_table`](crate::Lake::ensure_table).
     pub async fn ensure(
         url: Url,
         schema: &ArrowSchema,
         partitions: &[&str],
+        stats_columns: &[&str],
         description: &str,
         storage: &Storage,
     ) -> Result<Table> {
@@ -171,6 +198,7 @@ impl Table {
                 deltalake::TableProperty::CheckpointInterval,
                 Some(CHECKPOINT_INTERVAL),
             )
+            .with_configuration(stats_configuration(stats_columns))
             .with_save_mode(SaveMode::Ignore)
             .await;
         match created {
@@ -497,7 +525,10 @@ mod tests {
             arrow::datatypes::DataType::Int64,
             false,
         )]);
-        let mut t = lake.ensure_table("t", &schema, &[], "t").await.unwrap();
+        let mut t = lake
+            .ensure_table("t", &schema, &[], &[], "t")
+            .await
+            .unwrap();
         // Created with Spark's checkpoint interval, not delta-rs' 100.
         let config = t
             .inner
@@ -524,6 +555,91 @@ mod tests {
             matches!(err, LakeError::LogEntry { version: 1, .. })
                 && text.contains("_delta_log/00000000000000000001.json"),
             "{text}"
+        );
+    }
+
+    #[derive(serde::Serialize)]
+    struct Wide {
+        id: i64,
+        name: String,
+        score: f64,
+    }
+
+    /// The stats of the one `add` in commit 1 of `rel`.
+    fn first_add_stats(dir: &std::path::Path, rel: &str) -> serde_json::Value {
+        let log =
+            std::fs::read_to_string(dir.join(rel).join("_delta_log/00000000000000000001.json"))
+                .unwrap();
+        let add = log
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find_map(|a| a.get("add").cloned())
+            .unwrap();
+        serde_json::from_str(add["stats"].as_str().unwrap()).unwrap()
+    }
+
+    /// New tables keep column statistics for the chosen columns only, or none
+    /// but the row count: every open parses them for every active file.
+    #[tokio::test]
+    async fn file_statistics_cover_the_chosen_columns_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let schema = ArrowSchema::new(vec![
+            arrow::datatypes::Field::new("id", arrow::datatypes::DataType::Int64, false),
+            arrow::datatypes::Field::new("name", arrow::datatypes::DataType::Utf8, false),
+            arrow::datatypes::Field::new("score", arrow::datatypes::DataType::Float64, false),
+        ]);
+        let rows = [
+            Wide {
+                id: 1,
+                name: "a".into(),
+                score: 0.5,
+            },
+            Wide {
+                id: 7,
+                name: "z".into(),
+                score: 0.25,
+            },
+        ];
+        let mut some = lake
+            .ensure_table("some", &schema, &[], &["score"], "t")
+            .await
+            .unwrap();
+        some.append_rows(&rows, Default::default(), None)
+            .await
+            .unwrap();
+        let stats = first_add_stats(dir.path(), "some");
+        assert_eq!(stats["numRecords"], 2);
+        assert_eq!(
+            stats["minValues"],
+            serde_json::json!({"score": 0.25}),
+            "{stats}"
+        );
+        assert_eq!(
+            stats["maxValues"],
+            serde_json::json!({"score": 0.5}),
+            "{stats}"
+        );
+
+        let mut none = lake
+            .ensure_table("none", &schema, &[], &[], "t")
+            .await
+            .unwrap();
+        none.append_rows(&rows, Default::default(), None)
+            .await
+            .unwrap();
+        let stats = first_add_stats(dir.path(), "none");
+        assert_eq!(stats["numRecords"], 2);
+        let columns = |k: &str| {
+            stats
+                .get(k)
+                .and_then(|v| v.as_object())
+                .map_or(0, serde_json::Map::len)
+        };
+        assert_eq!(
+            columns("minValues") + columns("maxValues") + columns("nullCount"),
+            0,
+            "{stats}"
         );
     }
 }

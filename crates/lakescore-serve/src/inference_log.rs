@@ -262,6 +262,7 @@ async fn append(
                 table,
                 &wanted,
                 &[],
+                &["served_at", "model_version"],
                 "lakescore inference log: every row served, with its model version",
             )
             .await?,

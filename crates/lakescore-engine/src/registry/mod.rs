@@ -238,6 +238,7 @@ impl Registry {
                 VERSIONS_TABLE,
                 &schema_of::<ModelVersionRow>(),
                 &[],
+                &[],
                 "lakescore model versions",
             )
             .await?)
@@ -249,6 +250,7 @@ impl Registry {
             .ensure_table(
                 EVENTS_TABLE,
                 &schema_of::<ModelEventRow>(),
+                &[],
                 &[],
                 "lakescore registry events",
             )

@@ -151,7 +151,13 @@ async fn append_run_rows<T: TableRow>(
     rows: &[T],
 ) -> Result<i64, LakeError> {
     let mut table = lake
-        .ensure_table(table, &schema_of::<T>(), &["logical_date"], description)
+        .ensure_table(
+            table,
+            &schema_of::<T>(),
+            &["logical_date"],
+            &[],
+            description,
+        )
         .await?;
     let meta = HashMap::from([
         ("lakescore.operation".to_string(), "drift".into()),

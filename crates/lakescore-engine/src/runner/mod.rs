@@ -32,6 +32,13 @@ use lakescore_lake::{DateReplaceWriter, Lake, LakeError};
 use serde::Serialize;
 
 use crate::failpoints::crash_point;
+
+/// The predictions columns that keep file statistics: what lineage queries
+/// filter on (`WHERE model_version = 3`, `WHERE run_id = ...`) and the
+/// prediction itself. Keys and passed-through columns span their whole
+/// range in every date's file, so their statistics would skip nothing.
+pub(crate) const PREDICTION_STATS_COLUMNS: &[&str] =
+    &["prediction", "model_version", "run_id", "scored_at"];
 use crate::registry::{Registry, RegistryError};
 use crate::score::{Lineage, ScoreError, ScoreStream};
 pub use lakescore_core::runs::Trigger;
@@ -398,6 +405,7 @@ async fn execute(
             &job.output_table,
             &plan.output_schema,
             &["logical_date"],
+            PREDICTION_STATS_COLUMNS,
             "lakescore predictions",
         )
         .await

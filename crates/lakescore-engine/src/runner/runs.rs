@@ -29,8 +29,14 @@ impl std::fmt::Debug for Started {
 }
 
 async fn runs_table(lake: &Lake) -> Result<Table, LakeError> {
-    lake.ensure_table(RUNS_TABLE, &schema_of::<RunRow>(), &[], "lakescore runs")
-        .await
+    lake.ensure_table(
+        RUNS_TABLE,
+        &schema_of::<RunRow>(),
+        &[],
+        &[],
+        "lakescore runs",
+    )
+    .await
 }
 
 fn commit_meta(row: &RunRow) -> HashMap<String, serde_json::Value> {
