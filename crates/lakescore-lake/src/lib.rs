@@ -12,6 +12,7 @@
 
 pub mod glob;
 pub mod lease;
+mod local;
 pub mod maintain;
 pub mod read;
 pub mod schema;

@@ -57,6 +57,7 @@ pub struct Table {
 
 /// A table builder for `url` reached with `storage` (nothing loaded yet).
 fn builder(url: Url, storage: &Storage) -> deltalake::DeltaResult<deltalake::DeltaTableBuilder> {
+    crate::local::register();
     Ok(deltalake::DeltaTableBuilder::from_url(url)?.with_storage_options(storage.delta_options()))
 }
 
