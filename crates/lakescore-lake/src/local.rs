@@ -267,7 +267,10 @@ mod tests {
             assert_eq!(fast, full, "after {offset}");
         }
         let offset = Path::from(format!("{prefix}/00000000000000000019.json"));
-        assert!(list_flat_after(&prefix, &offset).is_some(), "the fast path answers");
+        assert!(
+            list_flat_after(&prefix, &offset).is_some(),
+            "the fast path answers"
+        );
         let (fast, _) = both(&prefix, &offset).await;
         let names: Vec<_> = fast.iter().filter_map(|m| m.location.filename()).collect();
         assert_eq!(names.len(), 12, "{names:?}");
