@@ -20,4 +20,7 @@ for p in pathlib.Path("../lake/registry/profiles").glob("*/*/profile.json"):
     json, values = p.read_bytes(), (p.parent / "values.bin").read_bytes()
     pathlib.Path("corpus/profile", p.parent.name[:16]).write_bytes(struct.pack("<I", len(json)) + json + values)
 PY
+# The corpus fuzzing grew in earlier sessions, minimized (libFuzzer -merge=1,
+# inputs up to 4 KiB), one archive per target.
+for a in minimized/*.tar.gz; do [ -f "$a" ] || continue; t=$(basename "$a" .tar.gz); mkdir -p "corpus/$t"; tar -xzf "$a" -C "corpus/$t" --skip-old-files; done
 ls corpus | while read -r t; do echo "$t: $(ls "corpus/$t" | wc -l) seeds"; done
