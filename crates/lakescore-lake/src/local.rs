@@ -89,6 +89,12 @@ fn list_flat_after(prefix: &Path, offset: &Path) -> Option<Vec<ObjectMeta>> {
     if !plain(prefix.as_ref(), b"/=") {
         return None;
     }
+    // The offset names an entry of this folder (Delta's `_delta_log/<version>`).
+    let after = offset
+        .as_ref()
+        .strip_prefix(prefix.as_ref())
+        .and_then(|rest| rest.strip_prefix('/'))
+        .filter(|name| !name.contains('/'))?;
     let dir = std::path::PathBuf::from(format!("/{prefix}"));
     let entries = std::fs::read_dir(&dir).ok()?;
     let mut found = Vec::new();
@@ -109,10 +115,12 @@ fn list_flat_after(prefix: &Path, offset: &Path) -> Option<Vec<ObjectMeta>> {
         {
             continue;
         }
-        let location = Path::from(format!("{prefix}/{name}"));
-        if location <= *offset {
+        // Both paths share `prefix/`, so their order is their names' order:
+        // only later entries become object paths.
+        if name <= after {
             continue;
         }
+        let location = Path::from(format!("{prefix}/{name}"));
         // The file may be gone (a concurrent cleanup): skip it, as a listing would.
         let Ok(meta) = entry.metadata() else { continue };
         found.push(object_meta(&meta, location));
