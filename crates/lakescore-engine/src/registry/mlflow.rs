@@ -180,65 +180,51 @@ fn files_under(root: &Path) -> Result<Vec<(PathBuf, String)>> {
 mod tests {
     use super::*;
 
-    const MLMODEL: &str = r#"artifact_path: model
-flavors:
-  python_function:
-    data: model.xgb
-    env:
-      conda: conda.yaml
-      virtualenv: python_env.yaml
-    loader_module: mlflow.xgboost
-    python_version: 3.11.7
-  xgboost:
-    code: null
-    data: model.xgb
-    model_class: xgboost.core.Booster
-    model_format: xgb
-    xgb_version: 3.1.2
-mlflow_version: 2.22.0
-model_size_bytes: 1234
-model_uuid: 0b8b1c2d
-run_id: 4f2a9c
-signature:
-  inputs: '[{"type": "double", "name": "f0", "required": true}, {"type": "long", "name":
-    "f1", "required": true}]'
-  outputs: null
-  params: null
-utc_time_created: '2026-11-27 05:00:00.000000'
-"#;
+    /// A model directory MLflow wrote (`fixtures/generate_mlflow.py`); what
+    /// `MLmodel` says is tested with the parser in `lakescore_model::mlmodel`.
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../fixtures/mlflow")
+            .join(name)
+    }
 
     #[test]
     fn model_dirs_give_flavor_data_file_and_signature() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("MLmodel"), MLMODEL).unwrap();
-        std::fs::write(dir.path().join("model.xgb"), b"{}").unwrap();
-        let m = read_model_dir(dir.path()).unwrap();
+        let dir = fixture("xgb_binary");
+        let m = read_model_dir(&dir).unwrap();
         assert_eq!(m.flavor, Flavor::Xgboost);
-        assert_eq!(m.artifact, dir.path().join("model.xgb"));
-        assert_eq!(
-            m.signature.unwrap(),
-            vec![("f0".into(), "double".into()), ("f1".into(), "long".into())]
-        );
-        assert_eq!(m.run_id.as_deref(), Some("4f2a9c"));
+        assert_eq!(m.artifact, dir.join("model.ubj"));
+        let columns: Vec<(String, String)> = ["a", "b", "c", "d", "e"]
+            .iter()
+            .map(|n| ((*n).to_string(), "double".to_string()))
+            .collect();
+        assert_eq!(m.signature.unwrap(), columns);
+        assert_eq!(m.mlflow_version.as_deref(), Some("3.17.2"));
     }
 
     #[test]
     fn a_pickled_sklearn_model_is_refused_with_advice() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("MLmodel"),
-            "flavors:\n  python_function:\n    loader_module: mlflow.sklearn\n  sklearn:\n    pickled_model: model.pkl\n",
-        )
-        .unwrap();
-        let e = read_model_dir(dir.path()).unwrap_err().to_string();
+        let e = read_model_dir(&fixture("sklearn_only"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("python_function, sklearn") && e.contains("skl2onnx"),
             "{e}"
         );
-        let e = read_model_dir(&dir.path().join("nope"))
-            .unwrap_err()
-            .to_string();
+        let e = read_model_dir(&fixture("nope")).unwrap_err().to_string();
         assert!(e.contains("MLmodel"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_data_file_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::copy(
+            fixture("xgb_binary").join("MLmodel"),
+            dir.path().join("MLmodel"),
+        )
+        .unwrap();
+        let e = read_model_dir(dir.path()).unwrap_err().to_string();
+        assert!(e.contains("data file model.ubj is missing"), "{e}");
     }
 
     #[test]
