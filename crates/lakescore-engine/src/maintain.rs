@@ -11,7 +11,7 @@
 //! `running` row is never compacted, because the attempt that wrote it
 //! replaces exactly that file when it ends.
 
-use arrow::array::{Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use lakescore_core::runs::RUNS_TABLE;
 use lakescore_lake::{Lake, LakeError, MaintainOptions, TableMaintenance};
 use serde::Serialize;
@@ -40,7 +40,7 @@ pub async fn maintain(
             continue;
         };
         let in_use: &(dyn Fn(&RecordBatch) -> bool + Sync) = if rel == RUNS_TABLE {
-            &holds_running_row
+            &crate::runner::runs::holds_running_row
         } else {
             &|_: &RecordBatch| false
         };
@@ -71,18 +71,4 @@ pub async fn maintain(
         retention_hours: options.retention.num_hours(),
         tables,
     })
-}
-
-/// Whether a batch of the runs table holds an attempt still `running`.
-fn holds_running_row(batch: &RecordBatch) -> bool {
-    let Some(status) = batch.column_by_name("status") else {
-        return false;
-    };
-    let Ok(status) = arrow::compute::cast(status, &arrow::datatypes::DataType::Utf8) else {
-        return true; // unreadable: leave the file alone
-    };
-    status
-        .as_any()
-        .downcast_ref::<StringArray>()
-        .is_some_and(|s| (0..s.len()).any(|i| s.is_valid(i) && s.value(i) == "running"))
 }

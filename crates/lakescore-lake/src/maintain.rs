@@ -90,7 +90,8 @@ impl Table {
             version_before: self.version(),
             ..TableMaintenance::default()
         };
-        self.compact(options, in_use, &mut report).await?;
+        self.compact(options, in_use, &mut report, "maintain")
+            .await?;
         if !options.dry_run {
             self.set_checkpoint_interval().await?;
             report.checkpoint_version = self.checkpoint().await?;
@@ -104,11 +105,49 @@ impl Table {
         Ok(report)
     }
 
+    /// Delta's auto compaction, for a table that gains a small file at every
+    /// commit: when at least `min_files` files are smaller than
+    /// `small_file_bytes`, compact them now with one `OPTIMIZE` commit, as
+    /// [`Table::maintain`] does (same conflict rules, same `in_use`); what
+    /// was done, or `None` below the threshold. Files that reached
+    /// `small_file_bytes` are left alone, so the rows are not rewritten again
+    /// and again as the table grows.
+    pub async fn auto_compact(
+        &mut self,
+        min_files: usize,
+        small_file_bytes: u64,
+        in_use: &(dyn Fn(&RecordBatch) -> bool + Sync),
+    ) -> Result<Option<TableMaintenance>> {
+        let small = self
+            .file_views()
+            .await?
+            .iter()
+            .filter(|v| (v.size() as u64) < small_file_bytes)
+            .count();
+        if small < min_files {
+            return Ok(None);
+        }
+        let options = MaintainOptions {
+            small_file_bytes,
+            ..MaintainOptions::default()
+        };
+        let mut report = TableMaintenance {
+            table: self.uri.clone(),
+            version_before: self.version(),
+            ..TableMaintenance::default()
+        };
+        self.compact(&options, in_use, &mut report, "auto_compact")
+            .await?;
+        report.version_after = self.version();
+        Ok(Some(report))
+    }
+
     async fn compact(
         &mut self,
         options: &MaintainOptions,
         in_use: &(dyn Fn(&RecordBatch) -> bool + Sync),
         report: &mut TableMaintenance,
+        operation_name: &str,
     ) -> Result<()> {
         let schema = self.arrow_schema()?;
         let partitions = self.partition_columns()?;
@@ -168,7 +207,7 @@ impl Table {
         };
         let meta = std::collections::HashMap::from([(
             "lakescore.operation".to_string(),
-            serde_json::Value::from("maintain"),
+            serde_json::Value::from(operation_name),
         )]);
         match self.commit(actions, operation, meta, None, None).await {
             Ok(_) => {}
