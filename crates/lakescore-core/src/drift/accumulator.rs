@@ -9,6 +9,7 @@
 //! (then a reservoir sample).
 
 use std::collections::BTreeMap;
+use std::sync::Mutex;
 
 use super::builder::bin_reference;
 use super::locate::Locator;
@@ -40,51 +41,59 @@ pub(super) struct ColumnDrift {
     locator: Locator,
 }
 
-/// The distinct reference values and their cumulative counts, with every PSI
-/// edge that is not a reference value added as a point holding no reference
-/// value (its cumulative count is the previous one's). No slot then straddles
-/// an edge, so PSI counts follow from the slot counts, and the KS statistic
-/// is unchanged: the reference CDF is flat across the added point, and the
-/// largest difference is still found at the data points, which all remain.
-fn with_edges(distinct: &[f64], ref_cum: &[u64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
-    let mut d = Vec::with_capacity(distinct.len() + edges.len());
-    let mut c: Vec<u64> = Vec::with_capacity(distinct.len() + edges.len());
+/// The distinct values of `values` (ascending) and their cumulative counts,
+/// with every PSI edge that is not a reference value added as a point holding
+/// no reference value (its cumulative count is the previous one's). No slot
+/// then straddles an edge, so PSI counts follow from the slot counts, and the
+/// KS statistic is unchanged: the reference CDF is flat across the added
+/// point, and the largest difference is still found at the data points,
+/// which all remain. One pass, into vectors with room for the [`PAD`].
+fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
+    let mut d: Vec<f64> = Vec::with_capacity(values.len() + edges.len() + PAD);
+    let mut c: Vec<u64> = Vec::with_capacity(values.len() + edges.len());
     let mut e = 0;
-    let add_edge = |x: f64, d: &mut Vec<f64>, c: &mut Vec<u64>| {
-        if d.last() != Some(&x) {
-            c.push(c.last().copied().unwrap_or(0));
-            d.push(x);
+    for (i, &v) in values.iter().enumerate() {
+        if d.last() == Some(&v) {
+            *c.last_mut().expect("non-empty") = i as u64 + 1;
+            continue;
         }
-    };
-    for (&v, &cum) in distinct.iter().zip(ref_cum) {
         while e < edges.len() && edges[e] <= v {
-            if edges[e] < v {
-                add_edge(edges[e], &mut d, &mut c);
+            if edges[e] < v && d.last() != Some(&edges[e]) {
+                c.push(c.last().copied().unwrap_or(0));
+                d.push(edges[e]);
             }
             e += 1;
         }
         d.push(v);
-        c.push(cum);
+        c.push(i as u64 + 1);
     }
     for &x in &edges[e..] {
-        add_edge(x, &mut d, &mut c);
+        if d.last() != Some(&x) {
+            c.push(c.last().copied().unwrap_or(0));
+            d.push(x);
+        }
     }
     (d, c)
 }
 
 /// Per-batch buffers of a counting thread (one set per thread, not per
-/// column): bucket boundaries, each value's bucket, the values grouped by
-/// bucket.
+/// column): bucket boundaries, each value's bucket, and the values and their
+/// buckets grouped by bucket.
 #[derive(Debug, Default)]
 struct Scratch {
     starts: Vec<u32>,
-    of: Vec<u32>,
+    of: Vec<u16>,
     grouped: Vec<f64>,
+    grouped_of: Vec<u16>,
 }
 
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
 }
+
+/// `distinct` is followed by this many `+inf`, so that eight values can be
+/// compared from any position without a bounds check.
+const PAD: usize = 8;
 
 impl ColumnDrift {
     fn new(profile: &NumericProfile, cap: usize, seed: u64, retain: bool, bins: usize) -> Self {
@@ -93,18 +102,10 @@ impl ColumnDrift {
         } else {
             bin_reference(&profile.values, bins)
         };
-        let mut distinct: Vec<f64> = Vec::new();
-        let mut ref_cum: Vec<u64> = Vec::new();
-        for (i, &v) in profile.values.iter().enumerate() {
-            if distinct.last() == Some(&v) {
-                *ref_cum.last_mut().expect("non-empty") = i as u64 + 1;
-            } else {
-                distinct.push(v);
-                ref_cum.push(i as u64 + 1);
-            }
-        }
-        let (distinct, ref_cum) = with_edges(&distinct, &ref_cum, &edges);
+        let (mut distinct, ref_cum) = distinct_with_edges(&profile.values, &edges);
         let gaps = Counts::Narrow(vec![0; 2 * distinct.len() + 1]);
+        let locator = Locator::new(&distinct);
+        distinct.extend([f64::INFINITY; PAD]);
         Self {
             ref_cum,
             gaps,
@@ -113,78 +114,87 @@ impl ColumnDrift {
             count: 0,
             nulls: 0,
             retained: retain.then(|| Reservoir::new(cap.max(1), seed)),
-            locator: Locator::new(&distinct),
+            locator,
             distinct,
         }
     }
 
-    /// Count one batch. Each value's PSI bin is a count of the few edges
-    /// below it. For KS, the values are first grouped by their bucket of the
-    /// reference's [`Locator`] table (one counting-sort pass, the bucket
-    /// order being value order), so that the searches among the distinct
-    /// reference values and the count increments then move forward through
-    /// memory, as a merge would, instead of jumping around megabytes.
+    /// The distinct reference values (with the PSI edges), ascending.
+    fn distinct(&self) -> &[f64] {
+        &self.distinct[..self.distinct.len() - PAD]
+    }
+
     /// How many count slots the column has (`2 * distinct + 1`).
     pub(super) fn slot_count(&self) -> usize {
-        2 * self.distinct.len() + 1
+        2 * self.distinct().len() + 1
     }
 
     fn push(&mut self, values: &[f64]) {
         SCRATCH.with_borrow_mut(|scratch| self.push_with(values, scratch));
     }
 
+    /// Count one batch. The values are first grouped by their bucket of
+    /// the reference's [`Locator`] table (one counting-sort pass, bucket
+    /// order being value order), so that the searches among the distinct
+    /// values and the count increments then move forward through memory, as
+    /// a merge would, instead of jumping around megabytes. Within its
+    /// bucket, a value's place among the distinct values is the bucket's
+    /// first distinct value plus how many of the next eight are below it (no
+    /// branch; the next eight again in the rare bucket that holds more).
     fn push_with(&mut self, values: &[f64], scratch: &mut Scratch) {
         let buckets = self.locator.buckets();
         let Scratch {
             starts,
             of,
             grouped,
+            grouped_of,
         } = scratch;
+        // In arrival order, so the sample does not depend on batching.
+        if let Some(r) = &mut self.retained {
+            for &v in values.iter().filter(|v| !v.is_nan()) {
+                r.push(v);
+            }
+        }
+        // Each value's bucket, and how many values each bucket holds, with
+        // no branch: a NaN (bucket 0) counts nowhere.
         starts.clear();
         starts.resize(buckets + 1, 0);
         of.clear();
-        for &v in values {
-            if v.is_nan() {
-                self.nulls += 1;
-                continue;
-            }
-            // In arrival order, so the sample does not depend on batching.
-            if let Some(r) = &mut self.retained {
-                r.push(v);
-            }
-            let b = self.locator.bucket(v);
-            starts[b + 1] += 1;
-            of.push(b as u32);
+        of.resize(values.len(), 0);
+        let mut nulls = 0;
+        for (&v, b) in values.iter().zip(of.iter_mut()) {
+            let bucket = self.locator.bucket16(v);
+            let nan = v.is_nan();
+            nulls += usize::from(nan);
+            starts[usize::from(bucket) + 1] += u32::from(!nan);
+            *b = bucket;
         }
-        self.count += of.len() as u64;
+        let counted = values.len() - nulls;
+        self.nulls += nulls as u64;
+        self.count += counted as u64;
         self.gaps.fit(self.count);
         for b in 0..buckets {
             starts[b + 1] += starts[b];
         }
         grouped.clear();
-        grouped.resize(of.len(), 0.0);
-        for (&v, &b) in values.iter().filter(|v| !v.is_nan()).zip(of.iter()) {
-            let at = &mut starts[b as usize];
-            grouped[*at as usize] = v;
-            *at += 1;
-        }
-        // `starts[b]` is now the end of bucket b.
-        let n = self.distinct.len();
-        let mut from = 0;
-        for (b, &end) in starts.iter().enumerate().take(buckets) {
-            let end = end as usize;
-            if end == from {
+        grouped.resize(counted, 0.0);
+        grouped_of.clear();
+        grouped_of.resize(counted, 0);
+        for (&v, &b) in values.iter().zip(of.iter()) {
+            if v.is_nan() {
                 continue;
             }
-            let (lo, hi) = self.locator.range(b);
-            let distinct = &self.distinct[lo..hi];
-            for &v in &grouped[from..end] {
-                let j = lo + distinct.partition_point(|&r| r < v);
-                // Slot 2j+1 = equal to distinct[j]; slot 2j = strictly below distinct[j] (and above j-1).
-                let slot = 2 * j + usize::from(j < n && self.distinct[j] == v);
-                self.gaps.add(slot);
-            }
-            from = end;
+            // Read once: the stores below could alias it for all the
+            // compiler knows.
+            let at = starts[usize::from(b)];
+            grouped[at as usize] = v;
+            grouped_of[at as usize] = b;
+            starts[usize::from(b)] = at + 1;
+        }
+        let (locator, distinct) = (&self.locator, &self.distinct);
+        match &mut self.gaps {
+            Counts::Narrow(c) => count_slots(locator, distinct, grouped, grouped_of, c),
+            Counts::Wide(c) => count_slots(locator, distinct, grouped, grouped_of, c),
         }
     }
 
@@ -196,13 +206,13 @@ impl ColumnDrift {
     fn psi_counts(&self) -> Vec<u64> {
         let mut counts = vec![0; self.edges.len() + 1];
         let mut below = 0;
-        for (j, &d) in self.distinct.iter().enumerate() {
+        for (j, &d) in self.distinct().iter().enumerate() {
             while below < self.edges.len() && self.edges[below] < d {
                 below += 1;
             }
             counts[below] += self.gaps.get(2 * j) + self.gaps.get(2 * j + 1);
         }
-        counts[self.edges.len()] += self.gaps.get(2 * self.distinct.len());
+        counts[self.edges.len()] += self.gaps.get(2 * self.distinct().len());
         counts
     }
 
@@ -214,7 +224,7 @@ impl ColumnDrift {
         let mut cur: u64 = self.gaps.get(0);
         // Before the first reference value the reference CDF is 0.
         let mut d: f64 = cur as f64 / m;
-        for j in 0..self.distinct.len() {
+        for j in 0..self.distinct().len() {
             let fr = self.ref_cum[j] as f64 / n;
             cur += self.gaps.get(2 * j + 1);
             d = d.max((fr - cur as f64 / m).abs());
@@ -226,6 +236,35 @@ impl ColumnDrift {
             }
         }
         d
+    }
+}
+
+/// Add each of `values` (none NaN; `buckets` holds their buckets, ascending)
+/// to its slot: `2j` when it lies strictly between `distinct[j - 1]` and
+/// `distinct[j]`, `2j + 1` when it equals `distinct[j]` (`distinct` padded
+/// with [`PAD`] infinities). `j` is `partition_point(|r| r < v)`: every
+/// distinct value of an earlier bucket is below `v` and every one of a later
+/// bucket above it, so counting from the bucket's first value on finds it.
+fn count_slots<C: Copy + From<u8> + std::ops::AddAssign>(
+    locator: &Locator,
+    distinct: &[f64],
+    values: &[f64],
+    buckets: &[u16],
+    slots: &mut [C],
+) {
+    let n = distinct.len() - PAD;
+    for (&v, &b) in values.iter().zip(buckets) {
+        let mut j = locator.first(usize::from(b));
+        loop {
+            let window: &[f64; PAD] = distinct[j..j + PAD].try_into().expect("padded");
+            let below: usize = window.iter().map(|&r| usize::from(r < v)).sum();
+            j += below;
+            if below < PAD {
+                break;
+            }
+        }
+        let slot = 2 * j + usize::from(j < n && distinct[j] == v);
+        slots[slot] += C::from(1);
     }
 }
 
@@ -244,14 +283,6 @@ impl Counts {
             && total > u64::from(u32::MAX)
         {
             *self = Counts::Wide(c.iter().map(|&v| u64::from(v)).collect());
-        }
-    }
-
-    #[inline(always)]
-    fn add(&mut self, slot: usize) {
-        match self {
-            Counts::Narrow(c) => c[slot] += 1,
-            Counts::Wide(c) => c[slot] += 1,
         }
     }
 
@@ -304,21 +335,33 @@ impl<'p> DriftAccumulator<'p> {
     /// Track `names` (which must all be in the profile). Current values are kept
     /// (up to the profile's cap) only when `t` asks for Wasserstein distances.
     pub fn new(profile: &'p ReferenceProfile, names: Vec<String>, t: &Thresholds) -> Self {
+        Self::with_threads(profile, names, t, 1)
+    }
+
+    /// [`DriftAccumulator::new`], preparing the columns (each a pass over
+    /// its reference values) on up to `threads` threads.
+    pub fn with_threads(
+        profile: &'p ReferenceProfile,
+        names: Vec<String>,
+        t: &Thresholds,
+        threads: usize,
+    ) -> Self {
         let retain = wants(t, MetricKind::Wasserstein);
-        let columns = names
-            .iter()
-            .enumerate()
-            .map(|(i, n)| match &profile.features[n] {
-                ColumnProfile::Numeric(p) => Tracked::Numeric(Box::new(ColumnDrift::new(
-                    p,
-                    profile.exact_cap,
-                    0xD81F + i as u64,
-                    retain,
-                    t.psi_bins,
-                ))),
-                ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
-            })
-            .collect();
+        let columns =
+            map_parallel(
+                names.iter().enumerate().collect(),
+                threads,
+                |(i, n)| match &profile.features[n] {
+                    ColumnProfile::Numeric(p) => Tracked::Numeric(Box::new(ColumnDrift::new(
+                        p,
+                        profile.exact_cap,
+                        0xD81F + i as u64,
+                        retain,
+                        t.psi_bins,
+                    ))),
+                    ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
+                },
+            );
         Self {
             profile,
             names,
@@ -380,25 +423,9 @@ impl<'p> DriftAccumulator<'p> {
                 work.push((column.as_mut(), values));
             }
         }
-        let threads = threads.clamp(1, work.len().max(1));
-        if threads == 1 {
-            for (column, values) in work {
-                column.push(values);
-            }
-            return;
-        }
-        let per = work.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let mut rest = work;
-            while !rest.is_empty() {
-                let chunk: Vec<_> = rest.drain(..per.min(rest.len())).collect();
-                scope.spawn(move || {
-                    for (column, values) in chunk {
-                        column.push(values);
-                    }
-                });
-            }
-        });
+        // Columns differ in cost (a column of few distinct values counts
+        // faster), so each thread takes the next column as it finishes one.
+        map_parallel(work, threads, |(column, values)| column.push(values));
     }
 
     /// Compute every metric named in `t.metrics` for every column.
@@ -427,6 +454,40 @@ impl<'p> DriftAccumulator<'p> {
         }
         (out, histograms)
     }
+}
+
+/// `f` of every item, in order, computed on up to `threads` threads (scoped),
+/// each taking the next item as it finishes one; on the caller's thread when
+/// one thread is asked for.
+fn map_parallel<T: Send, R: Send>(
+    items: Vec<T>,
+    threads: usize,
+    f: impl Fn(T) -> R + Sync,
+) -> Vec<R> {
+    let threads = threads.clamp(1, items.len().max(1));
+    if threads == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    let n = items.len();
+    // Popped from the end: reversed, so items start in order.
+    let queue = Mutex::new(items.into_iter().enumerate().rev().collect::<Vec<_>>());
+    let done = Mutex::new(Vec::with_capacity(n));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some((i, item)) = queue.lock().ok().and_then(|mut q| q.pop()) {
+                    let r = f(item);
+                    if let Ok(mut done) = done.lock() {
+                        done.push((i, r));
+                    }
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_default();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    assert_eq!(done.len(), n, "every item is mapped");
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Builds [`Metric`]s of one column.
@@ -645,14 +706,79 @@ mod counts_tests {
     #[test]
     fn counts_widen_before_a_slot_could_overflow() {
         let mut c = Counts::Narrow(vec![0; 3]);
-        c.add(1);
-        c.add(1);
+        c.add_n(1, 1);
+        c.add_n(1, 1);
         c.fit(u64::from(u32::MAX));
         assert!(matches!(c, Counts::Narrow(_)));
         c.fit(u64::from(u32::MAX) + 1);
         assert!(matches!(c, Counts::Wide(_)));
         assert_eq!((c.get(0), c.get(1), c.get(2)), (0, 2, 0));
-        c.add(2);
+        c.add_n(2, 1);
         assert_eq!(c.get(2), 1);
+    }
+}
+
+#[cfg(test)]
+mod slot_tests {
+    use super::super::profile::{DEFAULT_BINS, DEFAULT_EXACT_CAP};
+    use super::super::sample::SplitMix;
+    use super::super::{ColumnKind, ProfileBuilder};
+    use super::{ColumnDrift, ColumnProfile};
+
+    /// The partitioned, eight-at-a-time placement equals a binary search per
+    /// value, on a reference large enough for a full bucket table (so the
+    /// batch is split into partitions) and skewed enough that buckets hold
+    /// more than eight distinct values; with ties, infinities and values
+    /// equal to, between and beyond the reference's.
+    #[test]
+    fn slots_equal_a_binary_search_per_value() {
+        let mut rng = SplitMix(7);
+        let mut uniform = || (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+        let mut reference: Vec<f64> = (0..300_000)
+            .map(|i| match i % 10 {
+                0 => (uniform() * 50.0).round(),
+                // Dense near 0: a bucket there holds hundreds of values.
+                1..=3 => uniform().powi(8),
+                _ => uniform() * 100.0 - 25.0,
+            })
+            .collect();
+        reference.extend([f64::NEG_INFINITY, f64::INFINITY, 1e300, -1e300]);
+        let mut b = ProfileBuilder::new(
+            vec![("x".into(), ColumnKind::Numeric)],
+            DEFAULT_EXACT_CAP,
+            DEFAULT_BINS,
+        );
+        b.push(&[&reference]);
+        let profile = b.finish("test");
+        let ColumnProfile::Numeric(p) = &profile.features["x"] else {
+            unreachable!()
+        };
+        let mut column = ColumnDrift::new(p, DEFAULT_EXACT_CAP, 1, false, DEFAULT_BINS);
+        assert_eq!(column.locator.buckets(), 1 << 16, "a full bucket table");
+        let distinct = column.distinct().to_vec();
+        let mut current: Vec<f64> = (0..200_000)
+            .map(|i| match i % 8 {
+                0 => distinct[(uniform() * distinct.len() as f64) as usize],
+                1 => uniform().powi(8),
+                2 => f64::NAN,
+                3 => uniform() * 400.0 - 200.0,
+                _ => uniform() * 100.0 - 25.0,
+            })
+            .collect();
+        current.extend([f64::NEG_INFINITY, f64::INFINITY, 0.0, -0.0, 1e308, -1e308]);
+        for batch in current.chunks(65_536) {
+            column.push(batch);
+        }
+        let n = distinct.len();
+        let mut expected = vec![0u64; 2 * n + 1];
+        for &v in current.iter().filter(|v| !v.is_nan()) {
+            let j = distinct.partition_point(|&r| r < v);
+            expected[2 * j + usize::from(j < n && distinct[j] == v)] += 1;
+        }
+        let got: Vec<u64> = (0..column.slot_count())
+            .map(|s| column.gaps.get(s))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(column.nulls, 25_000);
     }
 }

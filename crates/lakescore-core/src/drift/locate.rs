@@ -31,12 +31,15 @@ impl Locator {
     pub(crate) fn new(distinct: &[f64]) -> Locator {
         let n = distinct.len();
         let buckets = (n / PER_BUCKET).next_power_of_two().clamp(1, MAX_BUCKETS);
-        let finite: Vec<f64> = distinct.iter().copied().filter(|v| v.is_finite()).collect();
-        let (low, high) = if finite.is_empty() {
+        // The finite values are the middle of `distinct`, between its
+        // infinities.
+        let from = distinct.partition_point(|&v| v == f64::NEG_INFINITY);
+        let to = distinct.partition_point(|&v| v < f64::INFINITY);
+        let (low, high) = if from == to {
             (0.0, 0.0)
         } else {
-            let trim = finite.len() / 1000;
-            (finite[trim], finite[finite.len() - 1 - trim])
+            let trim = (to - from) / 1000;
+            (distinct[from + trim], distinct[to - 1 - trim])
         };
         let scale = if high > low {
             buckets as f64 / (high - low)
@@ -66,17 +69,25 @@ impl Locator {
         self.first.len() - 1
     }
 
-    /// The distinct values of bucket `b`: `first[b]..first[b + 1]`.
+    /// The first distinct value whose bucket is `b` or later (the values
+    /// of bucket `b` are `first(b)..first(b + 1)`).
     #[inline(always)]
-    pub(crate) fn range(&self, b: usize) -> (usize, usize) {
-        (self.first[b] as usize, self.first[b + 1] as usize)
+    pub(crate) fn first(&self, b: usize) -> usize {
+        self.first[b] as usize
     }
 
     /// The bucket of `v` (not NaN): monotone in `v`.
     #[inline(always)]
     pub(crate) fn bucket(&self, v: f64) -> usize {
-        // `max` maps the NaN of `inf * 0` (a one-value table) to bucket 0.
-        ((v - self.low) * self.scale).max(0.0).min(self.last) as usize
+        usize::from(self.bucket16(v))
+    }
+
+    /// [`Locator::bucket`] as the `u16` it fits in (at most [`MAX_BUCKETS`]
+    /// buckets); NaN gives bucket 0.
+    #[inline(always)]
+    pub(crate) fn bucket16(&self, v: f64) -> u16 {
+        // `max` maps NaN, and the NaN of `inf * 0` (a one-value table), to 0.
+        ((v - self.low) * self.scale).max(0.0).min(self.last) as i32 as u16
     }
 
     /// The first `j` with `distinct[j] >= v` (`v` not NaN): what the

@@ -252,7 +252,7 @@ pub async fn recompute(
                         .collect::<Vec<_>>(),
                 );
                 names.retain(|n| profile.features.contains_key(n));
-                DriftAccumulator::new(profile, names, &t)
+                DriftAccumulator::with_threads(profile, names, &t, super::drift::drift_threads())
             })
         })
         .collect();

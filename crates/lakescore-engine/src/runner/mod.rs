@@ -435,7 +435,7 @@ async fn execute(
             }
             known
         });
-        DriftAccumulator::new(p, names, &drift::thresholds(job))
+        DriftAccumulator::with_threads(p, names, &drift::thresholds(job), drift::drift_threads())
     });
     if drift.is_none() {
         tracing::info!(job = %job.name, "model version has no reference profile: drift is not computed");

@@ -121,7 +121,7 @@ pub(crate) async fn execute(
                     .filter(|c| *c != scored.version_column && *c != scored.prediction_column),
             );
             names.retain(|n| v.profile.features.contains_key(n));
-            DriftAccumulator::new(&v.profile, names, &thresholds)
+            DriftAccumulator::with_threads(&v.profile, names, &thresholds, drift::drift_threads())
         })
         .collect();
 
