@@ -40,7 +40,7 @@ use crate::failpoints::crash_point;
 pub(crate) const PREDICTION_STATS_COLUMNS: &[&str] =
     &["prediction", "model_version", "run_id", "scored_at"];
 use crate::registry::{Registry, RegistryError};
-use crate::score::{Lineage, ScoreError, ScoreStream};
+use crate::score::{Lineage, ScoreError, ScoreStream, Scored};
 pub use lakescore_core::runs::Trigger;
 pub use runs::read_runs;
 
@@ -456,15 +456,40 @@ async fn execute(
         })?;
     report.timings.resolve_ms = millis(clock.elapsed());
     // Prediction files are encoded and written on another thread while the
-    // next batch is read, scored and counted for drift.
+    // next batch is read and scored, and a batch's drift is counted on its own
+    // thread while the next one is read and scored.
     let (tx, task) = spawn_writer(writer);
     let mut drift_time = Duration::ZERO;
     let mut rows = 0usize;
+    // The batch whose drift is counted beside the next read.
+    let mut uncounted: Option<Scored> = None;
     let failed = loop {
         // polars hands batches over a blocking channel; keep the runtime free meanwhile.
-        let next = tokio::task::block_in_place(|| stream.next());
+        let (next, counted) = tokio::task::block_in_place(|| {
+            std::thread::scope(|s| {
+                let counting = match (&mut drift, uncounted.take()) {
+                    (Some(acc), Some(scored)) => Some(s.spawn(move || {
+                        let clock = Instant::now();
+                        (drift::track(acc, model, &scored), clock.elapsed())
+                    })),
+                    _ => None,
+                };
+                let next = stream.next();
+                let counted = counting.map(|c| c.join().expect("drift counting does not panic"));
+                (next, counted)
+            })
+        });
+        if let Some((result, time)) = counted {
+            drift_time += time;
+            if let Err(source) = result {
+                break Some(RunError::Score {
+                    job: jname(),
+                    source,
+                });
+            }
+        }
         let Some(scored) = next else { break None };
-        let scored = match scored {
+        let mut scored = match scored {
             Ok(b) => b,
             Err(source) => {
                 break Some(RunError::Score {
@@ -473,21 +498,14 @@ async fn execute(
                 });
             }
         };
-        let clock = Instant::now();
-        if let Some(acc) = &mut drift
-            && let Err(source) = drift::track(acc, model, &scored)
-        {
-            break Some(RunError::Score {
-                job: jname(),
-                source,
-            });
-        }
-        drift_time += clock.elapsed();
-        let batch = scored.output.expect("the stream has lineage");
+        let batch = scored.output.take().expect("the stream has lineage");
         rows += batch.num_rows();
         if tx.send(batch).await.is_err() {
             // The writer stopped on an error: it is reported below.
             break None;
+        }
+        if drift.is_some() {
+            uncounted = Some(scored);
         }
         crash_point!("run.after_batch");
         if let Some(progress) = &opts.progress {
