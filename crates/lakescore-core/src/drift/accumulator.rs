@@ -51,6 +51,12 @@ pub(super) struct ColumnDrift {
 fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
     let mut d: Vec<f64> = Vec::with_capacity(values.len() + edges.len() + PAD);
     let mut c: Vec<u64> = Vec::with_capacity(values.len() + edges.len());
+    let add_edge = |x: f64, d: &mut Vec<f64>, c: &mut Vec<u64>| {
+        if d.last() != Some(&x) {
+            c.push(c.last().copied().unwrap_or(0));
+            d.push(x);
+        }
+    };
     let mut e = 0;
     for (i, &v) in values.iter().enumerate() {
         if d.last() == Some(&v) {
@@ -58,9 +64,8 @@ fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
             continue;
         }
         while e < edges.len() && edges[e] <= v {
-            if edges[e] < v && d.last() != Some(&edges[e]) {
-                c.push(c.last().copied().unwrap_or(0));
-                d.push(edges[e]);
+            if edges[e] < v {
+                add_edge(edges[e], &mut d, &mut c);
             }
             e += 1;
         }
@@ -68,10 +73,7 @@ fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
         c.push(i as u64 + 1);
     }
     for &x in &edges[e..] {
-        if d.last() != Some(&x) {
-            c.push(c.last().copied().unwrap_or(0));
-            d.push(x);
-        }
+        add_edge(x, &mut d, &mut c);
     }
     (d, c)
 }
@@ -725,11 +727,11 @@ mod slot_tests {
     use super::super::{ColumnKind, ProfileBuilder};
     use super::{ColumnDrift, ColumnProfile};
 
-    /// The partitioned, eight-at-a-time placement equals a binary search per
-    /// value, on a reference large enough for a full bucket table (so the
-    /// batch is split into partitions) and skewed enough that buckets hold
-    /// more than eight distinct values; with ties, infinities and values
-    /// equal to, between and beyond the reference's.
+    /// The bucket-grouped, eight-at-a-time placement equals a binary search
+    /// per value, on a reference large enough for a full bucket table and
+    /// skewed enough that buckets hold more than eight distinct values; with
+    /// ties, infinities and values equal to, between and beyond the
+    /// reference's.
     #[test]
     fn slots_equal_a_binary_search_per_value() {
         let mut rng = SplitMix(7);

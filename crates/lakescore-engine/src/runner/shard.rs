@@ -478,8 +478,14 @@ pub async fn commit(
             });
         }
         if let (Some(p), Some(state)) = (profile.as_ref(), &m.drift) {
-            let acc = accumulator
-                .get_or_insert_with(|| DriftAccumulator::new(p, state.names.clone(), &thresholds));
+            let acc = accumulator.get_or_insert_with(|| {
+                DriftAccumulator::with_threads(
+                    p,
+                    state.names.clone(),
+                    &thresholds,
+                    drift::drift_threads(),
+                )
+            });
             acc.merge(state).map_err(|source| CommitError::Drift {
                 job: jname(),
                 attempt: plan.attempt.clone(),
