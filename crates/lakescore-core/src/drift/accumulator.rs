@@ -8,6 +8,7 @@
 //! between its values). Wasserstein keeps the current values up to the same cap
 //! (then a reservoir sample).
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
@@ -25,8 +26,9 @@ use super::stats;
 pub(super) struct ColumnDrift {
     /// Distinct reference values, ascending.
     distinct: Vec<f64>,
-    /// Reference count of values <= distinct[j] (cumulative).
-    ref_cum: Vec<u64>,
+    /// Reference count of values <= distinct[j] (cumulative); `u32`, as a
+    /// profile keeps at most `exact_cap` values (1,000,000).
+    ref_cum: Vec<u32>,
     /// Current counts: [below distinct[0], equal to distinct[0], between 0 and 1, equal to 1, …, above last].
     pub(super) gaps: Counts,
     /// PSI inner edges and the reference's counts per bin (the profile's, or
@@ -48,10 +50,14 @@ pub(super) struct ColumnDrift {
 /// KS statistic is unchanged: the reference CDF is flat across the added
 /// point, and the largest difference is still found at the data points,
 /// which all remain. One pass, into vectors with room for the [`PAD`].
-fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
+fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u32>) {
+    assert!(
+        u32::try_from(values.len()).is_ok(),
+        "a reference profile keeps at most exact_cap values per column"
+    );
     let mut d: Vec<f64> = Vec::with_capacity(values.len() + edges.len() + PAD);
-    let mut c: Vec<u64> = Vec::with_capacity(values.len() + edges.len());
-    let add_edge = |x: f64, d: &mut Vec<f64>, c: &mut Vec<u64>| {
+    let mut c: Vec<u32> = Vec::with_capacity(values.len() + edges.len());
+    let add_edge = |x: f64, d: &mut Vec<f64>, c: &mut Vec<u32>| {
         if d.last() != Some(&x) {
             c.push(c.last().copied().unwrap_or(0));
             d.push(x);
@@ -60,7 +66,7 @@ fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
     let mut e = 0;
     for (i, &v) in values.iter().enumerate() {
         if d.last() == Some(&v) {
-            *c.last_mut().expect("non-empty") = i as u64 + 1;
+            *c.last_mut().expect("non-empty") = i as u32 + 1;
             continue;
         }
         while e < edges.len() && edges[e] <= v {
@@ -70,7 +76,7 @@ fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u64>) {
             e += 1;
         }
         d.push(v);
-        c.push(i as u64 + 1);
+        c.push(i as u32 + 1);
     }
     for &x in &edges[e..] {
         add_edge(x, &mut d, &mut c);
@@ -221,13 +227,13 @@ impl ColumnDrift {
     /// The exact two-sample KS statistic, computed as scipy does: the largest
     /// |F_ref - F_cur| over all data points, CDFs right-continuous.
     fn ks_statistic(&self) -> f64 {
-        let n = *self.ref_cum.last().unwrap_or(&0) as f64;
+        let n = f64::from(*self.ref_cum.last().unwrap_or(&0));
         let m = self.count as f64;
         let mut cur: u64 = self.gaps.get(0);
         // Before the first reference value the reference CDF is 0.
         let mut d: f64 = cur as f64 / m;
         for j in 0..self.distinct().len() {
-            let fr = self.ref_cum[j] as f64 / n;
+            let fr = f64::from(self.ref_cum[j]) / n;
             cur += self.gaps.get(2 * j + 1);
             d = d.max((fr - cur as f64 / m).abs());
             // The last current value before the next reference value.
@@ -328,7 +334,7 @@ pub(super) enum Tracked {
 
 /// Accumulates the current window of every profiled column and computes drift.
 pub struct DriftAccumulator<'p> {
-    profile: &'p ReferenceProfile,
+    profile: Cow<'p, ReferenceProfile>,
     pub(super) names: Vec<String>,
     pub(super) columns: Vec<Tracked>,
 }
@@ -348,24 +354,35 @@ impl<'p> DriftAccumulator<'p> {
         t: &Thresholds,
         threads: usize,
     ) -> Self {
-        let retain = wants(t, MetricKind::Wasserstein);
-        let columns =
-            map_parallel(
-                names.iter().enumerate().collect(),
-                threads,
-                |(i, n)| match &profile.features[n] {
-                    ColumnProfile::Numeric(p) => Tracked::Numeric(Box::new(ColumnDrift::new(
-                        p,
-                        profile.exact_cap,
-                        0xD81F + i as u64,
-                        retain,
-                        t.psi_bins,
-                    ))),
-                    ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
-                },
-            );
+        let columns = prepare(profile, &names, t, threads);
         Self {
-            profile,
+            profile: Cow::Borrowed(profile),
+            names,
+            columns,
+        }
+    }
+
+    /// [`DriftAccumulator::with_threads`] over a profile it owns. Once a
+    /// numeric column's reference values are in its table of distinct
+    /// values, the profile's copy is freed, unless Wasserstein (which reads
+    /// them) is wanted: at 200,000 reference values, 1.6 MB per column that
+    /// a run would otherwise hold twice.
+    pub fn owning(
+        mut profile: ReferenceProfile,
+        names: Vec<String>,
+        t: &Thresholds,
+        threads: usize,
+    ) -> DriftAccumulator<'static> {
+        let columns = prepare(&profile, &names, t, threads);
+        if !wants(t, MetricKind::Wasserstein) {
+            for name in &names {
+                if let Some(ColumnProfile::Numeric(p)) = profile.features.get_mut(name) {
+                    p.values = Vec::new();
+                }
+            }
+        }
+        DriftAccumulator {
+            profile: Cow::Owned(profile),
             names,
             columns,
         }
@@ -456,6 +473,31 @@ impl<'p> DriftAccumulator<'p> {
         }
         (out, histograms)
     }
+}
+
+/// Each tracked column's counting state (a pass over its reference values
+/// for a numeric column), on up to `threads` threads.
+fn prepare(
+    profile: &ReferenceProfile,
+    names: &[String],
+    t: &Thresholds,
+    threads: usize,
+) -> Vec<Tracked> {
+    let retain = wants(t, MetricKind::Wasserstein);
+    map_parallel(
+        names.iter().enumerate().collect(),
+        threads,
+        |(i, n)| match &profile.features[n] {
+            ColumnProfile::Numeric(p) => Tracked::Numeric(Box::new(ColumnDrift::new(
+                p,
+                profile.exact_cap,
+                0xD81F + i as u64,
+                retain,
+                t.psi_bins,
+            ))),
+            ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
+        },
+    )
 }
 
 /// `f` of every item, in order, computed on up to `threads` threads (scoped),

@@ -422,7 +422,7 @@ async fn execute(
             source,
         })?;
 
-    let mut drift = profile.as_ref().map(|p| {
+    let mut drift = profile.map(|p| {
         let mut names: Vec<String> = model.features().to_vec();
         names.push(PREDICTION.into());
         names.extend(plan.monitored.iter().map(|(c, _)| c.clone()));
@@ -435,7 +435,7 @@ async fn execute(
             }
             known
         });
-        DriftAccumulator::with_threads(p, names, &drift::thresholds(job), drift::drift_threads())
+        DriftAccumulator::owning(p, names, &drift::thresholds(job), drift::drift_threads())
     });
     if drift.is_none() {
         tracing::info!(job = %job.name, "model version has no reference profile: drift is not computed");

@@ -44,6 +44,25 @@ fn completions_man_pages_and_version_come_from_the_definition() {
     assert!(!env.lake().exists(), "no command above needs a lake");
 }
 
+/// The allocator options compiled into the binary reach jemalloc (it lists
+/// each source of options it reads when asked to confirm them), and the
+/// environment can still add to them.
+#[test]
+fn jemalloc_reads_the_compiled_in_options() {
+    let out = Command::new(BIN)
+        .arg("--version")
+        .env("_RJEM_MALLOC_CONF", "confirm_conf:true")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("background_thread:true,dirty_decay_ms:200"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("confirm_conf:true"), "{stderr}");
+}
+
 /// Output into a closed pipe (`| head`) ends quietly with 0, as ripgrep does.
 #[test]
 fn a_closed_pipe_ends_quietly() {
