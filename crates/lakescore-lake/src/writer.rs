@@ -18,6 +18,7 @@ use deltalake::arrow::datatypes::SchemaRef;
 use deltalake::kernel::{Action, Add};
 use deltalake::parquet::basic::Compression;
 use deltalake::parquet::file::properties::WriterProperties;
+use deltalake::parquet::schema::types::ColumnPath;
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 
@@ -29,6 +30,21 @@ const TARGET_FILE_BYTES: u64 = 128 * 1024 * 1024;
 const ROW_GROUP_ROWS: usize = 128 * 1024;
 /// How often a commit is re-planned when other writers keep committing.
 const MAX_REPLANS: usize = 20;
+
+/// How prediction files are written: Snappy, row groups of [`ROW_GROUP_ROWS`],
+/// dictionary encoding except for `plain` columns.
+fn properties(plain: &[String]) -> WriterProperties {
+    plain
+        .iter()
+        .fold(
+            WriterProperties::builder()
+                .set_created_by(format!("lakescore {}", env!("CARGO_PKG_VERSION")))
+                .set_compression(Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS)),
+            |b, c| b.set_column_dictionary_enabled(ColumnPath::from(c.as_str()), false),
+        )
+        .build()
+}
 
 /// Streams batches for one partition value and commits them as a replacement.
 pub struct DateReplaceWriter {
@@ -64,13 +80,7 @@ impl DateReplaceWriter {
         let writer = RecordBatchWriter::for_table(&table.inner)
             .map_err(|e| table.delta_err(e))?
             .with_target_file_size(TARGET_FILE_BYTES)
-            .with_writer_properties(
-                WriterProperties::builder()
-                    .set_created_by(format!("lakescore {}", env!("CARGO_PKG_VERSION")))
-                    .set_compression(Compression::SNAPPY)
-                    .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
-                    .build(),
-            );
+            .with_writer_properties(properties(&[]));
         let base_txn = table.transaction_version(&app_id).await?;
         Ok(Self {
             table,
@@ -81,6 +91,17 @@ impl DateReplaceWriter {
             base_txn,
             rows: 0,
         })
+    }
+
+    /// Write `columns` without a dictionary. A column that holds a new value
+    /// in nearly every row (a key, a score) otherwise has each value hashed
+    /// into a dictionary until the dictionary outgrows its page limit (about
+    /// 128k eight-byte values, so most of a row group), only for the row
+    /// group to fall back to plain encoding.
+    #[must_use]
+    pub fn with_plain_columns(mut self, columns: &[String]) -> Self {
+        self.writer = self.writer.with_writer_properties(properties(columns));
+        self
     }
 
     /// The schema every written batch must have.
@@ -256,4 +277,76 @@ async fn removes_for_partition(table: &Table, column: &str, value: &str) -> Resu
         })
         .map(|v| Action::Remove(v.remove_action(true)))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use deltalake::parquet::basic::Encoding;
+    use deltalake::parquet::file::reader::{FileReader, SerializedFileReader};
+
+    use super::*;
+    use crate::Lake;
+
+    /// Plain columns are written without a dictionary; the others keep one.
+    #[tokio::test]
+    async fn plain_columns_have_no_dictionary() {
+        let dir = tempfile::tempdir().unwrap();
+        let lake = Lake::open(dir.path().to_str().unwrap()).unwrap();
+        let schema = Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("name", DataType::Utf8, false),
+            Field::new("day", DataType::Utf8, false),
+        ]);
+        let table = lake
+            .ensure_table("t", &schema, &["day"], &[], "t")
+            .await
+            .unwrap();
+        let mut writer = DateReplaceWriter::start(table, "day", "d1", "test".into())
+            .await
+            .unwrap()
+            .with_plain_columns(&["id".to_string()]);
+        let rows = 10_000;
+        let batch = RecordBatch::try_new(
+            writer.schema(),
+            vec![
+                Arc::new(Int64Array::from_iter_values(0..rows)),
+                Arc::new(StringArray::from(vec!["churn"; rows as usize])),
+                Arc::new(StringArray::from(vec!["d1"; rows as usize])),
+            ],
+        )
+        .unwrap();
+        writer.write(batch).await.unwrap();
+        let (outcome, table) = writer.commit(HashMap::new()).await.unwrap();
+        assert_eq!(outcome.rows, rows as usize);
+        let files = table.data_files().await.unwrap();
+        assert_eq!(files.len(), 1);
+        let reader =
+            SerializedFileReader::new(std::fs::File::open(&files[0].uri).unwrap()).unwrap();
+        let group = reader.metadata().row_group(0);
+        let encodings = |name: &str| {
+            group
+                .columns()
+                .iter()
+                .find(|c| c.column_path().string() == name)
+                .unwrap()
+                .encodings()
+                .collect::<Vec<_>>()
+        };
+        let dictionary =
+            |e: &Encoding| matches!(e, Encoding::RLE_DICTIONARY | Encoding::PLAIN_DICTIONARY);
+        assert!(
+            !encodings("id").iter().any(dictionary),
+            "{:?}",
+            encodings("id")
+        );
+        assert!(
+            encodings("name").iter().any(dictionary),
+            "{:?}",
+            encodings("name")
+        );
+    }
 }

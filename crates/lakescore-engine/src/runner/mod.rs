@@ -420,7 +420,8 @@ async fn execute(
         .map_err(|source| RunError::Lake {
             job: jname(),
             source,
-        })?;
+        })?
+        .with_plain_columns(&plan.plain_columns());
 
     let mut drift = profile.map(|p| {
         let mut names: Vec<String> = model.features().to_vec();

@@ -260,6 +260,19 @@ pub fn output_tail_fields(extra: &[String]) -> Vec<Field> {
 }
 
 impl InputPlan {
+    /// Output columns that hold a new value in nearly every row, to be
+    /// written without a dictionary: the keys (they identify a row) and the
+    /// model's scores.
+    pub fn plain_columns(&self) -> Vec<String> {
+        self.output_schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(i, f)| *i < self.keys.len() || f.data_type() == &ArrowType::Float64)
+            .map(|(_, f)| f.name().clone())
+            .collect()
+    }
+
     /// Check every file and column; nothing is read beyond Parquet footers.
     pub fn inspect(
         pattern: &str,
@@ -736,7 +749,19 @@ pub fn feature_matrix(df: &DataFrame, features: &[String]) -> Result<FeatureMatr
             .map_err(column_err)?;
         let ca = column.f64().map_err(column_err)?;
         let mut values = Vec::with_capacity(rows);
-        values.extend(ca.iter().map(|v| v.unwrap_or(f64::NAN)));
+        // Chunk by chunk: a copy where a chunk has no nulls.
+        for chunk in ca.downcast_iter() {
+            let slice = chunk.values().as_slice();
+            match chunk.validity().filter(|v| v.unset_bits() > 0) {
+                None => values.extend_from_slice(slice),
+                Some(valid) => values.extend(
+                    slice
+                        .iter()
+                        .zip(valid.iter())
+                        .map(|(&v, ok)| if ok { v } else { f64::NAN }),
+                ),
+            }
+        }
         columns.push(values);
     }
     Ok(FeatureMatrix { rows, columns })
@@ -850,6 +875,7 @@ mod tests {
             1_000,
         )
         .unwrap();
+        assert_eq!(plan.plain_columns(), ["id", "prediction"], "keys and scores");
         let mut stream = FrameStream::new(&plan);
         assert_eq!(stream.slice_rows, 132_000, "a whole number of batches");
         stream.slice_rows = 2_000;
