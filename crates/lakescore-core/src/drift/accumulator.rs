@@ -500,9 +500,8 @@ fn prepare(
     )
 }
 
-/// `f` of every item, in order, computed on up to `threads` threads (scoped),
-/// each taking the next item as it finishes one; on the caller's thread when
-/// one thread is asked for.
+/// `f` of every item, in order, computed on up to `threads` threads (the
+/// caller's and scoped ones), each taking the next item as it finishes one.
 fn map_parallel<T: Send, R: Send>(
     items: Vec<T>,
     threads: usize,
@@ -516,17 +515,20 @@ fn map_parallel<T: Send, R: Send>(
     // Popped from the end: reversed, so items start in order.
     let queue = Mutex::new(items.into_iter().enumerate().rev().collect::<Vec<_>>());
     let done = Mutex::new(Vec::with_capacity(n));
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                while let Some((i, item)) = queue.lock().ok().and_then(|mut q| q.pop()) {
-                    let r = f(item);
-                    if let Ok(mut done) = done.lock() {
-                        done.push((i, r));
-                    }
-                }
-            });
+    let work = || {
+        while let Some((i, item)) = queue.lock().ok().and_then(|mut q| q.pop()) {
+            let r = f(item);
+            if let Ok(mut done) = done.lock() {
+                done.push((i, r));
+            }
         }
+    };
+    // The calling thread is one of the workers.
+    std::thread::scope(|scope| {
+        for _ in 1..threads {
+            scope.spawn(work);
+        }
+        work();
     });
     let mut done = done.into_inner().unwrap_or_default();
     done.sort_unstable_by_key(|(i, _)| *i);

@@ -875,7 +875,11 @@ mod tests {
             1_000,
         )
         .unwrap();
-        assert_eq!(plan.plain_columns(), ["id", "prediction"], "keys and scores");
+        assert_eq!(
+            plan.plain_columns(),
+            ["id", "prediction"],
+            "keys and scores"
+        );
         let mut stream = FrameStream::new(&plan);
         assert_eq!(stream.slice_rows, 132_000, "a whole number of batches");
         stream.slice_rows = 2_000;
