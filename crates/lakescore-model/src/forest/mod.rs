@@ -21,7 +21,7 @@ use super::FeatureMatrix;
 
 /// Rows walked together through one tree.
 const BLOCK_ROWS: usize = 128;
-/// Rows a thread takes at a time (a whole number of blocks).
+/// The most rows a thread takes at a time (a whole number of blocks).
 const CHUNK_ROWS: usize = 64 * BLOCK_ROWS;
 
 /// How a node routes its input.
@@ -441,26 +441,30 @@ impl Forest {
 
     /// [`Forest::margins`] with a chosen kernel (tests and benchmarks compare them).
     ///
-    /// Rows are handed out [`CHUNK_ROWS`] at a time to whichever thread is
-    /// free, the calling thread being one of them: in a run the cores are
+    /// Rows are handed out in chunks (about four per thread, at most
+    /// [`CHUNK_ROWS`]) to whichever thread is free, the calling thread being
+    /// one of them: in a run the cores are
     /// shared with drift counting, decoding and writing, and a fixed half
     /// each left one core idle whenever the other half's thread was
     /// descheduled.
     pub fn margins_with(&self, x: &FeatureMatrix, threads: usize, kernel: Kernel) -> Vec<f64> {
         let mut out = vec![0.0; x.rows * self.outputs];
-        let threads = threads.max(1).min(x.rows.div_ceil(CHUNK_ROWS).max(1));
+        let threads = threads.max(1).min(x.rows.div_ceil(BLOCK_ROWS).max(1));
         if threads == 1 {
             self.margins_range(x, kernel, 0, &mut out);
             return out;
         }
+        // About four chunks per thread (whole blocks), at most CHUNK_ROWS.
+        let chunk_rows = (x.rows.div_ceil(4 * threads).div_ceil(BLOCK_ROWS) * BLOCK_ROWS)
+            .clamp(BLOCK_ROWS, CHUNK_ROWS);
         let queue = std::sync::Mutex::new(
-            out.chunks_mut(CHUNK_ROWS * self.outputs)
+            out.chunks_mut(chunk_rows * self.outputs)
                 .enumerate()
                 .collect::<Vec<_>>(),
         );
         let work = || {
             while let Some((i, chunk)) = queue.lock().ok().and_then(|mut q| q.pop()) {
-                self.margins_range(x, kernel, i * CHUNK_ROWS, chunk);
+                self.margins_range(x, kernel, i * chunk_rows, chunk);
             }
         };
         std::thread::scope(|s| {
