@@ -16,6 +16,7 @@ pub mod drift;
 pub mod error;
 pub mod flavor;
 pub mod hash;
+pub mod parallel;
 pub mod path;
 pub mod registry;
 pub mod runs;

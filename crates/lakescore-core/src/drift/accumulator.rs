@@ -10,7 +10,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::sync::Mutex;
 
 use super::builder::bin_reference;
 use super::locate::Locator;
@@ -20,6 +19,7 @@ use super::profile::{
 };
 use super::sample::Reservoir;
 use super::stats;
+use crate::parallel::map_parallel;
 
 /// The current window of one numeric column, compared against its reference.
 #[derive(Debug, Clone)]
@@ -498,42 +498,6 @@ fn prepare(
             ColumnProfile::Categorical(_) => Tracked::Categorical(CategoryDrift::default()),
         },
     )
-}
-
-/// `f` of every item, in order, computed on up to `threads` threads (the
-/// caller's and scoped ones), each taking the next item as it finishes one.
-fn map_parallel<T: Send, R: Send>(
-    items: Vec<T>,
-    threads: usize,
-    f: impl Fn(T) -> R + Sync,
-) -> Vec<R> {
-    let threads = threads.clamp(1, items.len().max(1));
-    if threads == 1 {
-        return items.into_iter().map(f).collect();
-    }
-    let n = items.len();
-    // Popped from the end: reversed, so items start in order.
-    let queue = Mutex::new(items.into_iter().enumerate().rev().collect::<Vec<_>>());
-    let done = Mutex::new(Vec::with_capacity(n));
-    let work = || {
-        while let Some((i, item)) = queue.lock().ok().and_then(|mut q| q.pop()) {
-            let r = f(item);
-            if let Ok(mut done) = done.lock() {
-                done.push((i, r));
-            }
-        }
-    };
-    // The calling thread is one of the workers.
-    std::thread::scope(|scope| {
-        for _ in 1..threads {
-            scope.spawn(work);
-        }
-        work();
-    });
-    let mut done = done.into_inner().unwrap_or_default();
-    done.sort_unstable_by_key(|(i, _)| *i);
-    assert_eq!(done.len(), n, "every item is mapped");
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 /// Builds [`Metric`]s of one column.

@@ -443,10 +443,10 @@ impl Forest {
     ///
     /// Rows are handed out in chunks (about four per thread, at most
     /// [`CHUNK_ROWS`]) to whichever thread is free, the calling thread being
-    /// one of them: in a run the cores are
-    /// shared with drift counting, decoding and writing, and a fixed half
-    /// each left one core idle whenever the other half's thread was
-    /// descheduled.
+    /// one of them ([`lakescore_core::parallel::map_parallel`]): in a run the
+    /// cores are shared with drift counting, decoding and writing, and a
+    /// fixed half each left one core idle whenever the other half's thread
+    /// was descheduled.
     pub fn margins_with(&self, x: &FeatureMatrix, threads: usize, kernel: Kernel) -> Vec<f64> {
         let mut out = vec![0.0; x.rows * self.outputs];
         let threads = threads.max(1).min(x.rows.div_ceil(BLOCK_ROWS).max(1));
@@ -457,22 +457,13 @@ impl Forest {
         // About four chunks per thread (whole blocks), at most CHUNK_ROWS.
         let chunk_rows = (x.rows.div_ceil(4 * threads).div_ceil(BLOCK_ROWS) * BLOCK_ROWS)
             .clamp(BLOCK_ROWS, CHUNK_ROWS);
-        let queue = std::sync::Mutex::new(
+        lakescore_core::parallel::map_parallel(
             out.chunks_mut(chunk_rows * self.outputs)
                 .enumerate()
-                .collect::<Vec<_>>(),
+                .collect(),
+            threads,
+            |(i, chunk)| self.margins_range(x, kernel, i * chunk_rows, chunk),
         );
-        let work = || {
-            while let Some((i, chunk)) = queue.lock().ok().and_then(|mut q| q.pop()) {
-                self.margins_range(x, kernel, i * chunk_rows, chunk);
-            }
-        };
-        std::thread::scope(|s| {
-            for _ in 1..threads {
-                s.spawn(work);
-            }
-            work();
-        });
         out
     }
 
