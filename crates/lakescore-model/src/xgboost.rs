@@ -29,7 +29,8 @@ enum Transform {
 
 #[derive(Debug, Clone)]
 enum Booster {
-    Trees(Forest),
+    /// Boxed: a forest's header is large beside the linear booster's.
+    Trees(Box<Forest>),
     /// `gblinear`: weight of feature `f` for output `g` at `f * outputs + g`.
     Linear {
         weights: Vec<f32>,
@@ -270,7 +271,9 @@ impl XgbModel {
         };
         let (booster, kind) = match name {
             "gbtree" => (
-                Booster::Trees(trees(gb, &features, outputs, base.clone(), None).map_err(err)?),
+                Booster::Trees(Box::new(
+                    trees(gb, &features, outputs, base.clone(), None).map_err(err)?,
+                )),
                 "trees",
             ),
             "dart" => {
@@ -284,10 +287,10 @@ impl XgbModel {
                 )
                 .map_err(|e| err(format!("weight_drop: {e}")))?;
                 (
-                    Booster::Trees(
+                    Booster::Trees(Box::new(
                         trees(inner, &features, outputs, base.clone(), Some(weights))
                             .map_err(err)?,
-                    ),
+                    )),
                     "dart trees",
                 )
             }

@@ -13,8 +13,10 @@
 //! - Categorical splits test the category code against a bitset; which side a
 //!   member goes to, and where NaN and negative codes go, are per library.
 
+mod binned;
 mod shallow;
 
+use binned::Binned;
 use shallow::Shallow;
 
 use super::FeatureMatrix;
@@ -106,6 +108,8 @@ pub struct Forest {
     packed: Packed,
     /// The vector layout, for shallow `f32` forests of numeric splits.
     shallow: Option<Box<Shallow>>,
+    /// The binned layout, for forests of numeric splits.
+    binned: Option<Box<Binned>>,
 }
 
 /// The compiled layout: 16-byte nodes, each tree breadth-first with the two
@@ -149,7 +153,8 @@ const DEFAULT_LEFT: u32 = 1 << 27;
 const LEAF_BIT: u32 = 1 << 28;
 /// Rows walked in lockstep through a tree (independent chains of loads).
 const LANES: usize = 8;
-/// Deeper trees are walked row by row, each row stopping at its leaf.
+/// Deeper trees are walked until every lane reaches a leaf, and forests of
+/// deeper trees on average take the binned walk.
 const LOCKSTEP_MAX_DEPTH: u32 = 12;
 
 fn kind_code(s: Split) -> u32 {
@@ -181,6 +186,7 @@ impl Forest {
             base,
             packed: Packed::default(),
             shallow: None,
+            binned: None,
         }
     }
 
@@ -213,6 +219,7 @@ impl Forest {
             ));
         }
         self.shallow = Shallow::compile(self, &self.packed).map(Box::new);
+        self.binned = Binned::compile(self, &self.packed).map(Box::new);
         Ok(())
     }
 
@@ -475,13 +482,17 @@ impl Forest {
             s.margins_range(self, x, start, out);
             return;
         }
+        if let Some(b) = &self.binned
+            && (kernel == Kernel::Binned || kernel == Kernel::Auto && b.deep)
+        {
+            b.margins_range(self, x, start, out);
+            return;
+        }
         let k = self.outputs;
         let nf = self.features;
         let rows = out.len() / k;
         let mut block = vec![0.0f64; BLOCK_ROWS * nf.max(1)];
-        let mut acc32 = vec![0.0f32; BLOCK_ROWS * k];
-        let mut acc64 = vec![0.0f64; BLOCK_ROWS * k];
-        let mut leaves = vec![0.0f64; BLOCK_ROWS];
+        let mut sums = Sums::new(BLOCK_ROWS, k);
         let mut b = 0;
         while b < rows {
             let n = (rows - b).min(BLOCK_ROWS);
@@ -489,61 +500,100 @@ impl Forest {
             for (f, col) in x.columns.iter().enumerate().take(nf) {
                 let src = &col[start + b..start + b + n];
                 for (r, &v) in src.iter().enumerate() {
-                    block[r * nf + f] = match self.precision {
-                        Precision::F32 => f64::from(v as f32),
-                        // LightGBM reads rows as sparse pairs: |x| <= 1e-35f is dropped, i.e. 0.
-                        Precision::F64 if v.abs() <= ZERO_THRESHOLD => 0.0,
-                        Precision::F64 => v,
-                    };
+                    block[r * nf + f] = self.precision.input(v);
                 }
             }
-            match self.precision {
-                Precision::F32 => {
-                    for r in 0..n {
-                        for g in 0..k {
-                            acc32[r * k + g] = self.base[g] as f32;
-                        }
-                    }
-                    for t in 0..self.roots.len() {
-                        let g = self.tree_output[t] as usize;
-                        let w = self.tree_weight.as_ref().map(|w| w[t] as f32);
-                        self.tree_leaves(t, &block, nf, n, &mut leaves);
-                        for r in 0..n {
-                            let leaf = leaves[r] as f32;
-                            acc32[r * k + g] += match w {
-                                Some(w) => w * leaf,
-                                None => leaf,
-                            };
-                        }
-                    }
-                    for (o, a) in out[b * k..(b + n) * k].iter_mut().zip(&acc32[..n * k]) {
-                        *o = f64::from(*a);
-                    }
-                }
-                Precision::F64 => {
-                    for r in 0..n {
-                        acc64[r * k..r * k + k].copy_from_slice(&self.base);
-                    }
-                    for t in 0..self.roots.len() {
-                        let g = self.tree_output[t] as usize;
-                        self.tree_leaves(t, &block, nf, n, &mut leaves);
-                        match &self.tree_weight {
-                            None => {
-                                for r in 0..n {
-                                    acc64[r * k + g] += leaves[r];
-                                }
-                            }
-                            Some(w) => {
-                                for r in 0..n {
-                                    acc64[r * k + g] += w[t] * leaves[r];
-                                }
-                            }
-                        }
-                    }
-                    out[b * k..(b + n) * k].copy_from_slice(&acc64[..n * k]);
-                }
-            }
+            self.add_trees(n, &mut out[b * k..(b + n) * k], &mut sums, |t, leaves| {
+                self.tree_leaves(t, &block, nf, n, leaves);
+            });
             b += n;
+        }
+    }
+
+    /// The margins of a block's `n` rows into `out` (`n × outputs`, row-major):
+    /// `tree_leaves(t, leaves)` gives tree `t`'s leaf value for each row,
+    /// added in tree order in the library's precision.
+    fn add_trees(
+        &self,
+        n: usize,
+        out: &mut [f64],
+        sums: &mut Sums,
+        mut tree_leaves: impl FnMut(usize, &mut [f64]),
+    ) {
+        let k = self.outputs;
+        let leaves = &mut sums.leaves[..n];
+        match self.precision {
+            Precision::F32 => {
+                let acc = &mut sums.acc32[..n * k];
+                for (a, g) in acc.iter_mut().zip((0..k).cycle()) {
+                    *a = self.base[g] as f32;
+                }
+                for t in 0..self.roots.len() {
+                    let g = self.tree_output[t] as usize;
+                    let w = self.tree_weight.as_ref().map(|w| w[t] as f32);
+                    tree_leaves(t, leaves);
+                    for (r, &leaf) in leaves.iter().enumerate() {
+                        let leaf = leaf as f32;
+                        acc[r * k + g] += match w {
+                            Some(w) => w * leaf,
+                            None => leaf,
+                        };
+                    }
+                }
+                for (o, a) in out.iter_mut().zip(acc.iter()) {
+                    *o = f64::from(*a);
+                }
+            }
+            Precision::F64 => {
+                for r in 0..n {
+                    out[r * k..r * k + k].copy_from_slice(&self.base);
+                }
+                for t in 0..self.roots.len() {
+                    let g = self.tree_output[t] as usize;
+                    tree_leaves(t, leaves);
+                    match &self.tree_weight {
+                        None => {
+                            for (r, &leaf) in leaves.iter().enumerate() {
+                                out[r * k + g] += leaf;
+                            }
+                        }
+                        Some(w) => {
+                            for (r, &leaf) in leaves.iter().enumerate() {
+                                out[r * k + g] += w[t] * leaf;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A thread's buffers for [`Forest::add_trees`].
+struct Sums {
+    acc32: Vec<f32>,
+    leaves: Vec<f64>,
+}
+
+impl Sums {
+    fn new(rows: usize, outputs: usize) -> Sums {
+        Sums {
+            acc32: vec![0.0; rows * outputs],
+            leaves: vec![0.0; rows],
+        }
+    }
+}
+
+impl Precision {
+    /// Input `v` as the library compares it: rounded to `f32` (XGBoost), or
+    /// 0 where |v| <= 1e-35 (LightGBM reads rows as sparse pairs and drops
+    /// such values).
+    #[inline(always)]
+    fn input(self, v: f64) -> f64 {
+        match self {
+            Precision::F32 => f64::from(v as f32),
+            Precision::F64 if v.abs() <= ZERO_THRESHOLD => 0.0,
+            Precision::F64 => v,
         }
     }
 }
@@ -603,19 +653,25 @@ fn lockstep_simple<const UNTIL_LEAVES: bool>(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
     /// The fastest this CPU runs for the forest: the vector kernel where it
-    /// applies, else the reference walk.
+    /// applies, the binned walk for deep forests of numeric splits (trees
+    /// more than 12 levels deep on average, as LightGBM's of 255 leaves
+    /// are), else the reference walk.
     Auto,
     /// The portable walk over 16-byte nodes, which every forest can take and
     /// every other kernel is tested against.
     Reference,
+    /// The binned walk where the forest has one (numeric splits), else the
+    /// reference walk. [`Kernel::Auto`] takes it for deep forests.
+    Binned,
 }
 
 impl Kernel {
-    /// `LAKESCORE_FOREST_KERNEL` (`auto` or `reference`), else
+    /// `LAKESCORE_FOREST_KERNEL` (`auto`, `binned` or `reference`), else
     /// [`Kernel::Auto`]: how benchmarks and bug reports pick a kernel.
     pub fn from_env() -> Kernel {
         match std::env::var("LAKESCORE_FOREST_KERNEL").as_deref() {
             Ok("reference") => Kernel::Reference,
+            Ok("binned") => Kernel::Binned,
             _ => Kernel::Auto,
         }
     }
@@ -649,252 +705,4 @@ pub fn bitset(codes: impl IntoIterator<Item = u32>) -> Vec<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// x0 < 0.5 ? (x1 in {1, 3} ? 1 : 2) : 3  — LightGBM-style categorical.
-    fn forest(threads_rows: usize) -> (Forest, FeatureMatrix) {
-        let nodes = vec![
-            Node {
-                value: 0.5,
-                left: 1,
-                right: 4,
-                feature: 0,
-                split: Split::NumNanDefault,
-                default_left: true,
-                cat_set: 0,
-            },
-            Node {
-                value: 0.0,
-                left: 2,
-                right: 3,
-                feature: 1,
-                split: Split::CatMemberLeft,
-                default_left: false,
-                cat_set: 0,
-            },
-            Node::leaf(1.0),
-            Node::leaf(2.0),
-            Node::leaf(3.0),
-        ];
-        let mut f = Forest::new(1, 2, Precision::F64, vec![0.0]);
-        f.nodes = nodes;
-        f.roots = vec![0];
-        f.tree_output = vec![0];
-        f.cat_sets = vec![bitset([1, 3])];
-        f.validate().unwrap();
-        let x0: Vec<f64> = (0..threads_rows).map(|i| (i % 3) as f64 * 0.4).collect();
-        let x1: Vec<f64> = (0..threads_rows).map(|i| (i % 5) as f64).collect();
-        (
-            f,
-            FeatureMatrix {
-                rows: threads_rows,
-                columns: vec![x0, x1],
-            },
-        )
-    }
-
-    #[test]
-    fn routes_numeric_and_categorical_splits() {
-        let (f, _) = forest(1);
-        let x = FeatureMatrix {
-            rows: 5,
-            columns: vec![
-                vec![0.1, 0.1, 0.9, f64::NAN, 0.1],
-                vec![1.0, 2.0, 1.0, 3.0, f64::NAN],
-            ],
-        };
-        assert_eq!(f.margins(&x, 1), vec![1.0, 2.0, 3.0, 1.0, 2.0]);
-    }
-
-    #[test]
-    fn too_many_trees_or_too_deep_a_tree_is_refused() {
-        let split = |i: u32| Node {
-            value: 0.5,
-            left: i + 1,
-            right: i + 2,
-            feature: 0,
-            split: Split::NumNanDefault,
-            default_left: true,
-            cat_set: 0,
-        };
-        // A chain one level deeper than the limit: split, leaf, split, leaf, ...
-        let mut chain = Forest::new(1, 1, Precision::F64, vec![0.0]);
-        for level in 0..=MAX_DEPTH {
-            let i = 2 * level;
-            chain.nodes.push(split(i));
-            chain.nodes.push(Node::leaf(1.0));
-            chain.nodes[i as usize].left = i + 1;
-            chain.nodes[i as usize].right = i + 2;
-        }
-        chain.nodes.push(Node::leaf(2.0));
-        chain.roots = vec![0];
-        chain.tree_output = vec![0];
-        let err = chain.validate().unwrap_err();
-        assert!(err.contains("levels deep"), "{err}");
-
-        let mut many = Forest::new(1, 1, Precision::F64, vec![0.0]);
-        many.nodes = vec![Node::leaf(0.0); MAX_TREES + 1];
-        many.roots = (0..=MAX_TREES as u32).collect();
-        many.tree_output = vec![0; MAX_TREES + 1];
-        let err = many.validate().unwrap_err();
-        assert!(err.contains("trees is more than"), "{err}");
-    }
-
-    /// Several chunks, the last one partial, over fewer and more threads.
-    #[test]
-    fn threads_give_the_same_margins() {
-        let (f, x) = forest(3 * CHUNK_ROWS + 1_007);
-        assert_eq!(f.margins(&x, 1), f.margins(&x, 2));
-        assert_eq!(f.margins(&x, 1), f.margins(&x, 7));
-    }
-
-    /// A random forest of numeric splits: `trees` trees of up to `depth`
-    /// levels (random early leaves), thresholds drawn from a small grid so
-    /// that inputs hit them exactly, random NaN sides, `outputs` classes.
-    fn random_forest(
-        seed: u64,
-        trees: usize,
-        depth: u32,
-        outputs: usize,
-        precision: Precision,
-    ) -> Forest {
-        let mut rng = Rng(seed);
-        let features = 7;
-        let mut f = Forest::new(outputs, features, precision, vec![0.25; outputs]);
-        fn grow(f: &mut Forest, rng: &mut Rng, level: u32, depth: u32) -> u32 {
-            let at = f.nodes.len() as u32;
-            if level == depth || (level > 0 && rng.below(5) == 0) {
-                f.nodes.push(Node::leaf(rng.grid() * 0.37));
-                return at;
-            }
-            f.nodes.push(Node::leaf(0.0));
-            let split = if rng.below(4) == 0 {
-                Split::NumNanAsZero
-            } else {
-                Split::NumNanDefault
-            };
-            let left = grow(f, rng, level + 1, depth);
-            let right = grow(f, rng, level + 1, depth);
-            f.nodes[at as usize] = Node {
-                value: rng.grid(),
-                left,
-                right,
-                feature: rng.below(7) as u32,
-                split,
-                default_left: rng.below(2) == 0,
-                cat_set: 0,
-            };
-            at
-        }
-        for t in 0..trees {
-            f.roots.push(f.nodes.len() as u32);
-            f.tree_output.push((t % outputs) as u32);
-            grow(&mut f, &mut rng, 0, depth);
-        }
-        f
-    }
-
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-        fn below(&mut self, n: u64) -> u64 {
-            self.next() % n
-        }
-        /// A value on a grid of quarters in [-3, 3), sometimes nudged off it.
-        fn grid(&mut self) -> f64 {
-            let v = self.below(24) as f64 / 4.0 - 3.0;
-            if self.below(6) == 0 { v + 1e-9 } else { v }
-        }
-    }
-
-    fn random_rows(seed: u64, rows: usize) -> FeatureMatrix {
-        let mut rng = Rng(seed);
-        let columns = (0..7)
-            .map(|_| {
-                (0..rows)
-                    .map(|_| match rng.below(20) {
-                        0 => f64::NAN,
-                        1 => 0.0,
-                        2 => -0.0,
-                        3 => 1e-36,
-                        4 => f64::INFINITY,
-                        _ => rng.grid(),
-                    })
-                    .collect()
-            })
-            .collect();
-        FeatureMatrix { rows, columns }
-    }
-
-    #[test]
-    fn every_kernel_gives_the_reference_bits() {
-        for (seed, depth, outputs, precision, weighted) in [
-            (1, 6, 1, Precision::F32, false),
-            (2, 3, 3, Precision::F32, true),
-            (3, 5, 1, Precision::F32, false),
-            (4, 1, 2, Precision::F32, false),
-            (5, 6, 1, Precision::F32, true),
-            (6, 7, 1, Precision::F32, false),
-            (7, 6, 1, Precision::F64, false),
-        ] {
-            let mut f = random_forest(seed, 40, depth, outputs, precision);
-            // A tree that is a single leaf (XGBoost writes them).
-            f.roots.push(f.nodes.len() as u32);
-            f.tree_output.push(0);
-            f.nodes.push(Node::leaf(0.75));
-            if weighted {
-                f.tree_weight = Some((0..41).map(|t| 0.5 + f64::from(t) / 64.0).collect());
-            }
-            // Thresholds are `f32` values, as XGBoost's are.
-            for n in &mut f.nodes {
-                n.value = f64::from(n.value as f32);
-            }
-            f.validate().unwrap();
-            let vectorized = depth <= 6 && precision == Precision::F32 && shallow::available();
-            assert_eq!(f.is_vectorized(), vectorized, "seed {seed}");
-            // Block edges: a partial vector, a partial block, several blocks.
-            for rows in [1, 17, 300, 1000] {
-                let x = random_rows(seed * 31 + rows as u64, rows);
-                let want = f.margins_with(&x, 1, Kernel::Reference);
-                for (kernel, threads) in [(Kernel::Auto, 1), (Kernel::Auto, 3)] {
-                    let got = f.margins_with(&x, threads, kernel);
-                    let same = want
-                        .iter()
-                        .zip(&got)
-                        .all(|(a, b)| a.to_bits() == b.to_bits());
-                    assert!(
-                        same,
-                        "seed {seed} rows {rows} {kernel:?} x{threads}: differs"
-                    );
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn categorical_forests_keep_the_reference_layout() {
-        let (f, x) = forest(100);
-        assert!(!f.is_vectorized());
-        assert_eq!(
-            f.margins_with(&x, 1, Kernel::Auto),
-            f.margins_with(&x, 1, Kernel::Reference)
-        );
-    }
-
-    #[test]
-    fn malformed_structures_are_refused() {
-        let (mut f, _) = forest(1);
-        f.nodes[0].left = 0;
-        assert!(f.validate().unwrap_err().contains("out of range"));
-        let (mut f, _) = forest(1);
-        f.nodes[1].feature = 9;
-        assert!(f.validate().unwrap_err().contains("feature 9"));
-    }
-}
+mod tests;
