@@ -32,7 +32,7 @@
 
 #![allow(unsafe_code)] // unchecked loads in the hot loop; offsets bounded by construction (SAFETY notes)
 
-use super::{DEFAULT_LEFT, FEATURE_MASK, Forest, LEAF_BIT, LOCKSTEP_MAX_DEPTH, Packed, Sums};
+use super::{DEFAULT_LEFT, FEATURE_MASK, Forest, LEAF_BIT, Packed, Sums};
 use crate::FeatureMatrix;
 
 /// Rows binned and walked together.
@@ -89,10 +89,6 @@ pub(super) struct Binned {
     /// Bins per row: every feature, then the row's leaf in the tree being
     /// walked.
     width: usize,
-    /// Whether [`super::Kernel::Auto`] takes this walk: the trees are more
-    /// than [`LOCKSTEP_MAX_DEPTH`] levels deep on average (leaf-wise), and
-    /// lanes in lockstep would mostly wait for the deepest row.
-    pub(super) deep: bool,
 }
 
 impl Binned {
@@ -161,9 +157,7 @@ impl Binned {
         let used = (0..forest.features)
             .filter(|&f| !cuts[f].is_empty())
             .collect();
-        let depths: u64 = packed.depths.iter().map(|&d| u64::from(d)).sum();
         Some(Binned {
-            deep: depths > u64::from(LOCKSTEP_MAX_DEPTH) * packed.depths.len() as u64,
             nodes,
             ends,
             cuts,

@@ -16,6 +16,8 @@
 mod binned;
 mod shallow;
 
+use std::sync::OnceLock;
+
 use binned::Binned;
 use shallow::Shallow;
 
@@ -108,8 +110,14 @@ pub struct Forest {
     packed: Packed,
     /// The vector layout, for shallow `f32` forests of numeric splits.
     shallow: Option<Box<Shallow>>,
-    /// The binned layout, for forests of numeric splits.
-    binned: Option<Box<Binned>>,
+    /// The binned layout, for forests of numeric splits: built by
+    /// [`Forest::validate`] for deep forests (which [`Kernel::Auto`] walks
+    /// with it), on first use for the others (only [`Kernel::Binned`] asks).
+    binned: OnceLock<Option<Box<Binned>>>,
+    /// Whether [`Kernel::Auto`] takes the binned walk: the trees are more
+    /// than [`LOCKSTEP_MAX_DEPTH`] levels deep on average (leaf-wise), and
+    /// lanes in lockstep would mostly wait for the deepest row.
+    deep: bool,
 }
 
 /// The compiled layout: 16-byte nodes, each tree breadth-first with the two
@@ -186,7 +194,8 @@ impl Forest {
             base,
             packed: Packed::default(),
             shallow: None,
-            binned: None,
+            binned: OnceLock::new(),
+            deep: false,
         }
     }
 
@@ -219,7 +228,12 @@ impl Forest {
             ));
         }
         self.shallow = Shallow::compile(self, &self.packed).map(Box::new);
-        self.binned = Binned::compile(self, &self.packed).map(Box::new);
+        let depths: u64 = self.packed.depths.iter().map(|&d| u64::from(d)).sum();
+        self.deep = depths > u64::from(LOCKSTEP_MAX_DEPTH) * self.packed.depths.len() as u64;
+        self.binned = OnceLock::new();
+        if self.deep {
+            self.binned();
+        }
         Ok(())
     }
 
@@ -435,6 +449,14 @@ impl Forest {
         }
     }
 
+    /// The binned layout, built on first use; `None` unless every split is
+    /// numeric (see [`Binned::compile`]).
+    fn binned(&self) -> Option<&Binned> {
+        self.binned
+            .get_or_init(|| Binned::compile(self, &self.packed).map(Box::new))
+            .as_deref()
+    }
+
     /// Margins of every row: `rows × outputs`, row-major.
     pub fn margins(&self, x: &FeatureMatrix, threads: usize) -> Vec<f64> {
         self.margins_with(x, threads, Kernel::from_env())
@@ -482,8 +504,8 @@ impl Forest {
             s.margins_range(self, x, start, out);
             return;
         }
-        if let Some(b) = &self.binned
-            && (kernel == Kernel::Binned || kernel == Kernel::Auto && b.deep)
+        if (kernel == Kernel::Binned || kernel == Kernel::Auto && self.deep)
+            && let Some(b) = self.binned()
         {
             b.margins_range(self, x, start, out);
             return;

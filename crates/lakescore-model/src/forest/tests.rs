@@ -220,8 +220,8 @@ fn every_kernel_gives_the_reference_bits() {
             };
         }
         f.validate().unwrap();
-        let binned = f.binned.as_ref().expect("every split is numeric");
-        assert_eq!(binned.deep, depth >= 14, "seed {seed}: depth {depth}");
+        assert!(f.binned().is_some(), "seed {seed}: every split is numeric");
+        assert_eq!(f.deep, depth >= 14, "seed {seed}: depth {depth}");
         assert_eq!(f.is_vectorized(), vectorized, "seed {seed}");
         // Block edges: a partial vector, a partial block, several blocks.
         for rows in [1, 3, 17, 300, 1000, 1100] {
@@ -271,7 +271,7 @@ fn huge_trees_take_the_reference_walk() {
         f.nodes.push(Node::leaf(f64::from(i)));
     }
     f.validate().unwrap();
-    assert!(f.binned.is_none());
+    assert!(f.binned().is_none());
     let x = random_rows(5, 50);
     let x = FeatureMatrix {
         rows: 50,
@@ -287,7 +287,7 @@ fn huge_trees_take_the_reference_walk() {
 fn categorical_forests_keep_the_reference_layout() {
     let (f, x) = forest(100);
     assert!(!f.is_vectorized());
-    assert!(f.binned.is_none());
+    assert!(f.binned().is_none());
     assert_eq!(
         f.margins_with(&x, 1, Kernel::Auto),
         f.margins_with(&x, 1, Kernel::Reference)
