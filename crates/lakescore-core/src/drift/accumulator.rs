@@ -85,8 +85,8 @@ fn distinct_with_edges(values: &[f64], edges: &[f64]) -> (Vec<f64>, Vec<u32>) {
 }
 
 /// Per-batch buffers of a counting thread (one set per thread, not per
-/// column): bucket boundaries, each value's bucket, and the values and their
-/// buckets grouped by bucket.
+/// column): group boundaries, each value's bucket, and the values and their
+/// buckets grouped by group of buckets.
 #[derive(Debug, Default)]
 struct Scratch {
     starts: Vec<u32>,
@@ -159,7 +159,7 @@ impl ColumnDrift {
     /// branch; the next eight again in the rare bucket that holds more).
     fn push_with(&mut self, values: &[f64], scratch: &mut Scratch) {
         let shift = GROUP_SHIFT.min(self.locator.buckets().trailing_zeros());
-        let buckets = self.locator.buckets() >> shift;
+        let groups = self.locator.buckets() >> shift;
         let Scratch {
             starts,
             of,
@@ -172,10 +172,10 @@ impl ColumnDrift {
                 r.push(v);
             }
         }
-        // Each value's bucket, and how many values each bucket holds, with
-        // no branch: a NaN (bucket 0) counts nowhere.
+        // Each value's bucket, and how many values each group of buckets
+        // holds, with no branch: a NaN (bucket 0) counts nowhere.
         starts.clear();
-        starts.resize(buckets + 1, 0);
+        starts.resize(groups + 1, 0);
         of.clear();
         of.resize(values.len(), 0);
         let mut nulls = 0;
@@ -190,8 +190,8 @@ impl ColumnDrift {
         self.nulls += nulls as u64;
         self.count += counted as u64;
         self.gaps.fit(self.count);
-        for b in 0..buckets {
-            starts[b + 1] += starts[b];
+        for g in 0..groups {
+            starts[g + 1] += starts[g];
         }
         grouped.clear();
         grouped.resize(counted, 0.0);
