@@ -414,7 +414,8 @@ impl Lake {
             .bytes()
             .await
             .map_err(|source| self.object_err(rel, source))?;
-        Ok(bytes.to_vec())
+        // The buffer the store read into, not a copy (a profile is tens of MB).
+        Ok(bytes.into())
     }
 
     /// Read an object at `rel`, or `None` when there is none.

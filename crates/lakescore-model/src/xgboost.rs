@@ -419,11 +419,11 @@ fn trees(
     weights: Option<Vec<f64>>,
 ) -> Result<Forest, String> {
     let model = gb.get("model").ok_or("no gradient_booster.model")?;
-    let trees: Vec<TreeJson> =
-        serde_json::from_value(model.get("trees").cloned().ok_or("no model.trees")?)
-            .map_err(|e| format!("trees: {e}"))?;
+    // Deserialized from the document in place: the trees are most of it.
+    let trees = Vec::<TreeJson>::deserialize(model.get("trees").ok_or("no model.trees")?)
+        .map_err(|e| format!("trees: {e}"))?;
     let tree_info: Vec<i64> = match model.get("tree_info") {
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| format!("tree_info: {e}"))?,
+        Some(v) => Vec::deserialize(v).map_err(|e| format!("tree_info: {e}"))?,
         None => vec![0; trees.len()],
     };
     if tree_info.len() != trees.len() {

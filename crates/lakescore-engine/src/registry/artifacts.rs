@@ -58,8 +58,14 @@ impl Registry {
         };
         let json = self.lake.get_object(&format!("{dir}/profile.json")).await?;
         let values = self.lake.get_object(&format!("{dir}/values.bin")).await?;
-        let found = profile_sha(&json, &values);
         let path = format!("{}{dir}", self.lake.root());
+        // Hashed beside the decoding (each a pass over tens of MB); the
+        // decoded profile is used only if the hash matches.
+        let (found, decoded) = std::thread::scope(|s| {
+            let hashing = s.spawn(|| profile_sha(&json, &values));
+            let decoded = drift::decode_profile(&json, &values, &path);
+            (hashing.join().expect("hashing does not panic"), decoded)
+        });
         if &found != expected {
             return Err(RegistryError::Tampered {
                 what: "reference profile",
@@ -70,7 +76,7 @@ impl Registry {
                 found,
             });
         }
-        Ok(Some(drift::decode_profile(&json, &values, &path)?))
+        Ok(Some(decoded?))
     }
 }
 

@@ -273,10 +273,11 @@ impl Registry {
         &self,
         as_of: Option<DateTime<Utc>>,
     ) -> Result<(Vec<ModelVersionRow>, Vec<ModelEventRow>)> {
-        Ok((
-            self.table_rows(VERSIONS_TABLE, as_of).await?,
-            self.table_rows(EVENTS_TABLE, as_of).await?,
-        ))
+        // Read together: on an object store each is a few round trips.
+        tokio::try_join!(
+            self.table_rows(VERSIONS_TABLE, as_of),
+            self.table_rows(EVENTS_TABLE, as_of),
+        )
     }
 
     /// Every row of a registry table, now or as of a time; none before it existed.

@@ -8,6 +8,7 @@ use lakescore_core::registry::ModelVersionRow;
 use lakescore_core::spec::Job;
 use lakescore_lake::Lake;
 use lakescore_model::Model;
+use tokio::task::JoinSet;
 
 use super::{DriftAlert, RunError, drift_table, reference};
 use crate::registry::Registry;
@@ -23,20 +24,7 @@ pub(crate) async fn job_profile(
     version: &ModelVersionRow,
     model: &dyn Model,
 ) -> Result<Option<ReferenceProfile>, RunError> {
-    let reference_err = |source| RunError::Reference {
-        job: job.name.clone(),
-        source: Box::new(source),
-    };
-    if let Some((from, to)) = job.drift.as_ref().and_then(|d| d.reference_window) {
-        let profile = reference::window_profile(lake, &job.output_table, &job.input.keys, from, to)
-            .await
-            .map_err(reference_err)?;
-        if profile.is_none() {
-            tracing::warn!(job = %job.name, %from, %to, "the reference window holds no predictions yet: drift is not computed");
-        }
-        return Ok(profile);
-    }
-    match job.drift.as_ref().and_then(|d| d.reference.as_deref()) {
+    match profiled_file(job) {
         Some(reference) => reference::build_profile(registry.lake(), reference, model)
             .await
             .map(Some)
@@ -44,13 +32,111 @@ pub(crate) async fn job_profile(
                 job: job.name.clone(),
                 source: Box::new(source),
             }),
-        None => registry
-            .load_profile(version)
+        None => stored_profile(lake, job, version).await,
+    }
+}
+
+/// The reference file a job profiles with its model, when it names one and
+/// no window of its own output (which comes first).
+fn profiled_file(job: &Job) -> Option<&str> {
+    let drift = job.drift.as_ref()?;
+    match drift.reference_window {
+        Some(_) => None,
+        None => drift.reference.as_deref(),
+    }
+}
+
+/// The reference profile when it does not need the model: a window of the
+/// job's output, or the version's registered profile.
+async fn stored_profile(
+    lake: &Lake,
+    job: &Job,
+    version: &ModelVersionRow,
+) -> Result<Option<ReferenceProfile>, RunError> {
+    if let Some((from, to)) = job.drift.as_ref().and_then(|d| d.reference_window) {
+        let profile = reference::window_profile(lake, &job.output_table, &job.input.keys, from, to)
             .await
-            .map_err(|source| RunError::Registry {
+            .map_err(|source| RunError::Reference {
                 job: job.name.clone(),
                 source: Box::new(source),
-            }),
+            })?;
+        if profile.is_none() {
+            tracing::warn!(job = %job.name, %from, %to, "the reference window holds no predictions yet: drift is not computed");
+        }
+        return Ok(profile);
+    }
+    Registry::new(lake.clone())
+        .load_profile(version)
+        .await
+        .map_err(|source| RunError::Registry {
+            job: job.name.clone(),
+            source: Box::new(source),
+        })
+}
+
+/// A reference profile loading on its own task: fetched, checked against
+/// its hash and decoded beside the model's load and the input's listing,
+/// which it does not need. Dropping it stops the load.
+pub(crate) struct ProfileLoad(JoinSet<Result<Option<ReferenceProfile>, RunError>>);
+
+impl ProfileLoad {
+    /// Start loading the job's profile, unless it is profiled from a file
+    /// with the model (then [`job_profile`] does it, once the model is loaded).
+    pub(crate) fn start(lake: &Lake, job: &Job, version: &ModelVersionRow) -> Option<Self> {
+        if profiled_file(job).is_some() {
+            return None;
+        }
+        let (lake, job, version) = (lake.clone(), job.clone(), version.clone());
+        let mut set = JoinSet::new();
+        set.spawn(async move { stored_profile(&lake, &job, &version).await });
+        Some(Self(set))
+    }
+
+    /// The profile (or why it could not be loaded).
+    pub(crate) async fn join(mut self) -> Result<Option<ReferenceProfile>, RunError> {
+        match self.0.join_next().await {
+            Some(Ok(result)) => result,
+            Some(Err(e)) => std::panic::resume_unwind(e.into_panic()),
+            None => unreachable!("the set holds the load"),
+        }
+    }
+}
+
+/// A run's drift accumulator, prepared (a pass over each reference column)
+/// on its own thread while the first batch is read and scored: the first
+/// batch's counting waits for it.
+pub(crate) struct Prepared {
+    pending: Option<std::thread::JoinHandle<DriftAccumulator<'static>>>,
+    ready: Option<DriftAccumulator<'static>>,
+}
+
+impl Prepared {
+    /// Prepare `names` of `profile` on another thread.
+    pub(crate) fn start(profile: ReferenceProfile, names: Vec<String>, t: Thresholds) -> Self {
+        let pending = std::thread::spawn(move || {
+            DriftAccumulator::owning(profile, names, &t, drift_threads())
+        });
+        Self {
+            pending: Some(pending),
+            ready: None,
+        }
+    }
+
+    /// The accumulator, once prepared.
+    pub(crate) fn get(&mut self) -> &mut DriftAccumulator<'static> {
+        if let Some(pending) = self.pending.take() {
+            let acc = pending
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            self.ready = Some(acc);
+        }
+        self.ready.as_mut().expect("joined above")
+    }
+
+    /// The accumulator, once prepared.
+    pub(crate) fn into_inner(mut self) -> DriftAccumulator<'static> {
+        self.get();
+        self.ready.expect("joined by get")
     }
 }
 

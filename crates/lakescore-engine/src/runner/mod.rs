@@ -24,7 +24,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
-use lakescore_core::drift::{DriftAccumulator, MetricKind, PREDICTION};
+use lakescore_core::drift::{MetricKind, PREDICTION};
 use lakescore_core::runs::{PhaseTimings, RunRow, RunStatus, days_since_epoch, millis};
 use lakescore_core::spec::LoadedSpec;
 use lakescore_core::{Classify, ErrorClass};
@@ -347,21 +347,28 @@ async fn execute(
         },
         None => job.model.clone(),
     };
-    let resolved = registry
-        .load_at(&reference, opts.model_as_of)
+    let registry_err = |source| RunError::Registry {
+        job: jname(),
+        source: Box::new(source),
+    };
+    let version = registry
+        .resolve_at(&reference, opts.model_as_of)
         .await
-        .map_err(|source| RunError::Registry {
-            job: jname(),
-            source: Box::new(source),
-        })?;
-    report.model_version = resolved.version.record.version;
+        .map_err(registry_err)?;
+    report.model_version = version.record.version;
     tracing::info!(
         job = %job.name,
         model = %job.model,
-        version = resolved.version.record.version,
+        version = version.record.version,
         "resolved model"
     );
-    let model = resolved.model.as_ref();
+    // The reference profile loads beside the model and the input's listing.
+    let profile_load = drift::ProfileLoad::start(lake, job, &version.record);
+    let model = registry
+        .load_version(&version.record)
+        .await
+        .map_err(registry_err)?;
+    let model = model.as_ref();
 
     let mut range = input::input_range(lake, spec, opts.date, pin).await?;
     if let Some(task) = &opts.shard {
@@ -394,7 +401,10 @@ async fn execute(
     };
     report.input_files = plan.files.len();
     // The reference is read (and may fail) before anything is written.
-    let profile = drift::job_profile(lake, &registry, job, &resolved.version.record, model).await?;
+    let profile = match profile_load {
+        Some(load) => load.join().await?,
+        None => drift::job_profile(lake, &registry, job, &version.record, model).await?,
+    };
     if opts.dry_run {
         report.status = RunStatus::DryRun;
         return Ok(());
@@ -436,15 +446,15 @@ async fn execute(
             }
             known
         });
-        DriftAccumulator::owning(p, names, &drift::thresholds(job), drift::drift_threads())
+        drift::Prepared::start(p, names, drift::thresholds(job))
     });
     if drift.is_none() {
         tracing::info!(job = %job.name, "model version has no reference profile: drift is not computed");
     }
 
     let lineage = Lineage {
-        model_name: resolved.version.record.name.clone(),
-        model_version: resolved.version.record.version,
+        model_name: version.record.name.clone(),
+        model_version: version.record.version,
         run_id: report.run_id.clone(),
         job_name: job.name.clone(),
         logical_date: opts.date,
@@ -470,7 +480,9 @@ async fn execute(
             std::thread::scope(|s| {
                 let counting = match (&mut drift, uncounted.take()) {
                     (Some(acc), Some(scored)) => Some(s.spawn(move || {
+                        // The first batch also waits for the accumulator's preparation.
                         let clock = Instant::now();
+                        let acc = acc.get();
                         (drift::track(acc, model, &scored), clock.elapsed())
                     })),
                     _ => None,
@@ -547,7 +559,7 @@ async fn execute(
                 job: jname(),
                 source,
             })?;
-        let state = drift.as_ref().map(DriftAccumulator::state);
+        let state = drift.map(|acc| acc.into_inner().state());
         return write_shard_manifest(lake, task, report, adds, state).await;
     }
     let meta = HashMap::from([
@@ -585,6 +597,7 @@ async fn execute(
     );
 
     if let Some(acc) = drift {
+        let acc = acc.into_inner();
         let clock = Instant::now();
         let (metrics, histograms) = acc.finish_with_histograms(&drift::thresholds(job));
         drift_time += clock.elapsed();

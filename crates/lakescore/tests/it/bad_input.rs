@@ -232,6 +232,47 @@ fn corrupt_or_tampered_model_artifacts_exit_2() {
     assert_recorded_failure(&env, "SHA-256");
 }
 
+/// The one directory under `dir` (an artifact's or a profile's hash).
+fn only_dir(dir: &Path) -> PathBuf {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries.remove(0)
+}
+
+#[test]
+fn tampered_reference_profile_exits_2_before_anything_is_written() {
+    // The profile loads on its own task beside the model and the input:
+    // its error still stops the run before the output table is touched.
+    let env = Env::new();
+    env.register_demo_with_reference();
+    let profile = only_dir(&env.lake().join("registry/profiles/churn"));
+    let values = profile.join("values.bin");
+    let mut bytes = std::fs::read(&values).unwrap();
+    bytes[8] ^= 1;
+    std::fs::write(&values, bytes).unwrap();
+    let spec = env.demo_spec(&demo_input());
+    let err = assert_bad_run(
+        &env,
+        &spec,
+        "2024-01-01",
+        &["reference profile", "registry/profiles/churn", "SHA-256"],
+    );
+    assert_eq!(err.matches("SHA-256").count(), 1, "one cause, once: {err}");
+    assert_recorded_failure(&env, "reference profile");
+
+    // The model is loaded first: when both are bad, its error is the one.
+    let artifact = only_dir(&env.lake().join("registry/artifacts/churn")).join("churn_model.json");
+    let mut bytes = std::fs::read(&artifact).unwrap();
+    let pos = bytes.iter().position(|&b| b == b'5').unwrap();
+    bytes[pos] = b'6';
+    std::fs::write(&artifact, bytes).unwrap();
+    let err = assert_bad_run(&env, &spec, "2024-01-01", &["artifact", "SHA-256"]);
+    assert!(!err.contains("reference profile"), "{err}");
+}
+
 #[test]
 fn output_table_with_another_schema_is_refused() {
     let env = Env::new();
