@@ -18,9 +18,11 @@ use arrow::array::{
     ArrayRef, Date32Array, Float64Array, Int64Array, RecordBatch, StringArray,
     TimestampMicrosecondArray,
 };
+use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType as ArrowType, Field, Schema, SchemaRef};
 use chrono::{DateTime, NaiveDate, Utc};
 use lakescore_core::drift::ColumnKind;
+use lakescore_core::parallel::map_parallel;
 use lakescore_core::{Classify, ErrorClass};
 use lakescore_model::{FeatureMatrix, Model};
 use polars::prelude::*;
@@ -470,6 +472,9 @@ pub struct ScoreStream<'m> {
     plan: InputPlan,
     model: &'m dyn Model,
     lineage: Option<Lineage>,
+    /// The lineage columns of a whole batch (the same value in every row),
+    /// built once: each output batch takes a slice of them.
+    constants: Vec<ArrayRef>,
     pub rows_in: usize,
     /// Time spent waiting for input batches (reading and decoding).
     pub read_time: std::time::Duration,
@@ -494,11 +499,16 @@ impl<'m> ScoreStream<'m> {
     /// Stream `plan` through `model`; without `lineage` no output rows are built
     /// (profiling a reference only needs the inputs and predictions).
     pub fn new(plan: InputPlan, model: &'m dyn Model, lineage: Option<Lineage>) -> Result<Self> {
+        let constants = lineage
+            .as_ref()
+            .map(|l| lineage_columns(l, plan.batch_rows))
+            .unwrap_or_default();
         Ok(Self {
             frames: FrameStream::new(&plan),
             plan,
             model,
             lineage,
+            constants,
             rows_in: 0,
             read_time: std::time::Duration::ZERO,
             score_time: std::time::Duration::ZERO,
@@ -552,30 +562,47 @@ impl<'m> ScoreStream<'m> {
             let merged = arrow::compute::concat_batches(&key_schema, &parts)?;
             columns.extend(merged.columns().iter().cloned());
         }
-        let days = (l.logical_date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days()
-            as i32;
         for values in std::iter::once(predictions).chain(probabilities.iter().map(Vec::as_slice)) {
-            columns.push(Arc::new(Float64Array::from_iter(
-                values.iter().map(|p| (!p.is_nan()).then_some(*p)),
-            )));
+            columns.push(prediction_column(values));
         }
-        columns.push(Arc::new(StringArray::from(vec![
-            l.model_name.as_str();
-            rows
-        ])));
-        columns.push(Arc::new(Int64Array::from(vec![l.model_version; rows])));
-        columns.push(Arc::new(StringArray::from(vec![l.run_id.as_str(); rows])));
-        columns.push(Arc::new(StringArray::from(vec![l.job_name.as_str(); rows])));
-        columns.push(Arc::new(Date32Array::from(vec![days; rows])));
-        columns.push(Arc::new(
-            TimestampMicrosecondArray::from(vec![l.scored_at.timestamp_micros(); rows])
-                .with_timezone("UTC"),
-        ));
+        if rows <= self.constants.first().map_or(0, |c| c.len()) {
+            columns.extend(self.constants.iter().map(|c| c.slice(0, rows)));
+        } else {
+            columns.extend(lineage_columns(l, rows));
+        }
         Ok(RecordBatch::try_new(
             self.plan.output_schema.clone(),
             columns,
         )?)
     }
+}
+
+/// A prediction (or probability) column: NaN, no prediction, is null.
+fn prediction_column(values: &[f64]) -> ArrayRef {
+    let nulls = values
+        .iter()
+        .any(|p| p.is_nan())
+        .then(|| NullBuffer::from_iter(values.iter().map(|p| !p.is_nan())));
+    Arc::new(Float64Array::new(values.to_vec().into(), nulls))
+}
+
+/// The lineage columns of `rows` rows, in the output schema's order:
+/// `model_name`, `model_version`, `run_id`, `job_name`, `logical_date`,
+/// `scored_at`.
+fn lineage_columns(l: &Lineage, rows: usize) -> Vec<ArrayRef> {
+    let days =
+        (l.logical_date - NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")).num_days() as i32;
+    vec![
+        Arc::new(StringArray::from(vec![l.model_name.as_str(); rows])),
+        Arc::new(Int64Array::from(vec![l.model_version; rows])),
+        Arc::new(StringArray::from(vec![l.run_id.as_str(); rows])),
+        Arc::new(StringArray::from(vec![l.job_name.as_str(); rows])),
+        Arc::new(Date32Array::from(vec![days; rows])),
+        Arc::new(
+            TimestampMicrosecondArray::from(vec![l.scored_at.timestamp_micros(); rows])
+                .with_timezone("UTC"),
+        ),
+    ]
 }
 
 impl Iterator for ScoreStream<'_> {
@@ -631,44 +658,52 @@ pub fn feature_matrix(df: &DataFrame, features: &[String]) -> Result<FeatureMatr
 /// The model's input matrix: numeric inputs as `f64` (nulls are NaN);
 /// categorical inputs as codes, names mapped through the model's category list
 /// (a name the list lacks, or null, is NaN: missing, as pandas codes it).
+///
+/// Columns are extracted on the model's threads (`LAKESCORE_THREADS`): a
+/// batch's copy is 10 MB at 20 features, which the run's thread would
+/// otherwise make alone while the other cores wait for the batch.
 pub fn model_matrix(df: &DataFrame, inputs: &ModelInputs) -> Result<FeatureMatrix> {
     let rows = df.height();
-    let mut columns = Vec::with_capacity(inputs.features.len());
-    for (i, name) in inputs.features.iter().enumerate() {
-        let column_err = |source| ScoreError::Column {
-            column: name.clone(),
-            source,
-        };
-        let column = df.column(name).map_err(column_err)?;
-        let named = matches!(
-            column.dtype(),
-            DataType::String | DataType::Categorical(..) | DataType::Enum(..)
-        );
-        if inputs.is_categorical(i) && named {
-            let Some(Some(categories)) = inputs.categories.get(i) else {
-                return Err(ScoreError::NoCategoryNames {
-                    column: name.clone(),
-                });
-            };
-            let code: std::collections::HashMap<&str, f64> = categories
-                .iter()
-                .enumerate()
-                .map(|(c, n)| (n.as_str(), c as f64))
-                .collect();
-            let strings = column.cast(&DataType::String).map_err(column_err)?;
-            let ca = strings.str().map_err(column_err)?;
-            let mut values = Vec::with_capacity(rows);
-            values.extend(
-                ca.iter()
-                    .map(|v| v.and_then(|s| code.get(s).copied()).unwrap_or(f64::NAN)),
-            );
-            columns.push(values);
-        } else {
-            let mut m = feature_matrix(df, std::slice::from_ref(name))?;
-            columns.push(m.columns.pop().unwrap_or_default());
-        }
-    }
+    let columns = map_parallel(
+        inputs.features.iter().enumerate().collect(),
+        lakescore_model::forest::threads(),
+        |(i, name)| model_column(df, inputs, i, name),
+    )
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
     Ok(FeatureMatrix { rows, columns })
+}
+
+/// Input `i` (named `name`) of the model's matrix.
+fn model_column(df: &DataFrame, inputs: &ModelInputs, i: usize, name: &str) -> Result<Vec<f64>> {
+    let column_err = |source| ScoreError::Column {
+        column: name.to_string(),
+        source,
+    };
+    let column = df.column(name).map_err(column_err)?;
+    let named = matches!(
+        column.dtype(),
+        DataType::String | DataType::Categorical(..) | DataType::Enum(..)
+    );
+    if !(inputs.is_categorical(i) && named) {
+        return numeric_values(df, name);
+    }
+    let Some(Some(categories)) = inputs.categories.get(i) else {
+        return Err(ScoreError::NoCategoryNames {
+            column: name.to_string(),
+        });
+    };
+    let code: std::collections::HashMap<&str, f64> = categories
+        .iter()
+        .enumerate()
+        .map(|(c, n)| (n.as_str(), c as f64))
+        .collect();
+    let strings = column.cast(&DataType::String).map_err(column_err)?;
+    let ca = strings.str().map_err(column_err)?;
+    Ok(ca
+        .iter()
+        .map(|v| v.and_then(|s| code.get(s).copied()).unwrap_or(f64::NAN))
+        .collect())
 }
 
 /// Values of a numeric column as `f64` (nulls become NaN).
@@ -697,4 +732,50 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
             path: path.display().to_string(),
             message: first_line(&e.to_string()),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::{Array as _, AsArray as _};
+    use arrow::datatypes::Float64Type;
+
+    use super::*;
+
+    #[test]
+    fn a_nan_prediction_is_null_and_the_others_keep_their_bits() {
+        let column = prediction_column(&[0.25, f64::NAN, -0.0, 1e-300]);
+        let column = column.as_primitive::<Float64Type>();
+        assert_eq!(column.null_count(), 1);
+        assert!(column.is_null(1));
+        for (i, want) in [(0, 0.25), (2, -0.0), (3, 1e-300)] {
+            assert_eq!(column.value(i).to_bits(), f64::to_bits(want));
+        }
+        assert!(prediction_column(&[0.5, 0.75]).nulls().is_none());
+    }
+
+    #[test]
+    fn a_slice_of_the_lineage_columns_is_the_columns_of_fewer_rows() {
+        let l = Lineage {
+            model_name: "churn".into(),
+            model_version: 3,
+            run_id: "run-1".into(),
+            job_name: "daily".into(),
+            logical_date: NaiveDate::from_ymd_opt(2024, 1, 2).unwrap(),
+            scored_at: DateTime::from_timestamp(1_704_153_600, 0).unwrap(),
+        };
+        let whole = lineage_columns(&l, 8);
+        let few = lineage_columns(&l, 3);
+        assert_eq!(whole.len(), 6);
+        for (w, f) in whole.iter().zip(&few) {
+            assert_eq!(w.len(), 8);
+            assert_eq!(w.slice(0, 3).to_data(), f.to_data());
+        }
+        assert_eq!(few[2].as_string::<i32>().value(2), "run-1");
+        assert_eq!(
+            few[4]
+                .as_primitive::<arrow::datatypes::Date32Type>()
+                .value(0),
+            19_724
+        );
+    }
 }
