@@ -19,13 +19,12 @@ use crate::score::{self, ScoreError};
 /// (profiled now with this model), else the version's registered profile.
 pub(crate) async fn job_profile(
     lake: &Lake,
-    registry: &Registry,
     job: &Job,
     version: &ModelVersionRow,
     model: &dyn Model,
 ) -> Result<Option<ReferenceProfile>, RunError> {
     match profiled_file(job) {
-        Some(reference) => reference::build_profile(registry.lake(), reference, model)
+        Some(reference) => reference::build_profile(lake, reference, model)
             .await
             .map(Some)
             .map_err(|source| RunError::Reference {

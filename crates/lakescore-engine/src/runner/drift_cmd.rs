@@ -196,7 +196,7 @@ pub async fn recompute(
                                 source: Box::new(source),
                             }
                         })?;
-                        job_profile(lake, &registry, job, &row, model.as_ref()).await?
+                        job_profile(lake, job, &row, model.as_ref()).await?
                     } else {
                         registry
                             .load_profile(&row)

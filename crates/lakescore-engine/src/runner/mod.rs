@@ -403,7 +403,7 @@ async fn execute(
     // The reference is read (and may fail) before anything is written.
     let profile = match profile_load {
         Some(load) => load.join().await?,
-        None => drift::job_profile(lake, &registry, job, &version.record, model).await?,
+        None => drift::job_profile(lake, job, &version.record, model).await?,
     };
     if opts.dry_run {
         report.status = RunStatus::DryRun;

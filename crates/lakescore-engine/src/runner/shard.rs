@@ -187,7 +187,7 @@ pub async fn plan(
     )
     .await?;
     // The reference is read (and may fail) before anything is recorded.
-    drift::job_profile(lake, &registry, job, &resolved.version.record, model).await?;
+    drift::job_profile(lake, job, &resolved.version.record, model).await?;
     let files: Vec<String> = resolved_input
         .plan
         .as_ref()
@@ -430,14 +430,8 @@ pub async fn commit(
             job: jname(),
             source: Box::new(source),
         })?;
-    let profile = drift::job_profile(
-        lake,
-        &registry,
-        job,
-        &resolved.version.record,
-        resolved.model.as_ref(),
-    )
-    .await?;
+    let profile =
+        drift::job_profile(lake, job, &resolved.version.record, resolved.model.as_ref()).await?;
     let thresholds = drift::thresholds(job);
     // Each manifest is merged as it is read: one is in memory at a time.
     let mut accumulator: Option<DriftAccumulator<'_>> = None;
