@@ -183,6 +183,25 @@ fn corrupt_parquet_exits_2_naming_the_file() {
     assert_recorded_failure(&env, "b.parquet");
 }
 
+/// The one directory under `dir` (an artifact's or a profile's hash).
+fn only_dir(dir: &Path) -> PathBuf {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    entries.remove(0)
+}
+
+/// Change one digit of the registered demo model's stored artifact.
+fn tamper_demo_artifact(env: &Env) {
+    let file = only_dir(&env.lake().join("registry/artifacts/churn")).join("churn_model.json");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let pos = bytes.iter().position(|&b| b == b'5').unwrap();
+    bytes[pos] = b'6';
+    std::fs::write(&file, bytes).unwrap();
+}
+
 #[test]
 fn corrupt_or_tampered_model_artifacts_exit_2() {
     let env = Env::new();
@@ -210,18 +229,7 @@ fn corrupt_or_tampered_model_artifacts_exit_2() {
 
     // Tampered after registration: the hash check refuses it at run time.
     env.register_demo();
-    let artifacts = env.lake().join("registry/artifacts/churn");
-    let sha_dir = std::fs::read_dir(&artifacts)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let file = sha_dir.join("churn_model.json");
-    let mut bytes = std::fs::read(&file).unwrap();
-    let pos = bytes.iter().position(|&b| b == b'5').unwrap();
-    bytes[pos] = b'6';
-    std::fs::write(&file, bytes).unwrap();
+    tamper_demo_artifact(&env);
     let spec = env.demo_spec(&demo_input());
     assert_bad_run(
         &env,
@@ -230,16 +238,6 @@ fn corrupt_or_tampered_model_artifacts_exit_2() {
         &["SHA-256", "modified or corrupted"],
     );
     assert_recorded_failure(&env, "SHA-256");
-}
-
-/// The one directory under `dir` (an artifact's or a profile's hash).
-fn only_dir(dir: &Path) -> PathBuf {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(entries.len(), 1, "{entries:?}");
-    entries.remove(0)
 }
 
 #[test]
@@ -264,11 +262,7 @@ fn tampered_reference_profile_exits_2_before_anything_is_written() {
     assert_recorded_failure(&env, "reference profile");
 
     // The model is loaded first: when both are bad, its error is the one.
-    let artifact = only_dir(&env.lake().join("registry/artifacts/churn")).join("churn_model.json");
-    let mut bytes = std::fs::read(&artifact).unwrap();
-    let pos = bytes.iter().position(|&b| b == b'5').unwrap();
-    bytes[pos] = b'6';
-    std::fs::write(&artifact, bytes).unwrap();
+    tamper_demo_artifact(&env);
     let err = assert_bad_run(&env, &spec, "2024-01-01", &["artifact", "SHA-256"]);
     assert!(!err.contains("reference profile"), "{err}");
 }
