@@ -10,7 +10,6 @@
 //! prediction (sigmoid, exp, softmax, or the arg-max class for `multi:softmax`).
 
 use serde::Deserialize;
-use serde_json::Value;
 
 use super::forest::{self, Forest, Node, Precision, Split};
 use super::{FeatureMatrix, Flavor, Model, ModelError, Predictions};
@@ -51,15 +50,67 @@ pub struct XgbModel {
     summary: String,
 }
 
+/// The parts of a saved model lakescore reads, deserialized straight from
+/// the file's bytes (unknown fields, such as each tree's gain and hessian
+/// arrays, are skipped unparsed): several times faster than building a
+/// generic JSON tree first, on the path of every run's start.
+#[derive(Deserialize)]
+struct Document {
+    learner: Learner,
+}
+
 #[derive(Deserialize)]
 struct Learner {
     #[serde(default)]
     feature_names: Vec<String>,
     #[serde(default)]
     feature_types: Vec<String>,
-    gradient_booster: Value,
+    gradient_booster: GradientBooster,
     learner_model_param: LearnerModelParam,
     objective: Objective,
+}
+
+/// `gbtree` (`model`), `dart` (an inner `gbtree` and `weight_drop`) or
+/// `gblinear` (`model.weights`).
+#[derive(Deserialize)]
+struct GradientBooster {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    model: Option<BoosterModel>,
+    #[serde(default)]
+    gbtree: Option<Box<GradientBooster>>,
+    #[serde(default)]
+    weight_drop: Option<Vec<f64>>,
+}
+
+#[derive(Deserialize)]
+struct BoosterModel {
+    #[serde(default)]
+    trees: Option<Vec<TreeJson>>,
+    #[serde(default)]
+    tree_info: Option<Vec<i64>>,
+    #[serde(default)]
+    weights: Option<Vec<f32>>,
+    #[serde(default)]
+    cats: Option<Cats>,
+}
+
+/// XGBoost 3's recorded categories.
+#[derive(Deserialize)]
+struct Cats {
+    #[serde(default)]
+    enc: Option<Vec<CategoryEncoding>>,
+}
+
+/// One feature's category names: UTF-8 bytes stored as signed bytes, cut
+/// at `offsets` (both empty for a numeric feature).
+#[derive(Deserialize)]
+struct CategoryEncoding {
+    #[serde(default)]
+    offsets: Vec<usize>,
+    #[serde(default)]
+    values: Vec<i64>,
 }
 
 #[derive(Deserialize)]
@@ -84,7 +135,7 @@ struct TreeJson {
     right_children: Vec<i64>,
     split_indices: Vec<i64>,
     split_conditions: Vec<f32>,
-    default_left: Vec<Value>,
+    default_left: Vec<Flag>,
     #[serde(default)]
     split_type: Vec<i64>,
     #[serde(default)]
@@ -95,6 +146,31 @@ struct TreeJson {
     categories_segments: Vec<i64>,
     #[serde(default)]
     categories_sizes: Vec<i64>,
+}
+
+/// `default_left`: `true`/`false`, or `1`/`0` (older versions, UBJSON).
+struct Flag(bool);
+
+impl<'de> Deserialize<'de> for Flag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Flag;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a boolean or an integer")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Flag, E> {
+                Ok(Flag(v))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Flag, E> {
+                Ok(Flag(v == 1))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Flag, E> {
+                Ok(Flag(v == 1))
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Parse XGBoost's `base_score`: `"5E-1"` (1.x, 2.x) or `"[5E-1]"` / `"[a,b,c]"` (3.x).
@@ -159,7 +235,7 @@ fn transform_for(objective: &str) -> Option<(Transform, ToMargin)> {
 }
 
 /// JSON or UBJSON, by the first bytes.
-fn document(bytes: &[u8]) -> Result<Value, String> {
+fn document(bytes: &[u8]) -> Result<Document, String> {
     let first = bytes.iter().position(|b| !b.is_ascii_whitespace());
     let json = match first {
         Some(i) if bytes[i] == b'{' => bytes[i + 1..]
@@ -171,7 +247,8 @@ fn document(bytes: &[u8]) -> Result<Value, String> {
     if json {
         serde_json::from_slice(bytes).map_err(|e| e.to_string())
     } else if bytes.first() == Some(&b'{') {
-        super::ubjson::parse(bytes).map_err(|e| format!("UBJSON: {e}"))
+        let value = super::ubjson::parse(bytes).map_err(|e| format!("UBJSON: {e}"))?;
+        Document::deserialize(value).map_err(|e| e.to_string())
     } else {
         Err("neither JSON nor UBJSON (does not start with '{')".into())
     }
@@ -198,13 +275,7 @@ impl XgbModel {
             flavor: Flavor::Xgboost,
             what,
         };
-        let doc = document(bytes).map_err(err)?;
-        let learner: Learner = serde_json::from_value(
-            doc.get("learner")
-                .cloned()
-                .ok_or_else(|| err("no \"learner\" object".into()))?,
-        )
-        .map_err(|e| err(format!("learner: {e}")))?;
+        let learner = document(bytes).map_err(err)?.learner;
         let objective = learner.objective.name.clone();
         let (transform, to_margin) = transform_for(&objective)
             .ok_or_else(|| unsupported(format!("objective {objective:?}")))?;
@@ -258,34 +329,29 @@ impl XgbModel {
             .map(|i| learner.feature_types.get(i).is_some_and(|t| t == "c"))
             .collect();
 
-        let gb = &learner.gradient_booster;
-        let name = gb.get("name").and_then(Value::as_str).unwrap_or("");
-        let tree_model = if name == "dart" {
-            gb.pointer("/gbtree/model")
+        let gb = learner.gradient_booster;
+        let tree_model = if gb.name == "dart" {
+            gb.gbtree.as_ref().and_then(|inner| inner.model.as_ref())
         } else {
-            gb.get("model")
+            gb.model.as_ref()
         };
-        let categories = match tree_model.and_then(|m| m.pointer("/cats/enc")) {
+        let categories = match tree_model.and_then(|m| m.cats.as_ref()?.enc.as_ref()) {
             Some(enc) => recorded_categories(enc, features.len()).map_err(err)?,
             None => vec![None; features.len()],
         };
-        let (booster, kind) = match name {
+        let (booster, kind) = match gb.name.as_str() {
             "gbtree" => (
                 Booster::Trees(Box::new(
-                    trees(gb, &features, outputs, base.clone(), None).map_err(err)?,
+                    trees(&gb, &features, outputs, base.clone(), None).map_err(err)?,
                 )),
                 "trees",
             ),
             "dart" => {
                 let inner = gb
-                    .get("gbtree")
+                    .gbtree
+                    .as_deref()
                     .ok_or_else(|| err("dart without \"gbtree\"".into()))?;
-                let weights: Vec<f64> = serde_json::from_value(
-                    gb.get("weight_drop")
-                        .cloned()
-                        .unwrap_or(Value::Array(vec![])),
-                )
-                .map_err(|e| err(format!("weight_drop: {e}")))?;
+                let weights = gb.weight_drop.clone().unwrap_or_default();
                 (
                     Booster::Trees(Box::new(
                         trees(inner, &features, outputs, base.clone(), Some(weights))
@@ -295,12 +361,11 @@ impl XgbModel {
                 )
             }
             "gblinear" => {
-                let w: Vec<f32> = serde_json::from_value(
-                    gb.pointer("/model/weights")
-                        .cloned()
-                        .ok_or_else(|| err("gblinear without model.weights".into()))?,
-                )
-                .map_err(|e| err(format!("weights: {e}")))?;
+                let w = gb
+                    .model
+                    .as_ref()
+                    .and_then(|m| m.weights.as_ref())
+                    .ok_or_else(|| err("gblinear without model.weights".into()))?;
                 let nf = features.len();
                 if w.len() != (nf + 1) * outputs {
                     return Err(err(format!(
@@ -371,8 +436,10 @@ impl XgbModel {
 
 /// The category names of each feature (`cats.enc[f]`: UTF-8 bytes, stored as
 /// signed bytes, cut at `offsets`); `None` for features without categories.
-fn recorded_categories(enc: &Value, n: usize) -> Result<Vec<Option<Vec<String>>>, String> {
-    let list = enc.as_array().ok_or("cats.enc is not a list")?;
+fn recorded_categories(
+    list: &[CategoryEncoding],
+    n: usize,
+) -> Result<Vec<Option<Vec<String>>>, String> {
     if list.is_empty() {
         return Ok(vec![None; n]); // no categorical features
     }
@@ -385,17 +452,12 @@ fn recorded_categories(enc: &Value, n: usize) -> Result<Vec<Option<Vec<String>>>
     list.iter()
         .enumerate()
         .map(|(f, e)| {
-            let offsets: Vec<usize> =
-                serde_json::from_value(e.get("offsets").cloned().unwrap_or_default())
-                    .map_err(|err| format!("cats.enc[{f}].offsets: {err}"))?;
-            let values: Vec<i64> =
-                serde_json::from_value(e.get("values").cloned().unwrap_or_default())
-                    .map_err(|err| format!("cats.enc[{f}].values: {err}"))?;
-            if offsets.is_empty() {
+            if e.offsets.is_empty() {
                 return Ok(None);
             }
-            let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
-            let names = offsets
+            let bytes: Vec<u8> = e.values.iter().map(|&v| v as u8).collect();
+            let names = e
+                .offsets
                 .windows(2)
                 .map(|w| {
                     let part = bytes
@@ -412,18 +474,16 @@ fn recorded_categories(enc: &Value, n: usize) -> Result<Vec<Option<Vec<String>>>
 
 /// Compile a `gbtree` model object into a forest.
 fn trees(
-    gb: &Value,
+    gb: &GradientBooster,
     features: &[String],
     outputs: usize,
     base: Vec<f64>,
     weights: Option<Vec<f64>>,
 ) -> Result<Forest, String> {
-    let model = gb.get("model").ok_or("no gradient_booster.model")?;
-    // Deserialized from the document in place: the trees are most of it.
-    let trees = Vec::<TreeJson>::deserialize(model.get("trees").ok_or("no model.trees")?)
-        .map_err(|e| format!("trees: {e}"))?;
-    let tree_info: Vec<i64> = match model.get("tree_info") {
-        Some(v) => Vec::deserialize(v).map_err(|e| format!("tree_info: {e}"))?,
+    let model = gb.model.as_ref().ok_or("no gradient_booster.model")?;
+    let trees = model.trees.as_deref().ok_or("no model.trees")?;
+    let tree_info = match &model.tree_info {
+        Some(info) => info.clone(),
         None => vec![0; trees.len()],
     };
     if tree_info.len() != trees.len() {
@@ -503,11 +563,7 @@ fn trees(
                     features.len()
                 ));
             }
-            let default_left = match &tree.default_left[i] {
-                Value::Bool(b) => *b,
-                Value::Number(x) => x.as_i64() == Some(1),
-                other => return Err(format!("tree {t}: default_left value {other}")),
-            };
+            let default_left = tree.default_left[i].0;
             let categorical = tree.split_type.get(i).copied().unwrap_or(0) == 1;
             let cat_set = if categorical {
                 *node_cats.get(&(i as i64)).ok_or(format!(
@@ -652,6 +708,40 @@ mod tests {
         let e = XgbModel::from_bytes(cut, "m.json").unwrap_err();
         assert!(e.to_string().contains("m.json"), "{e}");
         assert!(XgbModel::from_bytes(b"garbage", "g.ubj").is_err());
+    }
+
+    /// A one-split regression tree whose NaN branch is `default_left`,
+    /// written as XGBoost versions write it.
+    fn stump(default_left: &str) -> String {
+        format!(
+            r#"{{"learner": {{"feature_names": ["a"], "feature_types": ["float"],
+              "gradient_booster": {{"name": "gbtree", "model": {{"tree_info": [0], "trees": [{{
+                "left_children": [1, -1, -1], "right_children": [2, -1, -1],
+                "split_indices": [0, 0, 0], "split_conditions": [0.5, 1.0, 2.0],
+                "default_left": [{default_left}, 0, 0], "loss_changes": [1.0, 0.0, 0.0]}}]}}}},
+              "learner_model_param": {{"base_score": "5E-1", "num_class": "0", "num_feature": "1"}},
+              "objective": {{"name": "reg:squarederror"}}}}, "version": [2, 1, 0]}}"#
+        )
+    }
+
+    #[test]
+    fn default_left_is_a_boolean_or_an_integer() {
+        let nan = FeatureMatrix {
+            rows: 1,
+            columns: vec![vec![f64::NAN]],
+        };
+        for (flag, want) in [("true", 1.5), ("1", 1.5), ("false", 2.5), ("0", 2.5)] {
+            let m = XgbModel::from_bytes(stump(flag).as_bytes(), "m.json").unwrap();
+            assert_eq!(m.predict(&nan), [want], "default_left {flag}");
+        }
+        let e = XgbModel::from_bytes(stump("\"yes\"").as_bytes(), "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("a boolean or an integer"), "{e}");
+        let e = XgbModel::from_bytes(br#"{"version": [2, 1, 0]}"#, "m.json")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("learner"), "{e}");
     }
 
     /// A model claiming billions of classes is refused before anything is
