@@ -11,17 +11,7 @@ use super::*;
 fn sigterm_finishes_requests_and_flushes_the_log() {
     let env = Env::new();
     env.register_demo();
-    let mut server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--flush-seconds",
-            "600",
-            "--flush-rows",
-            "1000000",
-        ],
-    );
+    let mut server = Server::champion(&env, &["--flush-seconds", "600", "--flush-rows", "1000000"]);
     let (_, columns) = demo_rows(5);
     let (_, _, body) = payloads(&columns).swap_remove(1);
     for i in 0..20 {
@@ -72,17 +62,7 @@ fn sigterm_finishes_requests_and_flushes_the_log() {
 fn kill_9_loses_at_most_the_unflushed_window() {
     let env = Env::new();
     env.register_demo();
-    let server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--flush-rows",
-            "40",
-            "--flush-seconds",
-            "0.05",
-        ],
-    );
+    let server = Server::champion(&env, &["--flush-rows", "40", "--flush-seconds", "0.05"]);
     let (_, columns) = demo_rows(10);
     let (_, _, body) = payloads(&columns).swap_remove(1);
     let mut answered = 0;
@@ -114,15 +94,7 @@ fn kill_9_loses_at_most_the_unflushed_window() {
         "a request split across commits"
     );
     drop(server);
-    let after = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--flush-seconds",
-            "0.05",
-        ],
-    );
+    let after = Server::champion(&env, &["--flush-seconds", "0.05"]);
     assert_eq!(after.post("application/json", &body).status, 200);
     let mut after = after;
     after.stop();
@@ -229,15 +201,7 @@ fn drift_of(env: &Env, job: &str) -> BTreeMap<(i64, String, String), (f64, f64, 
 fn drift_on_served_traffic_per_model_version() {
     let env = Env::new();
     env.register_demo_with_reference();
-    let mut server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--flush-seconds",
-            "0.1",
-        ],
-    );
+    let mut server = Server::champion(&env, &["--flush-seconds", "0.1"]);
     let served = send_demo_day(&server, "2024-01-02");
     server.stop();
     let spec = env.spec(
@@ -281,15 +245,7 @@ fn drift_on_served_traffic_per_model_version() {
 
     // Version 2 becomes the champion; the next run compares only what it served.
     env.register_demo_with_reference();
-    let mut server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--flush-seconds",
-            "0.1",
-        ],
-    );
+    let mut server = Server::champion(&env, &["--flush-seconds", "0.1"]);
     let served_2 = send_demo_day(&server, "2024-01-01");
     server.stop();
     let run = json(
@@ -316,11 +272,9 @@ fn drift_on_served_traffic_per_model_version() {
 fn a_full_log_queue_holds_requests_back_until_shutdown_drains_it() {
     let env = Env::new();
     env.register_demo();
-    let mut server = Server::start(
+    let mut server = Server::champion(
         &env,
         &[
-            "--model",
-            "models:/churn@champion",
             "--queue-rows",
             "10",
             "--flush-rows",
@@ -361,15 +315,7 @@ fn the_log_keeps_categorical_codes_and_refuses_clashing_names() {
         "fixtures/flavors/xgboost/categorical_binary_logistic.json",
     );
     env.ok(&["registry", "alias", "churn", "1", "champion"]);
-    let mut server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--flush-seconds",
-            "0.1",
-        ],
-    );
+    let mut server = Server::champion(&env, &["--flush-seconds", "0.1"]);
     let body = r#"{"dataframe_records": [{"f0": 0.5, "c0": 2, "f1": 1.5, "c1": 1}, {"f0": 0.1, "c0": null, "f1": 0.2, "c1": 0}]}"#;
     let answer = server.post("application/json", body);
     assert_eq!(answer.status, 200, "{}", answer.body);

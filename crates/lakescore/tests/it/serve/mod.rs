@@ -45,6 +45,13 @@ impl Server {
         Self::start_with(env, args, &[])
     }
 
+    /// Serve the demo model's `champion` alias with `args`.
+    fn champion(env: &Env, args: &[&str]) -> Server {
+        let mut all = vec!["--model", "models:/churn@champion"];
+        all.extend_from_slice(args);
+        Self::start(env, &all)
+    }
+
     fn start_with(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> Server {
         let mut child = Command::new(BIN)
             .args(["--json", "serve", "--port", "0"])
@@ -225,7 +232,7 @@ fn payloads(columns: &[(String, Vec<f64>)]) -> Vec<(&'static str, &'static str, 
 fn every_request_form_gives_the_libraries_predictions() {
     let env = Env::new();
     env.register_demo();
-    let server = Server::start(&env, &["--model", "models:/churn@champion", "--no-log"]);
+    let server = Server::champion(&env, &["--no-log"]);
     let (ids, columns) = demo_rows(40);
     let expected = expected_demo("2024-01-01");
     for (form, content_type, body) in payloads(&columns) {
@@ -418,16 +425,7 @@ fn a_token_guards_the_scoring_routes() {
     env.register_demo();
     let token = env.path("token");
     std::fs::write(&token, "s3cret\n").unwrap();
-    let server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--no-log",
-            "--token-file",
-            token.to_str().unwrap(),
-        ],
-    );
+    let server = Server::champion(&env, &["--no-log", "--token-file", token.to_str().unwrap()]);
     let body = r#"{"dataframe_split": {"columns": ["tenure_months", "monthly_charges", "support_calls", "contract_months", "late_payments"], "data": [[1, 2, 3, 4, 5]]}}"#;
     let json_type = ("content-type", "application/json");
     let none = server.send("POST", "/invocations", &[json_type], body);
@@ -467,16 +465,7 @@ fn a_token_guards_the_scoring_routes() {
 fn a_body_over_the_limit_is_refused() {
     let env = Env::new();
     env.register_demo();
-    let server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--no-log",
-            "--max-body-mb",
-            "1",
-        ],
-    );
+    let server = Server::champion(&env, &["--no-log", "--max-body-mb", "1"]);
     let big = format!(
         r#"{{"instances": [{}]}}"#,
         vec!["[1,2,3,4,5]"; 200_000].join(",")
@@ -503,17 +492,7 @@ fn a_body_over_the_limit_is_refused() {
 fn the_server_follows_the_registry_under_load() {
     let env = Env::new();
     env.register_demo();
-    let server = Server::start(
-        &env,
-        &[
-            "--model",
-            "models:/churn@champion",
-            "--poll-seconds",
-            "0.2",
-            "--flush-seconds",
-            "0.2",
-        ],
-    );
+    let server = Server::champion(&env, &["--poll-seconds", "0.2", "--flush-seconds", "0.2"]);
     let (_, columns) = demo_rows(3);
     let (_, _, body) = payloads(&columns).swap_remove(0);
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
