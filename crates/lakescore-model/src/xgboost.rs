@@ -244,11 +244,26 @@ fn document(bytes: &[u8]) -> Result<Document, String> {
             .is_none_or(|b| *b == b'"' || *b == b'}'),
         _ => false,
     };
+    // A document that does not deserialize is read again, tracking where
+    // it failed, so that the error names the place
+    // (`learner.gradient_booster.model.trees[3].default_left[2]: ...`)
+    // without slowing down every good load.
     if json {
-        serde_json::from_slice(bytes).map_err(|e| e.to_string())
+        serde_json::from_slice(bytes).map_err(|e| {
+            let mut de = serde_json::Deserializer::from_slice(bytes);
+            match serde_path_to_error::deserialize::<_, Document>(&mut de) {
+                Err(located) => located.to_string(),
+                Ok(_) => e.to_string(),
+            }
+        })
     } else if bytes.first() == Some(&b'{') {
         let value = super::ubjson::parse(bytes).map_err(|e| format!("UBJSON: {e}"))?;
-        Document::deserialize(value).map_err(|e| e.to_string())
+        Document::deserialize(&value).map_err(|e| {
+            match serde_path_to_error::deserialize::<_, Document>(&value) {
+                Err(located) => located.to_string(),
+                Ok(_) => e.to_string(),
+            }
+        })
     } else {
         Err("neither JSON nor UBJSON (does not start with '{')".into())
     }
@@ -737,7 +752,11 @@ mod tests {
         let e = XgbModel::from_bytes(stump("\"yes\"").as_bytes(), "m.json")
             .unwrap_err()
             .to_string();
-        assert!(e.contains("a boolean or an integer"), "{e}");
+        assert!(
+            e.contains("learner.gradient_booster.model.trees[0].default_left[0]: ")
+                && e.contains("a boolean or an integer"),
+            "{e}"
+        );
         let e = XgbModel::from_bytes(br#"{"version": [2, 1, 0]}"#, "m.json")
             .unwrap_err()
             .to_string();
