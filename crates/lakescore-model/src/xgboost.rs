@@ -96,21 +96,24 @@ struct BoosterModel {
     cats: Option<Cats>,
 }
 
-/// XGBoost 3's recorded categories.
+/// The categories XGBoost 3.1 and later record (3.0 and earlier write none).
 #[derive(Deserialize)]
 struct Cats {
     #[serde(default)]
     enc: Option<Vec<CategoryEncoding>>,
 }
 
-/// One feature's category names: UTF-8 bytes stored as signed bytes, cut
-/// at `offsets` (both empty for a numeric feature).
+/// One feature's recorded categories. Names are UTF-8 bytes stored as
+/// signed bytes in `values`, cut at `offsets` (both empty for a feature
+/// without categories). Categories that are numbers (a pandas categorical of
+/// integers or floats) come as `type` and `values` without `offsets`: kept
+/// raw here (their element type varies) so that they can be refused by name.
 #[derive(Deserialize)]
 struct CategoryEncoding {
     #[serde(default)]
-    offsets: Vec<usize>,
+    offsets: Option<Vec<usize>>,
     #[serde(default)]
-    values: Vec<i64>,
+    values: serde_json::Value,
 }
 
 #[derive(Deserialize)]
@@ -467,12 +470,19 @@ fn recorded_categories(
     list.iter()
         .enumerate()
         .map(|(f, e)| {
-            if e.offsets.is_empty() {
+            let Some(offsets) = &e.offsets else {
+                return Err(format!(
+                    "cats.enc[{f}]: the feature's categories are numbers, not strings; \
+                     lakescore reads categories recorded as strings only"
+                ));
+            };
+            if offsets.is_empty() {
                 return Ok(None);
             }
-            let bytes: Vec<u8> = e.values.iter().map(|&v| v as u8).collect();
-            let names = e
-                .offsets
+            let values = Vec::<i64>::deserialize(&e.values)
+                .map_err(|err| format!("cats.enc[{f}].values: {err}"))?;
+            let bytes: Vec<u8> = values.iter().map(|&v| v as u8).collect();
+            let names = offsets
                 .windows(2)
                 .map(|w| {
                     let part = bytes
@@ -761,6 +771,35 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("learner"), "{e}");
+    }
+
+    /// XGBoost 3.1 records categories that are numbers as `type` and
+    /// `values` without `offsets`: refused by name (codes would need its
+    /// recoding), whether the numbers are integers or floats.
+    #[test]
+    fn numeric_recorded_categories_are_refused() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/flavors/xgboost/categorical_binary_logistic.json"
+        );
+        let full: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        assert!(XgbModel::from_bytes(full.to_string().as_bytes(), "m.json").is_ok());
+        for values in [
+            serde_json::json!([10, 20, 30]),
+            serde_json::json!([0.5, 1.5]),
+        ] {
+            let mut doc = full.clone();
+            doc["learner"]["gradient_booster"]["model"]["cats"]["enc"][1] =
+                serde_json::json!({"type": 1, "values": values});
+            let e = XgbModel::from_bytes(doc.to_string().as_bytes(), "m.json")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("cats.enc[1]") && e.contains("categories are numbers"),
+                "{e}"
+            );
+        }
     }
 
     /// A model claiming billions of classes is refused before anything is
