@@ -247,28 +247,30 @@ fn document(bytes: &[u8]) -> Result<Document, String> {
             .is_none_or(|b| *b == b'"' || *b == b'}'),
         _ => false,
     };
-    // A document that does not deserialize is read again, tracking where
-    // it failed, so that the error names the place
-    // (`learner.gradient_booster.model.trees[3].default_left[2]: ...`)
-    // without slowing down every good load.
     if json {
         serde_json::from_slice(bytes).map_err(|e| {
-            let mut de = serde_json::Deserializer::from_slice(bytes);
-            match serde_path_to_error::deserialize::<_, Document>(&mut de) {
-                Err(located) => located.to_string(),
-                Ok(_) => e.to_string(),
-            }
+            located(
+                &mut serde_json::Deserializer::from_slice(bytes),
+                e.to_string(),
+            )
         })
     } else if bytes.first() == Some(&b'{') {
         let value = super::ubjson::parse(bytes).map_err(|e| format!("UBJSON: {e}"))?;
-        Document::deserialize(&value).map_err(|e| {
-            match serde_path_to_error::deserialize::<_, Document>(&value) {
-                Err(located) => located.to_string(),
-                Ok(_) => e.to_string(),
-            }
-        })
+        Document::deserialize(&value).map_err(|e| located(&value, e.to_string()))
     } else {
         Err("neither JSON nor UBJSON (does not start with '{')".into())
+    }
+}
+
+/// A document that did not deserialize (with error `plain`), read again
+/// through `de` tracking where it fails, so that the error names the place
+/// (`learner.gradient_booster.model.trees[3].default_left[2]: ...`) without
+/// slowing down every good load; `plain` when the second read passes (the
+/// first failed after the document, on trailing characters).
+fn located<'de, D: serde::Deserializer<'de>>(de: D, plain: String) -> String {
+    match serde_path_to_error::deserialize::<_, Document>(de) {
+        Err(e) => e.to_string(),
+        Ok(_) => plain,
     }
 }
 
