@@ -106,8 +106,10 @@ thread_local! {
 /// in no order).
 const GROUP_SHIFT: u32 = 2;
 
-/// `distinct` is followed by this many `+inf`, so that eight values can be
-/// compared from any position without a bounds check.
+/// `distinct` is followed by this many NaN, so that eight values can be
+/// compared from any position without a bounds check: a NaN is neither below
+/// nor equal to any value, so the padding is never counted, even against an
+/// infinity.
 const PAD: usize = 8;
 
 impl ColumnDrift {
@@ -120,7 +122,7 @@ impl ColumnDrift {
         let (mut distinct, ref_cum) = distinct_with_edges(&profile.values, &edges);
         let gaps = Counts::Narrow(vec![0; 2 * distinct.len() + 1]);
         let locator = Locator::new(&distinct);
-        distinct.extend([f64::INFINITY; PAD]);
+        distinct.extend([f64::NAN; PAD]);
         Self {
             ref_cum,
             gaps,
@@ -145,7 +147,38 @@ impl ColumnDrift {
     }
 
     fn push(&mut self, values: &[f64]) {
-        SCRATCH.with_borrow_mut(|scratch| self.push_with(values, scratch));
+        SCRATCH.with_borrow_mut(|scratch| {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("popcnt")
+            {
+                #[allow(unsafe_code)]
+                // SAFETY: the CPU has the features `push_avx2` is compiled for.
+                unsafe {
+                    self.push_avx2(values, scratch);
+                }
+                return;
+            }
+            self.push_portable(values, scratch);
+        });
+    }
+
+    /// [`ColumnDrift::push_with`] for any CPU, out of line: inlined into
+    /// `push`, beside the AVX2 build, it was compiled 1.24x slower.
+    #[inline(never)]
+    fn push_portable(&mut self, values: &[f64], scratch: &mut Scratch) {
+        self.push_with(values, scratch);
+    }
+
+    /// [`ColumnDrift::push_with`] compiled for AVX2: the eight comparisons
+    /// of a window in two instructions and one population count, where the
+    /// portable build takes four and a multiply-and-shift count. Counting
+    /// measured 1.08x faster on one thread and 1.25x on two
+    /// (`cargo bench --bench drift -- --repeat 5`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt")]
+    fn push_avx2(&mut self, values: &[f64], scratch: &mut Scratch) {
+        self.push_with(values, scratch);
     }
 
     /// Count one batch. The values are first grouped by runs of four
@@ -157,6 +190,7 @@ impl ColumnDrift {
     /// bucket, a value's place among the distinct values is the bucket's
     /// first distinct value plus how many of the next eight are below it (no
     /// branch; the next eight again in the rare bucket that holds more).
+    #[inline(always)]
     fn push_with(&mut self, values: &[f64], scratch: &mut Scratch) {
         let shift = GROUP_SHIFT.min(self.locator.buckets().trailing_zeros());
         let groups = self.locator.buckets() >> shift;
@@ -260,9 +294,10 @@ impl ColumnDrift {
 /// Add each of `values` (none NaN; `buckets` holds their buckets, ascending)
 /// to its slot: `2j` when it lies strictly between `distinct[j - 1]` and
 /// `distinct[j]`, `2j + 1` when it equals `distinct[j]` (`distinct` padded
-/// with [`PAD`] infinities). `j` is `partition_point(|r| r < v)`: every
+/// with [`PAD`] NaN). `j` is `partition_point(|r| r < v)`: every
 /// distinct value of an earlier bucket is below `v` and every one of a later
 /// bucket above it, so counting from the bucket's first value on finds it.
+#[inline(always)]
 fn count_slots<C: Copy + From<u8> + std::ops::AddAssign>(
     locator: &Locator,
     distinct: &[f64],
@@ -270,7 +305,6 @@ fn count_slots<C: Copy + From<u8> + std::ops::AddAssign>(
     buckets: &[u16],
     slots: &mut [C],
 ) {
-    let n = distinct.len() - PAD;
     for (&v, &b) in values.iter().zip(buckets) {
         let mut j = locator.first(usize::from(b));
         loop {
@@ -281,7 +315,7 @@ fn count_slots<C: Copy + From<u8> + std::ops::AddAssign>(
                 break;
             }
         }
-        let slot = 2 * j + usize::from(j < n && distinct[j] == v);
+        let slot = 2 * j + usize::from(distinct[j] == v);
         slots[slot] += C::from(1);
     }
 }
@@ -803,8 +837,12 @@ mod slot_tests {
             })
             .collect();
         current.extend([f64::NEG_INFINITY, f64::INFINITY, 0.0, -0.0, 1e308, -1e308]);
+        // The build this CPU runs (AVX2 on most x86-64), and the portable one.
+        let mut portable = column.clone();
+        let mut scratch = super::Scratch::default();
         for batch in current.chunks(65_536) {
             column.push(batch);
+            portable.push_with(batch, &mut scratch);
         }
         let n = distinct.len();
         let mut expected = vec![0u64; 2 * n + 1];
@@ -817,5 +855,36 @@ mod slot_tests {
             .collect();
         assert_eq!(got, expected);
         assert_eq!(column.nulls, 25_000);
+        let portable: Vec<u64> = (0..portable.slot_count())
+            .map(|s| portable.gaps.get(s))
+            .collect();
+        assert_eq!(portable, expected);
+    }
+
+    /// Infinities in the current window of a reference without them land in
+    /// the open-ended gaps, never on the padding after the last value.
+    #[test]
+    fn infinities_beyond_a_finite_reference_count_in_the_end_gaps() {
+        let reference = [1.0, 2.0, 2.0, 3.0];
+        let mut b = ProfileBuilder::new(
+            vec![("x".into(), ColumnKind::Numeric)],
+            DEFAULT_EXACT_CAP,
+            DEFAULT_BINS,
+        );
+        b.push(&[&reference]);
+        let profile = b.finish("test");
+        let ColumnProfile::Numeric(p) = &profile.features["x"] else {
+            unreachable!()
+        };
+        let mut column = ColumnDrift::new(p, DEFAULT_EXACT_CAP, 1, false, DEFAULT_BINS);
+        let distinct = column.distinct().to_vec();
+        let n = distinct.len();
+        column.push(&[f64::INFINITY, f64::NEG_INFINITY, 2.0, f64::NAN, 3.0, 1e300]);
+        let slot = |v: f64| 2 * distinct.partition_point(|&r| r < v);
+        assert_eq!(column.gaps.get(2 * n), 2, "+inf and 1e300 above the last");
+        assert_eq!(column.gaps.get(0), 1, "-inf below the first");
+        assert_eq!(column.gaps.get(slot(2.0) + 1), 1, "2 equal to a value");
+        assert_eq!(column.gaps.get(slot(3.0) + 1), 1, "3 equal to the last");
+        assert_eq!((column.count, column.nulls), (5, 1));
     }
 }
