@@ -842,7 +842,7 @@ mod slot_tests {
         let mut scratch = super::Scratch::default();
         for batch in current.chunks(65_536) {
             column.push(batch);
-            portable.push_with(batch, &mut scratch);
+            portable.push_portable(batch, &mut scratch);
         }
         let n = distinct.len();
         let mut expected = vec![0u64; 2 * n + 1];
