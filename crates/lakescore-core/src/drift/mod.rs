@@ -6,6 +6,7 @@
 
 mod accumulator;
 mod builder;
+mod column;
 pub mod encoding;
 mod locate;
 pub mod metric;
