@@ -372,11 +372,26 @@ mod counts_tests {
 
 #[cfg(test)]
 mod slot_tests {
-    use super::super::profile::ColumnProfile;
-    use super::super::profile::{DEFAULT_BINS, DEFAULT_EXACT_CAP};
+    use super::super::profile::{ColumnProfile, DEFAULT_BINS, DEFAULT_EXACT_CAP};
     use super::super::sample::SplitMix;
-    use super::super::{ColumnKind, ProfileBuilder};
+    use super::super::tests::profile_of;
     use super::ColumnDrift;
+
+    /// A column counting against a profile of `reference`.
+    fn column_of(reference: &[f64]) -> ColumnDrift {
+        let profile = profile_of(reference);
+        let ColumnProfile::Numeric(p) = &profile.features["x"] else {
+            unreachable!()
+        };
+        ColumnDrift::new(p, DEFAULT_EXACT_CAP, 1, false, DEFAULT_BINS)
+    }
+
+    /// Every slot's count.
+    fn slots(column: &ColumnDrift) -> Vec<u64> {
+        (0..column.slot_count())
+            .map(|s| column.gaps.get(s))
+            .collect()
+    }
 
     /// The bucket-grouped, eight-at-a-time placement equals a binary search
     /// per value, on a reference large enough for a full bucket table and
@@ -396,17 +411,7 @@ mod slot_tests {
             })
             .collect();
         reference.extend([f64::NEG_INFINITY, f64::INFINITY, 1e300, -1e300]);
-        let mut b = ProfileBuilder::new(
-            vec![("x".into(), ColumnKind::Numeric)],
-            DEFAULT_EXACT_CAP,
-            DEFAULT_BINS,
-        );
-        b.push(&[&reference]);
-        let profile = b.finish("test");
-        let ColumnProfile::Numeric(p) = &profile.features["x"] else {
-            unreachable!()
-        };
-        let mut column = ColumnDrift::new(p, DEFAULT_EXACT_CAP, 1, false, DEFAULT_BINS);
+        let mut column = column_of(&reference);
         assert_eq!(column.locator.buckets(), 1 << 16, "a full bucket table");
         let distinct = column.distinct().to_vec();
         let mut current: Vec<f64> = (0..200_000)
@@ -432,15 +437,9 @@ mod slot_tests {
             let j = distinct.partition_point(|&r| r < v);
             expected[2 * j + usize::from(j < n && distinct[j] == v)] += 1;
         }
-        let got: Vec<u64> = (0..column.slot_count())
-            .map(|s| column.gaps.get(s))
-            .collect();
-        assert_eq!(got, expected);
+        assert_eq!(slots(&column), expected);
         assert_eq!(column.nulls, 25_000);
-        let portable: Vec<u64> = (0..portable.slot_count())
-            .map(|s| portable.gaps.get(s))
-            .collect();
-        assert_eq!(portable, expected);
+        assert_eq!(slots(&portable), expected);
     }
 
     /// Infinities in the current window of a reference without them land in
@@ -448,17 +447,7 @@ mod slot_tests {
     #[test]
     fn infinities_beyond_a_finite_reference_count_in_the_end_gaps() {
         let reference = [1.0, 2.0, 2.0, 3.0];
-        let mut b = ProfileBuilder::new(
-            vec![("x".into(), ColumnKind::Numeric)],
-            DEFAULT_EXACT_CAP,
-            DEFAULT_BINS,
-        );
-        b.push(&[&reference]);
-        let profile = b.finish("test");
-        let ColumnProfile::Numeric(p) = &profile.features["x"] else {
-            unreachable!()
-        };
-        let mut column = ColumnDrift::new(p, DEFAULT_EXACT_CAP, 1, false, DEFAULT_BINS);
+        let mut column = column_of(&reference);
         let distinct = column.distinct().to_vec();
         let n = distinct.len();
         column.push(&[f64::INFINITY, f64::NEG_INFINITY, 2.0, f64::NAN, 3.0, 1e300]);

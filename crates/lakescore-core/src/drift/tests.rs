@@ -6,7 +6,8 @@ use super::profile::{DEFAULT_BINS, DEFAULT_EXACT_CAP, PSI_FLOOR};
 use super::sample::{Reservoir, SplitMix};
 use super::*;
 
-fn profile_of(values: &[f64]) -> ReferenceProfile {
+/// A one-column (`x`) profile of `values`.
+pub(super) fn profile_of(values: &[f64]) -> ReferenceProfile {
     let mut b = ProfileBuilder::new(
         vec![("x".into(), ColumnKind::Numeric)],
         DEFAULT_EXACT_CAP,
