@@ -90,8 +90,8 @@ impl Locator {
         ((v - self.low) * self.scale).max(0.0).min(self.last) as i32 as u16
     }
 
-    /// The first `j` with `distinct[j] >= v` (`v` not NaN): what the
-    /// accumulator finds bucket by bucket, tested here against a plain
+    /// The first `j` with `distinct[j] >= v` (`v` not NaN): what
+    /// `column::count_slots` finds bucket by bucket, tested here against a plain
     /// binary search.
     #[cfg(test)]
     pub(crate) fn lower_bound(&self, distinct: &[f64], v: f64) -> usize {
