@@ -145,6 +145,15 @@ fn count_window(
     }
 }
 
+/// The number after `name` on the command line (`--threads N`), 1 without it.
+fn count_option(args: &[String], name: &str) -> usize {
+    args.iter().position(|a| a == name).map_or(1, |i| {
+        args[i + 1]
+            .parse()
+            .unwrap_or_else(|_| panic!("{name} takes a number"))
+    })
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let write_dir = args
@@ -190,14 +199,8 @@ fn main() {
         metrics,
         ..Thresholds::default()
     };
-    let threads: usize = args
-        .iter()
-        .position(|a| a == "--threads")
-        .map_or(1, |i| args[i + 1].parse().expect("--threads N"));
-    let repeat: usize = args
-        .iter()
-        .position(|a| a == "--repeat")
-        .map_or(1, |i| args[i + 1].parse().expect("--repeat N"));
+    let threads = count_option(&args, "--threads");
+    let repeat = count_option(&args, "--repeat");
     // Each repetition counts the whole window again; the fastest is printed,
     // the least disturbed by whatever else shares the machine.
     let best = (0..repeat.max(1))

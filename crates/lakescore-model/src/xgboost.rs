@@ -371,7 +371,7 @@ impl XgbModel {
                     .gbtree
                     .as_deref()
                     .ok_or_else(|| err("dart without \"gbtree\"".into()))?;
-                let weights = gb.weight_drop.clone().unwrap_or_default();
+                let weights = gb.weight_drop.unwrap_or_default();
                 (
                     Booster::Trees(Box::new(
                         trees(inner, &features, outputs, base.clone(), Some(weights))
